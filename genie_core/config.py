@@ -1,0 +1,126 @@
+"""Frozen configs, one per component, and named size presets.
+
+Each component's config is saved as config.json beside its weights; derive variants with
+dataclasses.replace. Presets: `tiny` (tests), `cpu` (the shipped model, sized by measurement on
+2 CPU cores), and `paper-coinrun` (Genie App. F CoinRun sizes, for GPUs).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    image_size: int = 64
+    patch: int = 8
+    dim: int = 128
+    heads: int = 4
+    encoder_depth: int = 4
+    decoder_depth: int = 4
+    # "fsq": finite scalar quantisation on fsq_levels (no codebook to collapse; the default);
+    # "vq": a learned codebook of num_codes x code_dim with dead-code restarts.
+    quantizer: str = "fsq"
+    fsq_levels: tuple[int, ...] = (8, 8, 4, 4)
+    num_codes: int = 1024  # must equal prod(fsq_levels) for fsq
+    code_dim: int = 4  # must equal len(fsq_levels) for fsq
+    temporal_window: int = 4  # frames each frame sees in the causal temporal attention
+    train_frames: int = 4  # clip length the tokenizer trains on
+
+    def __post_init__(self):
+        if self.quantizer == "fsq" and (self.num_codes != math.prod(self.fsq_levels)
+                                        or self.code_dim != len(self.fsq_levels)):
+            raise ValueError(f"fsq levels {self.fsq_levels} imply {math.prod(self.fsq_levels)} codes of dim "
+                             f"{len(self.fsq_levels)}, config says {self.num_codes} x {self.code_dim}")
+
+    @property
+    def grid(self) -> int:
+        return self.image_size // self.patch
+
+    @property
+    def tokens_per_frame(self) -> int:
+        return self.grid * self.grid
+
+
+@dataclass(frozen=True)
+class LAMConfig:
+    image_size: int = 64
+    patch: int = 16
+    dim: int = 128
+    heads: int = 4
+    encoder_depth: int = 2
+    decoder_depth: int = 2
+    num_actions: int = 8
+    code_dim: int = 32
+
+
+@dataclass(frozen=True)
+class DynamicsConfig:
+    num_codes: int = 1024  # the tokenizer's vocabulary
+    tokens_per_frame: int = 64
+    dim: int = 128
+    heads: int = 4
+    depth: int = 4
+    num_actions: int = 8
+    max_frames: int = 16
+    # Training mask: "clean_past" masks only the frame being predicted (as at play time);
+    # "paper" masks a rate ~ U(0.5, 1) of every frame after the first (Genie Section 2.1).
+    mask_mode: str = "clean_past"
+    # Decoding defaults, used by the player and the evaluation alike.
+    maskgit_steps: int = 8
+    temperature: float = 0.0
+    unmask_order: str = "confidence"
+
+
+@dataclass(frozen=True)
+class GenieConfig:
+    tokenizer: TokenizerConfig = TokenizerConfig()
+    lam: LAMConfig = LAMConfig()
+    dynamics: DynamicsConfig = DynamicsConfig()
+
+
+def _genie(tokenizer: TokenizerConfig, lam: LAMConfig, dynamics: DynamicsConfig) -> GenieConfig:
+    dynamics = dataclasses.replace(
+        dynamics, num_codes=tokenizer.num_codes, tokens_per_frame=tokenizer.tokens_per_frame,
+        num_actions=lam.num_actions)
+    return GenieConfig(tokenizer, lam, dynamics)
+
+
+PRESETS: dict[str, GenieConfig] = {
+    "tiny": _genie(
+        TokenizerConfig(image_size=16, patch=4, dim=32, heads=2, encoder_depth=1, decoder_depth=1,
+                        fsq_levels=(4, 4, 2), num_codes=32, code_dim=3, temporal_window=4, train_frames=4),
+        LAMConfig(image_size=16, patch=8, dim=32, heads=2, encoder_depth=1, decoder_depth=1, code_dim=8),
+        DynamicsConfig(dim=32, heads=2, depth=2, max_frames=8, maskgit_steps=4, temperature=1.0,
+                       unmask_order="random"),
+    ),
+    "cpu": _genie(TokenizerConfig(), LAMConfig(), DynamicsConfig()),
+    # Genie App. F (CoinRun): tokenizer 8+8 layers d512 patch 4, LAM 8+8 d512 patch 16,
+    # dynamics 12 layers d512; 1024 codes of dim 32. Meant for GPUs.
+    "paper-coinrun": _genie(
+        TokenizerConfig(patch=4, dim=512, heads=8, encoder_depth=8, decoder_depth=8, train_frames=8),
+        LAMConfig(dim=512, heads=8, encoder_depth=8, decoder_depth=8),
+        DynamicsConfig(dim=512, heads=8, depth=12, maskgit_steps=25, temperature=1.0, unmask_order="random"),
+    ),
+}
+
+
+def preset(name: str) -> GenieConfig:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def config_to_json(config) -> str:
+    return json.dumps(dataclasses.asdict(config), indent=2)
+
+
+def config_from_dict(cls, data: dict):
+    """Build a frozen config from a dict, rejecting unknown keys so typos fail loudly."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields: {', '.join(sorted(unknown))}")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})

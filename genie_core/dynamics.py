@@ -1,0 +1,99 @@
+"""Dynamics model: a decoder-only MaskGIT ST-transformer (Genie Section 2.1, "Dynamics Model").
+
+Input: frames of tokens z_1..z_T plus latent actions; output: logits for the tokens of every
+frame. The action of transition t -> t+1 is an additive embedding on the tokens of frame t+1
+(never frame t): the frame being generated is the one that must know which key was pressed.
+The first frame carries a learned "no action" embedding. The output head is tied to the token
+embedding, so "same token as the previous frame" (the most common answer) is easy to express.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import DynamicsConfig
+from .st_transformer import KVBuffer, STTransformer, clean_past_mask
+
+
+@dataclass
+class DynamicsLoss:
+    loss: torch.Tensor
+    accuracy: torch.Tensor  # share of masked tokens predicted exactly (argmax)
+
+
+class DynamicsModel(nn.Module):
+    def __init__(self, config: DynamicsConfig):
+        super().__init__()
+        self.config = c = config
+        self.mask_id, self.no_action = c.num_codes, c.num_actions
+        self.token_embed = nn.Embedding(c.num_codes + 1, c.dim)
+        nn.init.normal_(self.token_embed.weight, std=0.02)
+        self.pos_NC = nn.Parameter(0.02 * torch.randn(c.tokens_per_frame, c.dim))
+        self.action_embed = nn.Embedding(c.num_actions + 1, c.dim)
+        nn.init.normal_(self.action_embed.weight, std=0.02)
+        self.transformer = STTransformer(c.dim, c.depth, c.heads)
+        self.logit_bias = nn.Parameter(torch.zeros(c.num_codes))
+
+    def frame_actions(self, actions_BA: torch.Tensor, frames: int) -> torch.Tensor:
+        """(B, T-1) transition actions -> (B, T) action joined to each frame (none for frame 0)."""
+        first = torch.full_like(actions_BA[:, :1], self.no_action)
+        return torch.cat((first, actions_BA), dim=1)[:, :frames]
+
+    def embed(self, tokens_BTN: torch.Tensor, frame_actions_BT: torch.Tensor) -> torch.Tensor:
+        return self.token_embed(tokens_BTN) + self.pos_NC + self.action_embed(frame_actions_BT)[:, :, None, :]
+
+    def head(self, h_BTNC: torch.Tensor) -> torch.Tensor:
+        return h_BTNC @ self.token_embed.weight[: self.config.num_codes].t() + self.logit_bias
+
+    def forward(self, tokens_BTN: torch.Tensor, actions_BA: torch.Tensor, window: int | None = None):
+        """Plain causal pass: logits (B, T, N, V) for every frame, each seeing itself and its past."""
+        x = self.embed(tokens_BTN, self.frame_actions(actions_BA, tokens_BTN.shape[1]))
+        return self.head(self.transformer(x, window=window))
+
+    def forward_clean_past(self, clean_BTN: torch.Tensor, masked_BTN: torch.Tensor, actions_BA: torch.Tensor):
+        """Logits (B, T, N, V) for the masked frames, each seeing the clean frames before it."""
+        T = clean_BTN.shape[1]
+        frame_actions = self.frame_actions(actions_BA, T)
+        x = torch.cat((self.embed(clean_BTN, frame_actions), self.embed(masked_BTN, frame_actions)), dim=1)
+        positions = torch.arange(T, device=x.device).repeat(2)
+        h = self.transformer(x, positions, temporal_mask=clean_past_mask(T, None, x.device))
+        return self.head(h[:, T:])
+
+    def step(self, tokens_BN: torch.Tensor, action_B: torch.Tensor, position: int, kv: KVBuffer,
+             with_logits: bool = True):
+        """One new frame (B, N) at frame index `position`, seeing the past frames in `kv`.
+
+        Returns logits (B, N, V), or None when only the frame's keys/values are wanted.
+        """
+        x = self.embed(tokens_BN[:, None], action_B[:, None])
+        positions = torch.tensor([position], device=tokens_BN.device)
+        h = self.transformer(x, positions, kv=kv)
+        return self.head(h[:, 0]) if with_logits else None
+
+    def masked_token_loss(self, tokens_BTN: torch.Tensor, actions_BA: torch.Tensor,
+                          generator: torch.Generator | None = None) -> DynamicsLoss:
+        """MaskGIT training loss over frames 1..T-1 (frame 0 is always given)."""
+        B, T, N = tokens_BTN.shape
+        if self.config.mask_mode == "paper":
+            low, high = 0.5, 1.0
+        elif self.config.mask_mode == "clean_past":
+            low, high = 0.0, 1.0  # wide range: early MaskGIT rounds see few known tokens, late ones many
+        else:
+            raise ValueError(f"unknown mask_mode {self.config.mask_mode!r}")
+        device = tokens_BTN.device
+        rate = low + (high - low) * torch.rand(B, T, 1, generator=generator).to(device)
+        masked = torch.rand(B, T, N, generator=generator).to(device) < rate
+        masked[:, 0] = False
+        inputs = tokens_BTN.masked_fill(masked, self.mask_id)
+        if self.config.mask_mode == "paper":
+            logits = self(inputs, actions_BA)
+        else:
+            logits = self.forward_clean_past(tokens_BTN, inputs, actions_BA)
+        target = tokens_BTN[masked]
+        picked = logits[masked]
+        loss = F.cross_entropy(picked, target)
+        accuracy = (picked.argmax(-1) == target).float().mean()
+        return DynamicsLoss(loss, accuracy)

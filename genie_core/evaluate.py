@@ -1,0 +1,238 @@
+"""python -m genie_core.evaluate --checkpoint DIR --data DIR [--json OUT] [--seed S]
+
+Numbers a user can trust, always beside the baseline of copying the last real frame:
+- tokenizer_psnr: tokenize -> detokenize over every frame of the data.
+- dynamics_psnr(_by_t): from 1 real context frame, 10 generated frames driven by the actions the
+  LAM infers from the real clip, against the real frames; copy_psnr(_by_t): the context frame
+  copied 10 times.
+- delta_t_psnr: Genie's controllability metric at t = 4, PSNR with LAM actions minus PSNR with
+  uniformly random actions.
+- action_usage: share of held-out transitions per latent action; with true actions in the data,
+  action_nmi and a latent x true confusion picture (see --confusion).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .checkpoint import CheckpointError, GenieModels, atomic_write_text, load_genie
+from .data.clips import list_episodes
+from .data.sampler import ClipSampler
+from .metrics import normalized_mutual_information, psnr_per_frame
+from .vq import code_usage
+from .world import Rollout, pick_device
+
+HORIZON = 10  # generated frames per window, from 1 real context frame
+DELTA_T = 4  # Genie reports delta-t PSNR at t = 4
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    steps: int
+    temperature: float
+    order: str
+
+
+@torch.inference_mode()
+def tokenizer_psnr(models: GenieModels, clips: ClipSampler, device, chunk: int = 64) -> float:
+    """Mean PSNR of tokenize -> detokenize over all frames, episodes encoded causally in chunks."""
+    tok = models.tokenizer
+    window = tok.config.temporal_window
+    scores = []
+    for index in range(len(clips.episodes)):
+        frames = torch.from_numpy(np.ascontiguousarray(clips._frames(index))).to(device)
+        for start in range(0, len(frames), chunk):
+            lead = min(start, window - 1)  # overlap so every frame sees its usual past
+            piece = frames[start - lead:start + chunk][None]
+            recon = tok.decode(tok.encode(piece))[0, lead:]
+            scores.append(psnr_per_frame(recon, piece[0, lead:]).cpu())
+    return float(torch.cat(scores).mean())
+
+
+@torch.inference_mode()
+def rollout_psnr(models: GenieModels, frames_BTHW3: torch.Tensor, actions_BA: torch.Tensor,
+                 settings: DecodeSettings, generator: torch.Generator) -> torch.Tensor:
+    """PSNR (B, HORIZON) of frames generated from frame 0 with the given actions."""
+    rollout = Rollout(models.tokenizer, models.dynamics, context=models.dynamics.config.max_frames)
+    rollout.start(frames_BTHW3[:, 0])
+    scores = []
+    for t in range(actions_BA.shape[1]):
+        frame = rollout.next_frame(actions_BA[:, t], settings.steps, settings.temperature, settings.order, generator)
+        scores.append(psnr_per_frame(frame, frames_BTHW3[:, t + 1]))
+    return torch.stack(scores, dim=1).cpu()
+
+
+@torch.inference_mode()
+def latent_and_true_actions(models: GenieModels, clips: ClipSampler, device, batch: int = 16):
+    """LAM actions for every held-out transition (windows of the LAM's training length), with the
+    true actions (-1 where unknown) of the same transitions."""
+    window = models.dynamics.config.max_frames
+    latent, true = [], []
+    for clip in clips.iter_windows(window=window, stride=window - 1, batch_size=batch):
+        latent.append(models.lam.infer_actions(torch.from_numpy(clip.frames).to(device)).flatten().cpu())
+        true.append(torch.from_numpy(clip.actions).flatten())
+    return torch.cat(latent), torch.cat(true)
+
+
+def confusion(latent: np.ndarray, true: np.ndarray, num_latent: int) -> tuple[np.ndarray, list[int]]:
+    """Counts (num_latent, K) of latent action vs true action id, and the K true ids seen."""
+    true_ids = sorted(set(true.tolist()))
+    table = np.zeros((num_latent, len(true_ids)), dtype=np.int64)
+    column = {a: i for i, a in enumerate(true_ids)}
+    for l, t in zip(latent.tolist(), true.tolist()):
+        table[l, column[t]] += 1
+    return table, true_ids
+
+
+def draw_confusion(table: np.ndarray, true_names: list[str], path: str) -> None:
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .checkpoint import atomic_write_bytes
+
+    share = table / np.maximum(table.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1 + 0.6 * len(true_names), 1 + 0.45 * len(table)))
+    ax.imshow(share, cmap="viridis", vmin=0, vmax=1)
+    ax.set_xticks(range(len(true_names)), true_names, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(table)), [f"latent {i} (n={n})" for i, n in enumerate(table.sum(1))], fontsize=8)
+    for (i, j), value in np.ndenumerate(share):
+        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6, color="w" if value < 0.5 else "k")
+    ax.set_title("P(true action | latent action), held-out transitions", fontsize=9)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, seed: int = 0,
+             max_windows: int = 256, batch: int = 16, device="cpu") -> dict:
+    """All metrics of the module docstring, as a dict (deterministic for a fixed seed)."""
+    started = time.time()
+    generator = torch.Generator().manual_seed(seed)
+    action_rng = torch.Generator().manual_seed(seed + 1)
+    num_actions = models.lam.config.num_actions
+    results = {"tokenizer_psnr": tokenizer_psnr(models, clips, device)}
+    model_scores, copy_scores, random_scores, windows = [], [], [], 0
+    for clip in clips.iter_windows(window=HORIZON + 1, stride=HORIZON + 1, batch_size=batch):
+        if windows >= max_windows:
+            break
+        frames = torch.from_numpy(clip.frames[: max_windows - windows]).to(device)
+        windows += len(frames)
+        actions = models.lam.infer_actions(frames)  # (B, HORIZON), from the real clip
+        random_actions = torch.randint(0, num_actions, actions.shape, generator=action_rng).to(device)
+        model_scores.append(rollout_psnr(models, frames, actions, settings, generator))
+        random_scores.append(rollout_psnr(models, frames, random_actions, settings, generator))
+        copy_scores.append(psnr_per_frame(frames[:, :1].expand(-1, HORIZON, -1, -1, -1), frames[:, 1:]).cpu())
+    model_t, random_t, copy_t = (torch.cat(s).mean(0) for s in (model_scores, random_scores, copy_scores))
+    results.update({
+        "dynamics_psnr": float(model_t.mean()), "dynamics_psnr_by_t": model_t.tolist(),
+        "copy_psnr": float(copy_t.mean()), "copy_psnr_by_t": copy_t.tolist(),
+        "random_action_psnr_by_t": random_t.tolist(),
+        "delta_t_psnr": float(model_t[DELTA_T - 1] - random_t[DELTA_T - 1]),
+        "windows": windows,
+    })
+    latent, true = latent_and_true_actions(models, clips, device)
+    results["action_usage"] = code_usage(latent, num_actions).tolist()
+    known = true >= 0
+    if known.any():
+        results["action_nmi"] = normalized_mutual_information(latent[known].numpy(), true[known].numpy())
+    results["transitions"] = int(latent.numel())
+    results["settings"] = {"steps": settings.steps, "temperature": settings.temperature, "order": settings.order,
+                           "seed": seed}
+    results["seconds"] = round(time.time() - started, 1)
+    return results
+
+
+def format_table(r: dict) -> str:
+    lines = [f"{'metric':<22}{'model':>10}{'copy frame':>12}",
+             f"{'tokenizer PSNR (dB)':<22}{r['tokenizer_psnr']:>10.2f}{'':>12}",
+             f"{'dynamics PSNR (dB)':<22}{r['dynamics_psnr']:>10.2f}{r['copy_psnr']:>12.2f}"]
+    for t, (m, c) in enumerate(zip(r["dynamics_psnr_by_t"], r["copy_psnr_by_t"]), 1):
+        lines.append(f"{'  t=' + str(t):<22}{m:>10.2f}{c:>12.2f}")
+    lines.append(f"{'delta-t PSNR (t=4)':<22}{r['delta_t_psnr']:>10.2f}")
+    lines.append("action usage: " + " ".join(f"{i}:{u:.1%}" for i, u in enumerate(r["action_usage"])))
+    if "action_nmi" in r:
+        lines.append(f"action NMI vs true actions: {r['action_nmi']:.3f}")
+    s = r["settings"]
+    lines.append(f"({r['windows']} windows, {r['transitions']} transitions; MaskGIT {s['steps']} steps, "
+                 f"temperature {s['temperature']}, {s['order']} order, seed {s['seed']}; {r['seconds']} s)")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m genie_core.evaluate", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", required=True, help="checkpoint folder (tokenizer/, lam/, dynamics/)")
+    p.add_argument("--data", required=True, help="held-out episodes in the clip format")
+    p.add_argument("--json", help="write all metrics to this JSON file")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, help="MaskGIT steps (default: the checkpoint's, as the player)")
+    p.add_argument("--temperature", type=float, help="sampling temperature (default: the checkpoint's)")
+    p.add_argument("--max-windows", type=int, default=256, help="11-frame windows to roll out (default 256)")
+    p.add_argument("--confusion", help="write the latent x true action picture here (PNG)")
+    p.add_argument("--name-actions", action="store_true",
+                   help="name each latent action by its dominant true action; writes CHECKPOINT/actions.json")
+    p.add_argument("--device", default="auto")
+    args = p.parse_args(argv)
+    try:
+        device = pick_device(args.device)
+        models = load_genie(args.checkpoint, device)
+        paths = list_episodes(args.data)
+        if not paths:
+            raise ValueError(f"{args.data}: no episode .npz files")
+        clips = ClipSampler(paths, window=HORIZON + 1)
+    except (CheckpointError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    d = models.dynamics.config
+    settings = DecodeSettings(d.maskgit_steps if args.steps is None else args.steps,
+                              d.temperature if args.temperature is None else args.temperature, d.unmask_order)
+    torch.manual_seed(args.seed)
+    results = evaluate(models, clips, settings, args.seed, args.max_windows, device=device)
+    results.update({"checkpoint": args.checkpoint, "data": args.data})
+    print(format_table(results))
+    if args.confusion or args.name_actions:
+        from .action_names import name_actions, write_action_names
+
+        latent, true = latent_and_true_actions(models, clips, device)
+        known = (true >= 0).numpy()
+        if not known.any():
+            print("no true actions in --data: no confusion picture or names", file=sys.stderr)
+        else:
+            table, true_ids = confusion(latent.numpy()[known], true.numpy()[known], models.lam.config.num_actions)
+            true_names = [clips_action_name(args.data, a) for a in true_ids]
+            if args.confusion:
+                draw_confusion(table, true_names, args.confusion)
+                print(f"wrote {args.confusion}")
+            if args.name_actions:
+                names = name_actions(table, true_names)
+                write_action_names(args.checkpoint, names, table, true_names)
+                print("action names: " + ", ".join(f"{i}={n}" for i, n in enumerate(names)))
+    if args.json:
+        atomic_write_text(args.json, json.dumps(results, indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def clips_action_name(data: str, action_id: int) -> str:
+    """Name of a true action id from the data folder's meta.json, else the id itself."""
+    try:
+        with open(f"{data}/meta.json") as f:
+            return str(json.load(f)["action_names"][action_id])
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return str(action_id)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

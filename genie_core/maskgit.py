@@ -1,0 +1,71 @@
+"""MaskGIT decoding (Chang et al. 2022) as pure functions, apart from any network.
+
+A frame of N tokens starts fully masked; each of `steps` rounds predicts every masked token,
+then fixes some of them for good, following a cosine schedule, until none is masked.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+
+
+def num_masked(step: int, steps: int, num_tokens: int) -> int:
+    """Tokens still masked after round `step` (0-based) of `steps`; 0 after the last round."""
+    return int(math.floor(num_tokens * math.cos(math.pi / 2 * (step + 1) / steps)))
+
+
+def sample_tokens(logits_BNV: torch.Tensor, temperature: float, generator: torch.Generator | None):
+    """-> (tokens (B, N), log-probability of each chosen token). temperature 0 is greedy."""
+    if temperature <= 0:
+        logp = logits_BNV.log_softmax(-1)
+        top_logp, tokens = logp.max(-1)
+        return tokens, top_logp
+    logp = (logits_BNV / temperature).log_softmax(-1)
+    B, N, V = logp.shape
+    tokens = torch.multinomial(logp.exp().view(B * N, V), 1, generator=generator).view(B, N)
+    return tokens, logp.gather(-1, tokens[..., None])[..., 0]
+
+
+def maskgit_decode(
+    logits_fn: Callable[[torch.Tensor], torch.Tensor],
+    batch: int,
+    num_tokens: int,
+    mask_id: int,
+    steps: int,
+    temperature: float = 1.0,
+    order: str = "random",
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """Generate (batch, num_tokens) token ids with `steps` rounds of masked prediction.
+
+    logits_fn: (B, N) ids with `mask_id` at unknown places -> (B, N, V) logits.
+    order: "random" fixes a random subset of the newly sampled tokens each round (Genie's
+    default); "confidence" fixes the most probable ones first (MaskGIT's).
+    Invariants: every masked token is filled by the end, and a token once fixed never changes.
+    """
+    if steps < 1:
+        raise ValueError("MaskGIT needs at least one step")
+    tokens = torch.full((batch, num_tokens), mask_id, dtype=torch.long, device=device)
+    masked = torch.ones(batch, num_tokens, dtype=torch.bool, device=device)
+    for step in range(steps):
+        sampled, logp = sample_tokens(logits_fn(tokens), temperature, generator)
+        remain = num_masked(step, steps, num_tokens) if step < steps - 1 else 0
+        if order == "confidence":
+            score = logp
+        elif order == "random":
+            score = torch.rand(batch, num_tokens, generator=generator, device="cpu").to(device)
+        else:
+            raise ValueError(f"unknown unmask order {order!r}; use random or confidence")
+        # Already-fixed tokens must stay fixed: rank only the masked ones.
+        score = score.masked_fill(~masked, float("inf"))
+        keep_masked = torch.zeros_like(masked)
+        if remain > 0:
+            lowest = score.topk(remain, dim=-1, largest=False).indices
+            keep_masked.scatter_(1, lowest, True)
+        newly_fixed = masked & ~keep_masked
+        tokens = torch.where(newly_fixed, sampled, tokens)
+        masked = keep_masked
+    return tokens

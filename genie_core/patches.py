@@ -1,0 +1,29 @@
+"""Pixels <-> patch tokens. Frames are uint8 (B, T, H, W, 3) outside the models, float in [0, 1] inside."""
+from __future__ import annotations
+
+import torch
+
+
+def to_unit(frames_BTHW3: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float [0, 1]."""
+    return frames_BTHW3.float() / 255.0
+
+
+def to_uint8(frames_BTHW3: torch.Tensor) -> torch.Tensor:
+    """float [0, 1] -> uint8, rounded and clamped."""
+    return (frames_BTHW3.clamp(0, 1) * 255.0).round().to(torch.uint8)
+
+
+def patchify(frames_BTHW3: torch.Tensor, patch: int) -> torch.Tensor:
+    """(B, T, H, W, 3) -> (B, T, N, patch*patch*3), row-major patches."""
+    B, T, H, W, C = frames_BTHW3.shape
+    x = frames_BTHW3.reshape(B, T, H // patch, patch, W // patch, patch, C)
+    return x.permute(0, 1, 2, 4, 3, 5, 6).reshape(B, T, (H // patch) * (W // patch), patch * patch * C)
+
+
+def unpatchify(patches_BTNP: torch.Tensor, patch: int, size: int) -> torch.Tensor:
+    """(B, T, N, patch*patch*3) -> (B, T, H, W, 3)."""
+    B, T, N, _ = patches_BTNP.shape
+    grid = size // patch
+    x = patches_BTNP.reshape(B, T, grid, grid, patch, patch, 3)
+    return x.permute(0, 1, 2, 4, 3, 5, 6).reshape(B, T, size, size, 3)

@@ -1,0 +1,174 @@
+"""The memory-efficient spatiotemporal (ST) transformer shared by all three Genie models.
+
+Genie, Section 2.1 and Figure 4: each block runs spatial attention among the N tokens of one
+frame, causal temporal attention among the T frames at one spatial position, then an MLP.
+Cost grows linearly with T instead of quadratically in T*N.
+
+Shape convention used throughout genie_core: suffixes name the dimensions, B batch, T frames,
+N tokens per frame, C channels, H heads, D head dim, P past frames, L layers.
+
+Temporal attention uses rotary position embeddings over the frame index, so what a frame sees
+depends only on relative time: together with an optional sliding window (a frame sees at most
+`window` frames, itself included) this makes per-frame keys/values computed once during play
+exactly equal to a full recomputation, for rollouts of any length.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def rope_angles(positions_T: torch.Tensor, head_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos/sin tables (T, D/2) for rotary embeddings; computed in float64 so frame 10,000 is exact."""
+    inv_freq = 1.0 / (10000.0 ** (torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim))
+    angles = positions_T.to(torch.float64)[:, None] * inv_freq.to(positions_T.device)[None, :]
+    return angles.cos().float(), angles.sin().float()
+
+
+def apply_rope(x_xTD: torch.Tensor, cos_TD: torch.Tensor, sin_TD: torch.Tensor) -> torch.Tensor:
+    x1, x2 = x_xTD[..., 0::2], x_xTD[..., 1::2]
+    rotated = torch.stack((x1 * cos_TD - x2 * sin_TD, x1 * sin_TD + x2 * cos_TD), dim=-1)
+    return rotated.flatten(-2)
+
+
+def clean_past_mask(T: int, window: int | None, device) -> torch.Tensor:
+    """(2T, 2T) temporal mask for a clean stream (frames 0..T-1) followed by a masked stream.
+
+    The clean stream is plain causal. Masked frame t sees the clean frames before it and only
+    itself from the masked stream: exactly what a frame being generated sees at play time, for
+    every frame of the clip in one pass.
+    """
+    window = T if window is None else window
+    i = torch.arange(T, device=device)
+    offset = i[:, None] - i[None, :]
+    clean = (offset >= 0) & (offset < window)
+    past_only = (offset > 0) & (offset < window)
+    top = torch.cat((clean, torch.zeros_like(clean)), dim=1)
+    bottom = torch.cat((past_only, torch.eye(T, dtype=torch.bool, device=device)), dim=1)
+    return torch.cat((top, bottom), dim=0)
+
+
+def banded_causal_mask(T: int, window: int | None, device) -> torch.Tensor | None:
+    """(T, T) bool mask, True = may attend: causal, and at most `window` frames back (self included)."""
+    if window is None or window >= T:
+        return None  # plain causal; SDPA's is_causal path is faster
+    i = torch.arange(T, device=device)
+    offset = i[:, None] - i[None, :]
+    return (offset >= 0) & (offset < window)
+
+
+class KVBuffer:
+    """Preallocated temporal keys/values of past frames, plus one slot for the frame being made.
+
+    Used only at inference (batch of one rollout): `load` copies the past frames' per-layer
+    keys/values in once per generated frame; every MaskGIT step then writes the new frame's
+    keys/values into the spare slot and attends over past + new without reallocating.
+    """
+
+    def __init__(self, depth: int, tokens: int, heads: int, head_dim: int, window: int, device, dtype):
+        self.k_LXHPD = torch.zeros(depth, tokens, heads, window, head_dim, device=device, dtype=dtype)
+        self.v_LXHPD = torch.zeros_like(self.k_LXHPD)
+        self.window = window
+        self.past = 0
+
+    def load(self, frames_kv: list[torch.Tensor]) -> None:
+        """frames_kv: per past frame a (L, 2, X, H, D) tensor, oldest first; keeps the newest window-1."""
+        frames_kv = frames_kv[max(0, len(frames_kv) - (self.window - 1)):] if self.window > 1 else []
+        for p, kv in enumerate(frames_kv):
+            self.k_LXHPD[:, :, :, p] = kv[:, 0]
+            self.v_LXHPD[:, :, :, p] = kv[:, 1]
+        self.past = len(frames_kv)
+
+    def attend(self, layer: int, q_XH1D, k_XH1D, v_XH1D) -> torch.Tensor:
+        self.k_LXHPD[layer, :, :, self.past] = k_XH1D[:, :, 0]
+        self.v_LXHPD[layer, :, :, self.past] = v_XH1D[:, :, 0]
+        n = self.past + 1
+        return F.scaled_dot_product_attention(q_XH1D, self.k_LXHPD[layer, :, :, :n], self.v_LXHPD[layer, :, :, :n])
+
+    def new_frame_kv(self) -> torch.Tensor:
+        """(L, 2, X, H, D) keys/values of the frame in the spare slot, to keep for later frames."""
+        return torch.stack((self.k_LXHPD[:, :, :, self.past], self.v_LXHPD[:, :, :, self.past]), dim=1).clone()
+
+
+class Attention(nn.Module):
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        assert dim % heads == 0, "dim must be divisible by heads"
+        self.heads, self.head_dim = heads, dim // heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def split_heads(self, x_SLC: torch.Tensor):
+        S, Lq, _ = x_SLC.shape
+        qkv = self.qkv(x_SLC).view(S, Lq, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        return qkv[0], qkv[1], qkv[2]  # each (S, H, L, D)
+
+    def merge_heads(self, out_SHLD: torch.Tensor) -> torch.Tensor:
+        S, H, Lq, D = out_SHLD.shape
+        return self.proj(out_SHLD.transpose(1, 2).reshape(S, Lq, H * D))
+
+
+class STBlock(nn.Module):
+    """Pre-norm residual block: spatial attention, causal temporal attention, MLP."""
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0):
+        super().__init__()
+        self.norm_spatial, self.spatial = nn.LayerNorm(dim), Attention(dim, heads)
+        self.norm_temporal, self.temporal = nn.LayerNorm(dim), Attention(dim, heads)
+        self.norm_mlp = nn.LayerNorm(dim)
+        hidden = int(dim * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim))
+
+    def forward(self, x_BTNC, rope, window=None, kv: KVBuffer | None = None, layer: int = 0,
+                temporal_mask=None):
+        B, T, N, C = x_BTNC.shape
+        # Spatial: every frame on its own.
+        h = self.norm_spatial(x_BTNC).reshape(B * T, N, C)
+        q, k, v = self.spatial.split_heads(h)
+        x_BTNC = x_BTNC + self.spatial.merge_heads(F.scaled_dot_product_attention(q, k, v)).view(B, T, N, C)
+        # Temporal: every spatial position on its own, causal over frames.
+        h = self.norm_temporal(x_BTNC).transpose(1, 2).reshape(B * N, T, C)  # (B*N, T, C)
+        q, k, v = self.temporal.split_heads(h)
+        cos, sin = rope
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        if kv is not None:
+            assert T == 1, "cached stepping makes one frame at a time"
+            out = kv.attend(layer, q, k, v)
+        else:
+            mask = temporal_mask if temporal_mask is not None else banded_causal_mask(T, window, x_BTNC.device)
+            if mask is None:
+                out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            else:
+                out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        out = self.temporal.merge_heads(out).view(B, N, T, C).transpose(1, 2)
+        x_BTNC = x_BTNC + out
+        return x_BTNC + self.mlp(self.norm_mlp(x_BTNC))
+
+
+class STTransformer(nn.Module):
+    """A stack of ST blocks with a final LayerNorm; tokens in, tokens out (B, T, N, C)."""
+
+    def __init__(self, dim: int, depth: int, heads: int, mlp_ratio: float = 4.0):
+        super().__init__()
+        self.blocks = nn.ModuleList(STBlock(dim, heads, mlp_ratio) for _ in range(depth))
+        self.norm = nn.LayerNorm(dim)
+        self.depth, self.heads, self.head_dim = depth, heads, dim // heads
+
+    def forward(self, x_BTNC, positions_T=None, window: int | None = None, kv: KVBuffer | None = None,
+                temporal_mask: torch.Tensor | None = None):
+        """Full causal forward, or (kv given) one new frame attending to the buffered past frames.
+
+        positions_T: frame indices used by the rotary embedding (default 0..T-1).
+        window: at most this many frames visible to each frame, itself included (None: all).
+        temporal_mask: (T, T) bool overriding the causal mask (see clean_past_mask).
+        """
+        if positions_T is None:
+            positions_T = torch.arange(x_BTNC.shape[1], device=x_BTNC.device)
+        rope = rope_angles(positions_T, self.head_dim)
+        for layer, block in enumerate(self.blocks):
+            x_BTNC = block(x_BTNC, rope, window=window, kv=kv, layer=layer, temporal_mask=temporal_mask)
+        return self.norm(x_BTNC)
+
+    def new_kv_buffer(self, tokens: int, window: int, device, dtype=torch.float32) -> KVBuffer:
+        return KVBuffer(self.depth, tokens, self.heads, self.head_dim, window, device, dtype)

@@ -1,0 +1,80 @@
+"""Video tokenizer: an ST-ViViT VQ-VAE (Genie Section 2.1, "Video Tokenizer").
+
+Frames (B, T, H, W, 3) uint8 -> patch tokens -> causal ST-transformer encoder -> one code per
+patch from a VQ codebook -> causal ST-transformer decoder -> pixels. Temporal attention is
+causal, so the tokens and the reconstruction of frame t never depend on later frames, which is
+what lets the player decode one generated frame at a time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import TokenizerConfig
+from .patches import patchify, to_uint8, to_unit, unpatchify
+from .st_transformer import KVBuffer, STTransformer
+from .vq import FiniteScalarQuantizer, VectorQuantizer
+
+
+@dataclass
+class TokenizerOutput:
+    recon: torch.Tensor  # (B, T, H, W, 3) float, target scale [0, 1]
+    indices: torch.Tensor  # (B, T, N) code ids
+    latents: torch.Tensor  # (B, T, N, code_dim) encoder outputs before quantisation
+    loss: torch.Tensor
+    recon_loss: torch.Tensor
+    vq_loss: torch.Tensor
+
+
+class VideoTokenizer(nn.Module):
+    def __init__(self, config: TokenizerConfig):
+        super().__init__()
+        self.config = c = config
+        patch_dim = c.patch * c.patch * 3
+        self.patch_embed = nn.Linear(patch_dim, c.dim)
+        self.encoder_pos_NC = nn.Parameter(0.02 * torch.randn(c.tokens_per_frame, c.dim))
+        self.encoder = STTransformer(c.dim, c.encoder_depth, c.heads)
+        self.to_code = nn.Linear(c.dim, c.code_dim)
+        self.vq = (FiniteScalarQuantizer(c.fsq_levels) if c.quantizer == "fsq"
+                   else VectorQuantizer(c.num_codes, c.code_dim))
+        self.from_code = nn.Linear(c.code_dim, c.dim)
+        self.decoder_pos_NC = nn.Parameter(0.02 * torch.randn(c.tokens_per_frame, c.dim))
+        self.decoder = STTransformer(c.dim, c.decoder_depth, c.heads)
+        self.to_pixels = nn.Linear(c.dim, patch_dim)
+
+    def encode_latents(self, frames_BTHW3: torch.Tensor) -> torch.Tensor:
+        """uint8 frames -> continuous latents (B, T, N, code_dim), before quantisation."""
+        x = self.patch_embed(patchify(to_unit(frames_BTHW3) - 0.5, self.config.patch)) + self.encoder_pos_NC
+        return self.to_code(self.encoder(x, window=self.config.temporal_window))
+
+    def decode_codes(self, codes_BTND: torch.Tensor, positions_T=None, kv: KVBuffer | None = None):
+        """Quantised codes -> float frames (B, T, H, W, 3) in [0, 1] scale (unclamped)."""
+        x = self.from_code(codes_BTND) + self.decoder_pos_NC
+        x = self.decoder(x, positions_T, window=self.config.temporal_window, kv=kv)
+        return unpatchify(self.to_pixels(x), self.config.patch, self.config.image_size) + 0.5
+
+    def forward(self, frames_BTHW3: torch.Tensor) -> TokenizerOutput:
+        latents = self.encode_latents(frames_BTHW3)
+        vq = self.vq(latents)
+        recon = self.decode_codes(vq.quantized)
+        recon_loss = F.mse_loss(recon, to_unit(frames_BTHW3))
+        return TokenizerOutput(recon, vq.indices, latents, recon_loss + vq.loss, recon_loss, vq.loss)
+
+    @torch.no_grad()
+    def encode(self, frames_BTHW3: torch.Tensor) -> torch.Tensor:
+        """uint8 frames -> code ids (B, T, N)."""
+        return self.vq.nearest(self.encode_latents(frames_BTHW3))
+
+    @torch.no_grad()
+    def decode(self, indices_BTN: torch.Tensor) -> torch.Tensor:
+        """code ids (B, T, N) -> uint8 frames (B, T, H, W, 3)."""
+        return to_uint8(self.decode_codes(self.vq.lookup(indices_BTN)))
+
+    def decode_step(self, indices_BN: torch.Tensor, position: int, kv: KVBuffer) -> torch.Tensor:
+        """One new frame's code ids (B, N) -> uint8 (B, H, W, 3), attending to the past frames in `kv`."""
+        codes = self.vq.lookup(indices_BN)[:, None]
+        positions = torch.tensor([position], device=indices_BN.device)
+        return to_uint8(self.decode_codes(codes, positions, kv=kv))[:, 0]

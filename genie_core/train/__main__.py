@@ -1,0 +1,145 @@
+"""python -m genie_core.train {tokenizer,dynamics,export} ...
+
+Phase 1:  python -m genie_core.train tokenizer --data data/coinrun --preset cpu --out runs/tok --minutes 30
+Phase 2:  python -m genie_core.train dynamics --data data/coinrun --tokenizer runs/tok --out runs/dyn --minutes 60
+Ship:     python -m genie_core.train export --run runs/dyn --out checkpoints/coinrun
+
+Every command resumes from its --out folder after an interruption (use --fresh to start over).
+Multi-GPU or multi-process: the same command under `torchrun --nproc_per_node=N -m genie_core.train ...`.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shutil
+import sys
+import time
+
+import torch
+
+from ..checkpoint import CheckpointError, load_component, save_component
+from ..config import preset
+from ..data.clips import list_episodes, split_episodes
+from ..data.sampler import ClipSampler
+from ..dynamics import DynamicsModel
+from ..lam import LatentActionModel
+from ..tokenizer import VideoTokenizer
+from ..world import pick_device
+from .loop import LoopOptions, train
+from .objectives import TokenizerObjective, WorldModelObjective, pretokenize
+
+
+def _common(p: argparse.ArgumentParser, batch_size: int, lr: float) -> None:
+    p.add_argument("--data", required=True, help="folder of episode .npz files (see README: clip format)")
+    p.add_argument("--out", required=True, help="run folder: checkpoints, metrics.jsonl, curves.png, state/")
+    p.add_argument("--preset", default="cpu", help="model sizes: tiny, cpu, paper-coinrun (default cpu)")
+    p.add_argument("--steps", type=int, default=100_000, help="optimizer steps (budget and schedule length)")
+    p.add_argument("--minutes", type=float, default=None, help="wall-clock budget; ends with a saved checkpoint")
+    p.add_argument("--batch-size", type=int, default=batch_size, help=f"windows per step per process (default {batch_size})")
+    p.add_argument("--lr", type=float, default=lr, help=f"peak learning rate (default {lr})")
+    p.add_argument("--warmup-steps", type=int, default=200)
+    p.add_argument("--val-every", type=int, default=250, help="steps between validations")
+    p.add_argument("--val-fraction", type=float, default=0.05, help="share of episodes held out for validation")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fresh", action="store_true", help="ignore a previous run in --out instead of resuming")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m genie_core.train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="phase", required=True)
+    tok = sub.add_parser("tokenizer", help="phase 1: train the video tokenizer")
+    _common(tok, batch_size=8, lr=4e-4)
+    dyn = sub.add_parser("dynamics", help="phase 2: co-train the latent action model and the dynamics model")
+    _common(dyn, batch_size=12, lr=4e-4)
+    dyn.add_argument("--tokenizer", required=True, help="phase-1 run folder (or checkpoint) holding tokenizer/")
+    dyn.add_argument("--mask-mode", choices=["clean_past", "paper"], default=None,
+                     help="dynamics training mask (default: the preset's)")
+    exp = sub.add_parser("export", help="copy a finished phase-2 run into a self-contained checkpoint folder")
+    exp.add_argument("--run", required=True, help="phase-2 run folder (holds tokenizer/, lam/, dynamics/)")
+    exp.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/coinrun")
+    return parser.parse_args(argv)
+
+
+def _samplers(args):
+    paths = list_episodes(args.data)
+    if not paths:
+        raise SystemExit(f"error: {args.data}: no episode .npz files")
+    train_paths, val_paths = split_episodes(paths, args.val_fraction, seed=0)
+    if not val_paths:  # tiny data sets: still validate on something
+        val_paths = train_paths[-1:]
+    window = preset(args.preset).dynamics.max_frames
+    train_clips, val_clips = ClipSampler(train_paths, window), ClipSampler(val_paths, window)
+    print(f"train: {train_clips.describe()}\nval:   {val_clips.describe()}")
+    return train_clips, val_clips
+
+
+def _options(args) -> LoopOptions:
+    return LoopOptions(out=args.out, steps=args.steps, minutes=args.minutes, batch_size=args.batch_size,
+                       lr=args.lr, warmup_steps=args.warmup_steps, val_every=args.val_every, seed=args.seed,
+                       resume=not args.fresh)
+
+
+def run_tokenizer(args) -> dict:
+    device = pick_device(args.device)
+    train_clips, val_clips = _samplers(args)
+    tokenizer = VideoTokenizer(preset(args.preset).tokenizer)
+    objective = TokenizerObjective(tokenizer, train_clips, val_clips)
+    return train(objective, _options(args), device, {"phase": "tokenizer", "data": args.data, "preset": args.preset})
+
+
+def run_dynamics(args) -> dict:
+    device = pick_device(args.device)
+    tok_dir = os.path.join(args.tokenizer, "tokenizer")
+    tokenizer = load_component(tok_dir if os.path.isdir(tok_dir) else args.tokenizer, "tokenizer", device)
+    for p in tokenizer.parameters():
+        p.requires_grad_(False)
+    config = preset(args.preset)
+    dyn_config = dataclasses.replace(config.dynamics, num_codes=tokenizer.config.num_codes,
+                                     tokens_per_frame=tokenizer.config.tokens_per_frame,
+                                     num_actions=config.lam.num_actions,
+                                     mask_mode=args.mask_mode or config.dynamics.mask_mode)
+    lam_config = dataclasses.replace(config.lam, image_size=tokenizer.config.image_size)
+    train_clips, val_clips = _samplers(args)
+    started = time.time()
+    train_tokens = pretokenize(tokenizer, train_clips, device)
+    val_tokens = pretokenize(tokenizer, val_clips, device)
+    print(f"pretokenized {train_clips.num_frames + val_clips.num_frames} frames in {time.time() - started:.0f} s")
+    save_component(tokenizer, os.path.join(args.out, "tokenizer"))  # the run folder is a whole checkpoint
+    objective = WorldModelObjective(LatentActionModel(lam_config), DynamicsModel(dyn_config),
+                                    train_clips, val_clips, train_tokens, val_tokens)
+    return train(objective, _options(args), device,
+                 {"phase": "dynamics", "data": args.data, "preset": args.preset, "tokenizer": args.tokenizer,
+                  "pretokenize_s": round(time.time() - started, 1)})
+
+
+def run_export(args) -> dict:
+    for kind in ("tokenizer", "lam", "dynamics"):
+        load_component(os.path.join(args.run, kind), kind)  # validates before copying anything
+    for kind in ("tokenizer", "lam", "dynamics"):
+        os.makedirs(os.path.join(args.out, kind), exist_ok=True)
+        for name in ("config.json", "model.safetensors"):
+            tmp = os.path.join(args.out, kind, f".tmp-{name}")
+            shutil.copyfile(os.path.join(args.run, kind, name), tmp)
+            os.replace(tmp, os.path.join(args.out, kind, name))
+    print(f"exported {args.run} -> {args.out}")
+    return {}
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        result = {"tokenizer": run_tokenizer, "dynamics": run_dynamics, "export": run_export}[args.phase](args)
+    except (CheckpointError, ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if result:
+        print("final: " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    torch.set_float32_matmul_precision("high")
+    sys.exit(main())

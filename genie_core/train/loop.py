@@ -1,0 +1,201 @@
+"""One training loop for every component.
+
+An Objective is an nn.Module whose forward(batch) returns (loss, metrics); it owns the models it
+trains. The loop adds AdamW, warm-up + cosine learning rate, gradient clipping, periodic
+validation, metrics in JSONL plus PNG curves, a progress bar with ETA, step and minute budgets
+that end with a saved checkpoint, resume after a kill, and DistributedDataParallel under torchrun.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from typing import Protocol
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from ..checkpoint import atomic_write_bytes, save_component
+from .curves import draw_curves
+from .schedule import parameter_groups, warmup_cosine
+
+
+@dataclass(frozen=True)
+class LoopOptions:
+    out: str
+    steps: int = 100_000  # budget and schedule length; a --minutes budget may end it sooner
+    minutes: float | None = None
+    batch_size: int = 16
+    lr: float = 3e-4
+    warmup_steps: int = 200
+    weight_decay: float = 0.05
+    grad_clip: float = 1.0
+    val_every: int = 250
+    log_every: int = 20
+    save_every_minutes: float = 5.0
+    seed: int = 0
+    resume: bool = True
+
+
+class Objective(Protocol):
+    def forward(self, batch) -> tuple[torch.Tensor, dict[str, float]]: ...
+    def sample_batch(self, batch_size: int, rng: np.random.Generator): ...
+    def components(self) -> dict[str, torch.nn.Module]: ...  # saved as out/<name>/
+    def after_step(self, step: int) -> None: ...
+    def validate(self) -> dict[str, float]: ...
+
+
+@dataclass
+class Distributed:
+    rank: int = 0
+    world_size: int = 1
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed(device: torch.device) -> Distributed:
+    """Under torchrun (WORLD_SIZE > 1): NCCL on GPUs, gloo on CPU; otherwise a single process."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size == 1:
+        return Distributed(device=device)
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    dist.init_process_group(backend)
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    return Distributed(dist.get_rank(), world_size, device)
+
+
+def _state_path(out: str) -> str:
+    return os.path.join(out, "state", "trainer.pt")
+
+
+def save_state(out: str, objective, optimizer, step: int, elapsed: float, rng: np.random.Generator) -> None:
+    """Models as safetensors under out/<name>/, resumable trainer state apart (all atomic)."""
+    for name, module in objective.components().items():
+        save_component(module, os.path.join(out, name))
+    buffer = io.BytesIO()
+    torch.save({"optimizer": optimizer.state_dict(), "step": step, "elapsed": elapsed,
+                "rng": json.dumps(rng.bit_generator.state)}, buffer)
+    atomic_write_bytes(_state_path(out), buffer.getvalue())
+
+
+def try_resume(out: str, objective, optimizer, device) -> tuple[int, float, dict | None]:
+    path = _state_path(out)
+    if not os.path.isfile(path):
+        return 0, 0.0, None
+    from ..checkpoint import load_component
+
+    for name, module in objective.components().items():
+        loaded = load_component(os.path.join(out, name), name, device)
+        module.load_state_dict(loaded.state_dict())
+    state = torch.load(path, map_location=device, weights_only=True)
+    optimizer.load_state_dict(state["optimizer"])
+    return int(state["step"]), float(state["elapsed"]), json.loads(state["rng"])
+
+
+def append_metrics(path: str, row: dict) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def train(objective, options: LoopOptions, device: torch.device, run_info: dict | None = None) -> dict:
+    """Run the loop; returns the last validation metrics. Only rank 0 writes files."""
+    ddp = setup_distributed(device)
+    device = ddp.device
+    objective.to(device)
+    os.makedirs(options.out, exist_ok=True)
+    modules = list(objective.components().values())
+    optimizer = torch.optim.AdamW(parameter_groups(modules, options.weight_decay), lr=options.lr,
+                                  betas=(0.9, 0.95), fused=device.type == "cuda")
+    step, elapsed, rng_state = (try_resume(options.out, objective, optimizer, device)
+                                if options.resume else (0, 0.0, None))
+    rng = np.random.default_rng(options.seed + 1000 * ddp.rank)
+    if rng_state is not None:
+        rng.bit_generator.state = rng_state
+    model = objective
+    if ddp.world_size > 1:
+        model = torch.nn.parallel.DistributedDataParallel(
+            objective, device_ids=[device.index] if device.type == "cuda" else None)
+    metrics_path = os.path.join(options.out, "metrics.jsonl")
+    if ddp.is_main:
+        with open(os.path.join(options.out, "run.json"), "w") as f:
+            json.dump({"options": asdict(options), "world_size": ddp.world_size, "device": str(device),
+                       "resumed_at_step": step, **(run_info or {})}, f, indent=2)
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
+                else contextlib.nullcontext())
+    budget_s = options.minutes * 60 if options.minutes else None
+    start = time.time() - elapsed
+    last_save = time.time()
+    bar = tqdm(total=options.steps, initial=step, disable=not ddp.is_main, dynamic_ncols=True,
+               desc=os.path.basename(os.path.normpath(options.out)))
+    last_val: dict = {}
+    window: list[dict] = []
+    while True:
+        elapsed = time.time() - start
+        out_of_time = budget_s is not None and elapsed >= budget_s
+        if ddp.world_size > 1:  # every rank must stop at the same step
+            flag = torch.tensor([float(out_of_time)], device=device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            out_of_time = bool(flag.item())
+        if step >= options.steps or out_of_time:
+            break
+        progress = max(step / options.steps, elapsed / budget_s if budget_s else 0.0)
+        lr = warmup_cosine(step, progress, options.warmup_steps, options.lr)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        objective.train()
+        batch = objective.sample_batch(options.batch_size, rng)
+        with autocast:
+            loss, metrics = model(batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_([p for m in modules for p in m.parameters()], options.grad_clip)
+        optimizer.step()
+        objective.after_step(step)
+        step += 1
+        window.append({**metrics, "loss": loss.item(), "grad_norm": grad_norm.item()})
+        bar.update(1)
+        if ddp.is_main and step % options.log_every == 0:
+            mean = {k: float(np.mean([w[k] for w in window])) for k in window[0]}
+            window = []
+            append_metrics(metrics_path, {"step": step, "time_s": round(time.time() - start, 1), "lr": lr, **mean})
+            bar.set_postfix({k: f"{v:.3g}" for k, v in list(mean.items())[:4]})
+            if budget_s:  # tqdm's ETA assumes the step budget; a time budget ends sooner
+                bar.set_description(f"{os.path.basename(os.path.normpath(options.out))} "
+                                    f"{(budget_s - (time.time() - start)) / 60:.1f} min left")
+        if step % options.val_every == 0:
+            last_val = _validate(objective, metrics_path, step, start, ddp)
+        if ddp.is_main and time.time() - last_save > options.save_every_minutes * 60:
+            save_state(options.out, objective, optimizer, step, time.time() - start, rng)
+            last_save = time.time()
+    bar.close()
+    if step % options.val_every != 0 or not last_val:
+        last_val = _validate(objective, metrics_path, step, start, ddp)
+    if ddp.is_main:
+        save_state(options.out, objective, optimizer, step, time.time() - start, rng)
+        draw_curves(metrics_path, os.path.join(options.out, "curves.png"))
+    if ddp.world_size > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return {"step": step, "time_s": time.time() - start, **last_val}
+
+
+def _validate(objective, metrics_path: str, step: int, start: float, ddp: Distributed) -> dict:
+    if not ddp.is_main:
+        return {}
+    objective.eval()
+    with torch.no_grad():
+        val = objective.validate()
+    append_metrics(metrics_path, {"step": step, "time_s": round(time.time() - start, 1), "split": "val", **val})
+    tqdm.write(f"step {step} val " + " ".join(f"{k}={v:.4g}" for k, v in val.items()))
+    draw_curves(metrics_path, os.path.join(os.path.dirname(metrics_path), "curves.png"))
+    return val

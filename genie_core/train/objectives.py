@@ -1,0 +1,157 @@
+"""What each training phase optimises, as nn.Modules the generic loop (and DDP) can drive.
+
+Phase 1, TokenizerObjective: VQ-VAE reconstruction + VQ losses on short clips.
+Phase 2, WorldModelObjective: the LAM and the dynamics model co-trained (Genie Section 2.2):
+the LAM learns from pixels, and the dynamics model learns on tokens of the frozen tokenizer,
+fed the LAM's actions with a stop-gradient.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from tqdm import tqdm
+
+from ..data.sampler import ClipSampler
+from ..dynamics import DynamicsModel
+from ..lam import LatentActionModel
+from ..metrics import psnr
+from ..tokenizer import VideoTokenizer
+from ..vq import VectorQuantizer, code_usage, perplexity
+
+RESTART_EVERY = 50  # steps between dead-code restarts
+
+
+def _restart(vq: VectorQuantizer, latents: torch.Tensor | None) -> None:
+    if latents is None:
+        return
+    vq.restart_dead_codes(latents.detach().reshape(-1, vq.code_dim))
+    if dist.is_available() and dist.is_initialized():  # every rank must keep the same codebook
+        dist.broadcast(vq.codebook.data, 0)
+        dist.broadcast(vq.usage_ema, 0)
+
+
+class TokenizerObjective(nn.Module):
+    def __init__(self, tokenizer: VideoTokenizer, train: ClipSampler, val: ClipSampler, val_windows: int = 64):
+        super().__init__()
+        self.tokenizer = tokenizer
+        self.train_clips, self.val_clips = train, val
+        self.frames = tokenizer.config.train_frames
+        self.val_batch = val.sample(val_windows, np.random.default_rng(1234)).frames
+        self.last_latents = None
+
+    def components(self):
+        return {"tokenizer": self.tokenizer}
+
+    def sample_batch(self, batch_size: int, rng: np.random.Generator) -> torch.Tensor:
+        frames = self.train_clips.sample(batch_size, rng).frames
+        start = int(rng.integers(0, frames.shape[1] - self.frames + 1))
+        return torch.from_numpy(frames[:, start:start + self.frames]).to(self.device)
+
+    @property
+    def device(self):
+        return self.tokenizer.patch_embed.weight.device
+
+    def forward(self, frames):
+        out = self.tokenizer(frames)
+        self.last_latents = out.latents
+        return out.loss, {"recon_mse": out.recon_loss.item(), "vq_loss": out.vq_loss.item()}
+
+    def after_step(self, step: int) -> None:
+        if step % RESTART_EVERY == 0:
+            _restart(self.tokenizer.vq, self.last_latents)
+
+    def validate(self) -> dict[str, float]:
+        values, usage = [], []
+        for i in range(0, len(self.val_batch), 16):
+            frames = torch.from_numpy(self.val_batch[i:i + 16, :self.frames]).to(self.device)
+            out = self.tokenizer(frames)
+            values.append(psnr(out.recon, frames))
+            usage.append(out.indices.flatten())
+        used = code_usage(torch.cat(usage), self.tokenizer.config.num_codes)
+        return {"psnr": float(np.mean(values)), "codes_used": float((used > 0).float().mean()),
+                "perplexity": perplexity(used), "codes_alive": self.tokenizer.vq.usage_fraction()}
+
+
+@torch.no_grad()
+def pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, batch_frames: int = 256) -> list[torch.Tensor]:
+    """Tokens (T, N) int16 of every episode, encoded once with the frozen tokenizer.
+
+    Episodes are encoded in chunks with the tokenizer's temporal window of overlap, so every
+    frame sees the same past as in one long pass.
+    """
+    tokenizer.eval()
+    window = tokenizer.config.temporal_window
+    out = []
+    for index in tqdm(range(len(clips.episodes)), desc="pretokenize", dynamic_ncols=True):
+        frames = torch.from_numpy(np.ascontiguousarray(clips._frames(index))).to(device)
+        pieces, start = [], 0
+        while start < len(frames):
+            lead = min(start, window - 1)
+            chunk = frames[start - lead:start + batch_frames][None]
+            pieces.append(tokenizer.encode(chunk)[0, lead:])
+            start += batch_frames
+        out.append(torch.cat(pieces).to(torch.int16).cpu())
+    return out
+
+
+class WorldModelObjective(nn.Module):
+    def __init__(self, lam: LatentActionModel, dynamics: DynamicsModel, train: ClipSampler, val: ClipSampler,
+                 train_tokens: list[torch.Tensor], val_tokens: list[torch.Tensor], val_windows: int = 48):
+        super().__init__()
+        self.lam, self.dynamics = lam, dynamics
+        self.train_clips, self.val_clips = train, val
+        self.train_tokens, self.val_tokens = train_tokens, val_tokens
+        batch = val.sample(val_windows, np.random.default_rng(1234))
+        self.val_frames = batch.frames
+        self.val_tokens_BTN = self._tokens_for(batch, val_tokens)
+        self.last_latents = None
+
+    def components(self):
+        return {"lam": self.lam, "dynamics": self.dynamics}
+
+    @property
+    def device(self):
+        return self.dynamics.pos_NC.device
+
+    @staticmethod
+    def _tokens_for(batch, tokens: list[torch.Tensor]) -> torch.Tensor:
+        T = batch.frames.shape[1]
+        return torch.stack([tokens[e][s:s + T] for e, s in zip(batch.episode_ids.tolist(), batch.starts.tolist())]).long()
+
+    def sample_batch(self, batch_size: int, rng: np.random.Generator):
+        batch = self.train_clips.sample(batch_size, rng)
+        return (torch.from_numpy(batch.frames).to(self.device),
+                self._tokens_for(batch, self.train_tokens).to(self.device))
+
+    def forward(self, batch):
+        frames, tokens = batch
+        lam = self.lam(frames)
+        self.last_latents = lam.latents
+        # Stop-gradient: the dynamics model learns to follow the LAM's actions, not to shape them.
+        dyn = self.dynamics.masked_token_loss(tokens, lam.actions.detach())
+        metrics = {"lam_mse": lam.recon_loss.item(), "dyn_loss": dyn.loss.item(), "dyn_acc": dyn.accuracy.item()}
+        return lam.loss + dyn.loss, metrics
+
+    def after_step(self, step: int) -> None:
+        if step % RESTART_EVERY == 0:
+            _restart(self.lam.vq, self.last_latents)
+
+    def validate(self) -> dict[str, float]:
+        generator = torch.Generator().manual_seed(0)  # the same masks at every validation
+        lam_psnr, actions, acc, copy_acc = [], [], [], []
+        for i in range(0, len(self.val_frames), 8):
+            frames = torch.from_numpy(self.val_frames[i:i + 8]).to(self.device)
+            tokens = self.val_tokens_BTN[i:i + 8].to(self.device)
+            out = self.lam(frames)
+            lam_psnr.append(psnr(out.recon, frames[:, 1:]))
+            actions.append(out.actions.flatten())
+            dyn = self.dynamics.masked_token_loss(tokens, out.actions, generator)
+            acc.append(float(dyn.accuracy))
+            copy_acc.append(float((tokens[:, 1:] == tokens[:, :-1]).float().mean()))
+        usage = code_usage(torch.cat(actions), self.lam.config.num_actions)
+        metrics = {"lam_psnr": float(np.mean(lam_psnr)), "dyn_acc": float(np.mean(acc)),
+                   "copy_acc": float(np.mean(copy_acc)), "action_min_share": float(usage.min())}
+        metrics.update({f"action_{i}": float(u) for i, u in enumerate(usage)})
+        return metrics

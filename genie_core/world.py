@@ -1,0 +1,217 @@
+"""The playable world: start image + action IDs in, generated frames out (DIAMOND-style env API).
+
+Per generated frame, `Rollout.next_frame` runs `steps` MaskGIT rounds of the dynamics model on
+the new frame only, attending to keys/values of past frames that were computed once, when each
+frame was made (and kept per frame, so `undo` is exact and cheap). One more pass on the final
+tokens records the new frame's keys/values; the tokenizer decoder works the same way. With a
+sliding temporal window this equals recomputing the whole context (see st_transformer).
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .checkpoint import GenieModels, build_genie, load_genie
+from .dynamics import DynamicsModel
+from .maskgit import maskgit_decode
+from .patches import to_uint8
+from .tokenizer import VideoTokenizer
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """auto: CUDA when present, else CPU. The one place where the device is chosen."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda asked for, but no CUDA GPU is available")
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {name!r}; use auto, cpu or cuda")
+    return torch.device(name)
+
+
+@dataclass
+class FrameRecord:
+    """What a made frame leaves behind for the frames after it. Batch dimension B first."""
+    tokens_BN: torch.Tensor
+    dynamics_kv: torch.Tensor | None  # (L, 2, B*N, H, D); None when not cached
+    decoder_kv: torch.Tensor | None  # (L, 2, B*N, H, D)
+    position: int
+    action_B: torch.Tensor  # the action that led to this frame (no_action for the start frame)
+
+
+class Rollout:
+    """Batched cached generation; the engine under World and the evaluation."""
+
+    def __init__(self, tokenizer: VideoTokenizer, dynamics: DynamicsModel, context: int = 16, cached: bool = True):
+        """cached=False recomputes every kept frame at every MaskGIT round: the reference that the
+        cache must equal, and the baseline the benchmark measures the cache against."""
+        self.tokenizer, self.dynamics, self.context, self.cached = tokenizer, dynamics, context, cached
+        self.device = next(dynamics.parameters()).device
+        self.history: list[FrameRecord] = []
+        self.batch = 0
+
+    def _buffers(self, batch: int):
+        n = self.tokenizer.config.tokens_per_frame
+        dyn = self.dynamics.transformer.new_kv_buffer(batch * n, self.context, self.device)
+        dec = self.tokenizer.decoder.new_kv_buffer(batch * n, self.tokenizer.config.temporal_window, self.device)
+        return dyn, dec
+
+    @torch.inference_mode()
+    def start(self, frames_BHW3: torch.Tensor) -> torch.Tensor:
+        """Tokenize the start frames (B, H, W, 3) uint8; returns their reconstructions."""
+        self.batch = frames_BHW3.shape[0]
+        self.dyn_kv, self.dec_kv = self._buffers(self.batch)
+        tokens = self.tokenizer.encode(frames_BHW3.to(self.device)[:, None])[:, 0]
+        self.history = []
+        return self._commit(tokens, torch.full((self.batch,), self.dynamics.no_action, device=self.device))
+
+    def _commit(self, tokens_BN, action_B) -> torch.Tensor:
+        """Record the final tokens' keys/values (dynamics and decoder) and decode the pixels."""
+        position = self.history[-1].position + 1 if self.history else 0
+        if not self.cached:
+            pixels = self._full_decode(tokens_BN)
+            self.history.append(FrameRecord(tokens_BN, None, None, position, action_B))
+            return pixels
+        self.dyn_kv.load([r.dynamics_kv for r in self.history])
+        self.dynamics.step(tokens_BN, action_B, position, self.dyn_kv, with_logits=False)
+        self.dec_kv.load([r.decoder_kv for r in self.history])
+        pixels = self.tokenizer.decode_step(tokens_BN, position, self.dec_kv)
+        self.history.append(FrameRecord(tokens_BN, self.dyn_kv.new_frame_kv(), self.dec_kv.new_frame_kv(),
+                                        position, action_B))
+        return pixels
+
+    @torch.inference_mode()
+    def next_frame(self, action_B: torch.Tensor, steps: int, temperature: float, order: str,
+                   generator: torch.Generator | None) -> torch.Tensor:
+        """Generate one frame per batch element for actions (B,); returns uint8 (B, H, W, 3)."""
+        action_B = action_B.to(self.device)
+        position = self.history[-1].position + 1
+        if self.cached:
+            self.dyn_kv.load([r.dynamics_kv for r in self.history])  # once per frame, not per round
+            logits_fn = lambda tokens: self.dynamics.step(tokens, action_B, position, self.dyn_kv)
+        else:
+            logits_fn = lambda tokens: self._full_logits(tokens, action_B)
+        tokens = maskgit_decode(logits_fn, self.batch, self.tokenizer.config.tokens_per_frame,
+                                self.dynamics.mask_id, steps, temperature, order, generator, self.device)
+        return self._commit(tokens, action_B)
+
+    def _full_logits(self, tokens_BN, action_B):
+        past = torch.stack([r.tokens_BN for r in self.history], dim=1)  # (B, P, N)
+        tokens = torch.cat((past, tokens_BN[:, None]), dim=1)
+        actions = torch.stack([r.action_B for r in self.history[1:]] + [action_B], dim=1)
+        positions = torch.tensor([r.position for r in self.history] + [self.history[-1].position + 1])
+        d = self.dynamics
+        x = d.embed(tokens, d.frame_actions(actions, tokens.shape[1]))
+        return d.head(d.transformer(x, positions.to(self.device), window=self.context)[:, -1])
+
+    def _full_decode(self, tokens_BN):
+        tokens = torch.stack([r.tokens_BN for r in self.history] + [tokens_BN], dim=1)
+        positions = torch.tensor([r.position for r in self.history] + [len(self.history) and self.history[-1].position + 1])
+        frames = self.tokenizer.decode_codes(self.tokenizer.vq.lookup(tokens), positions.to(self.device))
+        return to_uint8(frames[:, -1])
+
+    def trim(self, keep: int) -> None:
+        """Forget all but the newest `keep` frames (keep >= context keeps generation exact)."""
+        del self.history[: max(0, len(self.history) - keep)]
+
+
+class World:
+    """reset(image) -> frame, step(action_id) -> frame, undo() -> frame; frames are uint8 (H, W, 3)."""
+
+    def __init__(self, models: GenieModels, context: int = 16, steps: int | None = None,
+                 temperature: float | None = None, seed: int = 0, action_names: list[str] | None = None,
+                 max_undo: int = 256):
+        d = models.dynamics.config
+        self.models = models
+        self.context = context
+        self.steps = d.maskgit_steps if steps is None else steps
+        self.temperature = d.temperature if temperature is None else temperature
+        self.order = d.unmask_order
+        self.action_names = action_names
+        self.max_undo = max_undo
+        self.rollout = Rollout(models.tokenizer, models.dynamics, context)
+        self.frames: deque[np.ndarray] = deque()
+        self.reseed(seed)
+
+    @property
+    def image_size(self) -> int:
+        return self.models.tokenizer.config.image_size
+
+    @property
+    def num_actions(self) -> int:
+        return self.models.dynamics.config.num_actions
+
+    def reseed(self, seed: int) -> None:
+        self.seed = seed
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def reset(self, image: np.ndarray) -> np.ndarray:
+        """Start from a uint8 (H, W, 3) image at the model resolution; returns it unchanged."""
+        if image.shape != (self.image_size, self.image_size, 3) or image.dtype != np.uint8:
+            raise ValueError(f"start image must be uint8 {self.image_size}x{self.image_size}x3, got "
+                             f"{image.dtype} {image.shape}")
+        self.reseed(self.seed)
+        self.rollout.start(torch.from_numpy(image)[None])
+        self.frames = deque([image.copy()])
+        return image.copy()
+
+    def step(self, action: int) -> np.ndarray:
+        if not self.frames:
+            raise RuntimeError("call reset(image) before step(action)")
+        if not 0 <= int(action) < self.num_actions:
+            raise ValueError(f"action {action} out of range 0..{self.num_actions - 1}")
+        action_B = torch.tensor([int(action)])
+        frame = self.rollout.next_frame(action_B, self.steps, self.temperature, self.order, self.generator)
+        frame = frame[0].cpu().numpy()
+        self.frames.append(frame)
+        # Bounded memory: keep what the context needs plus the undo depth.
+        self.rollout.trim(self.context + self.max_undo)
+        while len(self.frames) > self.max_undo + 1:
+            self.frames.popleft()
+        return frame
+
+    def undo(self) -> np.ndarray | None:
+        """Go back one generated frame; None when there is nothing to undo."""
+        if len(self.frames) <= 1 or len(self.rollout.history) <= 1:
+            return None
+        self.frames.pop()
+        self.rollout.history.pop()
+        return self.frames[-1].copy()
+
+    @property
+    def frame(self) -> np.ndarray | None:
+        return self.frames[-1].copy() if self.frames else None
+
+
+def read_action_names(folder: str, num_actions: int) -> list[str] | None:
+    """Names from folder/actions.json ({"names": [...]}) if present and well-formed."""
+    path = os.path.join(folder, "actions.json")
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            names = json.load(f)["names"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return [str(n) for n in names] if len(names) == num_actions else None
+
+
+def load_world(checkpoint: str, device: str = "auto", context: int = 16, steps: int | None = None,
+               temperature: float | None = None, seed: int = 0) -> World:
+    """A World from a checkpoint folder (see genie_core.checkpoint); raises CheckpointError."""
+    models = load_genie(checkpoint, pick_device(device))
+    names = read_action_names(checkpoint, models.dynamics.config.num_actions)
+    return World(models, context, steps, temperature, seed, names)
+
+
+def random_world(preset: str = "tiny", seed: int = 0, **options) -> World:
+    """A World on random-initialised weights: for tests and for developing the player."""
+    models = build_genie(preset, seed)
+    for model in (models.tokenizer, models.lam, models.dynamics):
+        model.eval()
+    return World(models, seed=seed, **options)

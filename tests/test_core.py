@@ -1,0 +1,227 @@
+"""Behaviour of the core models: causality, action timing, caching, MaskGIT, VQ, checkpoints."""
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from genie_core.checkpoint import CheckpointError, build_genie, load_component, load_genie, save_genie
+from genie_core.config import PRESETS, config_to_json, preset
+from genie_core.maskgit import maskgit_decode, num_masked
+from genie_core.st_transformer import STTransformer, clean_past_mask
+from genie_core.vq import VectorQuantizer
+from genie_core.world import Rollout, random_world
+
+
+@pytest.fixture(scope="module")
+def models():
+    m = build_genie("tiny", seed=0)
+    for part in (m.tokenizer, m.lam, m.dynamics):
+        part.eval()
+    return m
+
+
+def frames_uint8(B=2, T=5, size=16, seed=0):
+    return torch.randint(0, 256, (B, T, size, size, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
+
+
+def test_st_transformer_is_causal_in_time():
+    torch.manual_seed(0)
+    net = STTransformer(dim=16, depth=2, heads=2).eval()
+    x = torch.randn(1, 6, 4, 16)
+    changed = x.clone()
+    changed[:, 3] += 1.0  # change frame 3 only
+    a, b = net(x), net(changed)
+    assert torch.allclose(a[:, :3], b[:, :3], atol=1e-6), "frames before 3 saw the future"
+    assert not torch.allclose(a[:, 3:], b[:, 3:]), "frames from 3 on should see the change"
+
+
+def test_models_are_causal(models):
+    frames = frames_uint8()
+    changed = frames.clone()
+    changed[:, 3] = 255 - changed[:, 3]
+    with torch.no_grad():
+        tok_a, tok_b = models.tokenizer(frames), models.tokenizer(changed)
+        assert torch.allclose(tok_a.recon[:, :3], tok_b.recon[:, :3], atol=1e-6)
+        # LAM action t describes transition t -> t+1: actions 0, 1 (frames <= 2) are unchanged.
+        lam_a, lam_b = models.lam.encode(frames), models.lam.encode(changed)
+        assert torch.allclose(lam_a[:, :2], lam_b[:, :2], atol=1e-6)
+        assert not torch.allclose(lam_a[:, 2], lam_b[:, 2])
+        tokens = torch.randint(0, 32, (2, 5, 16))
+        actions = torch.randint(0, 8, (2, 4))
+        other = tokens.clone()
+        other[:, 3] = (other[:, 3] + 1) % 32
+        la, lb = models.dynamics(tokens, actions), models.dynamics(other, actions)
+        assert torch.allclose(la[:, :3], lb[:, :3], atol=1e-6)
+
+
+def test_action_of_transition_t_conditions_frame_t_plus_1(models):
+    tokens = torch.randint(0, 32, (1, 5, 16))
+    actions = torch.tensor([[1, 2, 3, 4]])
+    other = actions.clone()
+    other[0, 2] = 7  # transition 2 -> 3
+    with torch.no_grad():
+        a, b = models.dynamics(tokens, actions), models.dynamics(tokens, other)
+    assert torch.allclose(a[:, :3], b[:, :3], atol=1e-6), "action 2->3 leaked into frames <= 2"
+    assert not torch.allclose(a[:, 3], b[:, 3]), "action 2->3 must change frame 3"
+
+
+def test_clean_past_mask_matches_play_time_view():
+    mask = clean_past_mask(3, None, "cpu")
+    assert mask[:3, :3].equal(torch.tril(torch.ones(3, 3, dtype=torch.bool)))
+    assert not mask[:3, 3:].any()  # the clean stream never sees masked frames
+    assert mask[3 + 2].tolist() == [True, True, False, False, False, True]
+
+
+def test_clean_past_training_equals_plain_pass_on_clean_frames(models):
+    """The two-stream pass gives the masked frame t the logits a plain pass gives when only t is masked."""
+    tokens = torch.randint(0, 32, (1, 4, 16))
+    actions = torch.randint(0, 8, (1, 3))
+    masked = tokens.clone()
+    masked[:, 2] = models.dynamics.mask_id
+    with torch.no_grad():
+        two_stream = models.dynamics.forward_clean_past(tokens, masked, actions)[:, 2]
+        plain = models.dynamics(torch.cat((tokens[:, :2], masked[:, 2:3]), 1), actions[:, :2])[:, 2]
+    assert torch.allclose(two_stream, plain, atol=1e-5)
+
+
+@pytest.mark.parametrize("context", [16, 3])
+def test_cached_world_equals_uncached(models, context):
+    image = frames_uint8(B=1, T=1)[:, 0]
+    results = []
+    for cached in (True, False):
+        rollout = Rollout(models.tokenizer, models.dynamics, context=context, cached=cached)
+        first = rollout.start(image)
+        g = torch.Generator().manual_seed(3)
+        frames = [first] + [rollout.next_frame(torch.tensor([a]), 4, 1.0, "random", g) for a in [0, 5, 2, 7, 1, 3]]
+        results.append((torch.stack([r.tokens_BN for r in rollout.history]), torch.stack(frames)))
+    assert results[0][0].equal(results[1][0])
+    assert (results[0][1].int() - results[1][1].int()).abs().max() <= 1  # float rounding at most
+
+
+def test_cached_logits_equal_full_forward(models):
+    rollout = Rollout(models.tokenizer, models.dynamics, context=16)
+    rollout.start(frames_uint8(B=1, T=1)[:, 0])
+    for a in (1, 2, 3):
+        rollout.next_frame(torch.tensor([a]), 2, 1.0, "random", torch.Generator().manual_seed(0))
+    query = torch.randint(0, 33, (1, 16))
+    with torch.inference_mode():
+        rollout.dyn_kv.load([r.dynamics_kv for r in rollout.history])
+        cached = rollout.dynamics.step(query, torch.tensor([4]), 4, rollout.dyn_kv)
+        full = rollout._full_logits(query, torch.tensor([4]))
+    assert torch.allclose(cached, full, atol=1e-4)
+
+
+def test_world_memory_is_flat_over_long_rollouts():
+    world = random_world("tiny", context=4, steps=1, max_undo=8)
+    world.reset(np.zeros((16, 16, 3), np.uint8))
+    for i in range(300):
+        world.step(i % 8)
+    assert len(world.rollout.history) <= 4 + 8 and len(world.frames) <= 9
+    assert world.rollout.history[-1].position == 300  # positions keep counting; RoPE is relative
+
+
+def test_world_undo_restores_previous_frame():
+    world = random_world("tiny", steps=2)
+    world.reset(np.full((16, 16, 3), 40, np.uint8))
+    first = world.step(1)
+    world.step(2)
+    assert np.array_equal(world.undo(), first)
+    world.reseed(5)
+    again = world.step(2)
+    world.undo()
+    world.reseed(5)
+    assert np.array_equal(world.step(2), again), "after undo, generation continues from the restored state"
+
+
+def test_num_masked_schedule():
+    assert num_masked(0, 8, 64) < 64 and num_masked(7, 8, 64) == 0
+    values = [num_masked(s, 8, 64) for s in range(8)]
+    assert values == sorted(values, reverse=True)
+
+
+@pytest.mark.parametrize("order", ["random", "confidence"])
+def test_maskgit_fills_everything_and_never_changes_fixed_tokens(order):
+    V, N, mask_id = 10, 20, 10
+    history = []
+
+    def logits_fn(tokens):
+        history.append(tokens.clone())
+        return torch.randn(tokens.shape[0], N, V)
+
+    out = maskgit_decode(logits_fn, 3, N, mask_id, steps=5, temperature=1.0, order=order,
+                         generator=torch.Generator().manual_seed(0))
+    assert (out != mask_id).all()
+    states = history + [out]
+    for before, after in zip(states, states[1:]):
+        fixed = before != mask_id
+        assert after[fixed].equal(before[fixed]), "a fixed token changed"
+        assert (after != mask_id).sum() >= fixed.sum()
+
+
+def test_maskgit_greedy_is_deterministic():
+    logits = torch.randn(1, 8, 5)
+    run = lambda: maskgit_decode(lambda t: logits, 1, 8, 5, steps=3, temperature=0.0, order="confidence")
+    assert run().equal(run()) and run().equal(logits.argmax(-1))
+
+
+def test_vq_straight_through_gradient_reaches_encoder():
+    torch.manual_seed(0)
+    encoder = torch.nn.Linear(4, 8)
+    vq = VectorQuantizer(16, 8)
+    out = vq(encoder(torch.randn(32, 4)))
+    assert torch.allclose(out.quantized, vq.lookup(out.indices), atol=1e-6)
+    (out.quantized.sum() + out.loss).backward()
+    assert encoder.weight.grad is not None and encoder.weight.grad.abs().sum() > 0
+
+
+def test_vq_restarts_dead_codes():
+    vq = VectorQuantizer(16, 4, dead_fraction=0.25).train()
+    for _ in range(300):
+        vq(torch.tensor([[1.0, 0, 0, 0]]).repeat(8, 1))  # one code takes everything
+    assert vq.usage_fraction() < 0.5
+    restarted = vq.restart_dead_codes(torch.randn(64, 4))
+    assert restarted > 0 and vq.usage_fraction() == 1.0
+
+
+def test_save_load_gives_identical_outputs(tmp_path, models):
+    save_genie(models, str(tmp_path))
+    loaded = load_genie(str(tmp_path))
+    frames = frames_uint8()
+    with torch.no_grad():
+        assert models.tokenizer.encode(frames).equal(loaded.tokenizer.encode(frames))
+        assert models.lam.infer_actions(frames).equal(loaded.lam.infer_actions(frames))
+        tokens, actions = torch.randint(0, 32, (1, 3, 16)), torch.tensor([[1, 2]])
+        assert torch.equal(models.dynamics(tokens, actions), loaded.dynamics(tokens, actions))
+
+
+def test_wrong_shape_checkpoint_fails_clearly(tmp_path, models):
+    save_genie(models, str(tmp_path))
+    config_path = tmp_path / "dynamics" / "config.json"
+    bigger = dataclasses.replace(models.dynamics.config, dim=64)
+    config_path.write_text(config_to_json(bigger))
+    with pytest.raises(CheckpointError, match=r"model.safetensors: tensor .* has shape"):
+        load_genie(str(tmp_path))
+
+
+def test_missing_and_truncated_checkpoints_fail_clearly(tmp_path, models):
+    with pytest.raises(CheckpointError, match="no such checkpoint folder"):
+        load_genie(str(tmp_path / "nope"))
+    save_genie(models, str(tmp_path))
+    weights = tmp_path / "lam" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="lam/model.safetensors: unreadable or truncated"):
+        load_component(str(tmp_path / "lam"), "lam")
+    os.remove(tmp_path / "tokenizer" / "config.json")
+    with pytest.raises(CheckpointError, match="tokenizer/config.json: missing"):
+        load_genie(str(tmp_path))
+
+
+def test_presets_build_and_agree():
+    for name, config in PRESETS.items():
+        assert config.dynamics.num_codes == config.tokenizer.num_codes
+        assert config.dynamics.tokens_per_frame == config.tokenizer.tokens_per_frame
+    assert preset("tiny").lam.num_actions == 8
+    with pytest.raises(ValueError, match="unknown preset"):
+        preset("huge")
