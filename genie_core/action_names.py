@@ -26,8 +26,8 @@ def _direction(name: str) -> tuple[int, int]:
 
 def name_actions(table: np.ndarray, true_names: list[str]) -> list[str]:
     """table: counts (latent, true). Each latent is named by the average direction of the true
-    actions behind it, relative to the data's overall mix (so a random agent's NOOP-heavy data
-    does not name everything "noop"); duplicate names get a numeric suffix."""
+    actions behind it, relative to the data's overall mix (so data dominated by running right
+    does not name everything "right")."""
     table = table.astype(np.float64)
     overall = table.sum(0) / max(table.sum(), 1)
     directions = np.array([_direction(n) for n in true_names], dtype=np.float64)  # (K, 2)
@@ -42,10 +42,12 @@ def name_actions(table: np.ndarray, true_names: list[str]) -> list[str]:
         horizontal = "right" if dx > 0.15 else "left" if dx < -0.15 else ""
         vertical = "jump" if dy > 0.15 else "down" if dy < -0.15 else ""
         names.append("+".join(p for p in (horizontal, vertical) if p) or "noop")
+    # The first latent with a name keeps it plain (so the player's arrow keys find it); later
+    # ones with the same effect become "right 2", "right 3".
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
-        if names.count(name) > 1:
-            seen[name] = seen.get(name, 0) + 1
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
             names[i] = f"{name} {seen[name]}"
     return names
 

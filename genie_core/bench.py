@@ -10,7 +10,6 @@ matmul on the same device and threads (how far the small shapes are from peak), 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import resource
 import sys
@@ -54,6 +53,7 @@ def start_image(path: str | None, size: int) -> tuple[np.ndarray, str]:
 
 
 def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo (Linux), else what platform knows."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -66,6 +66,7 @@ def cpu_name() -> str:
 
 
 def sync(device: torch.device) -> None:
+    """Wait for queued GPU work, so wall-clock times cover it."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -138,8 +139,10 @@ def peak_memory(device: torch.device) -> dict:
 
 
 def config_sizes(world: World) -> dict:
+    """The checkpoint's sizes that set the cost of a tick."""
     tok, dyn = world.models.tokenizer.config, world.models.dynamics.config
-    params = sum(p.numel() for m in dataclasses.astuple(world.models) for p in m.parameters())
+    models = (world.models.tokenizer, world.models.lam, world.models.dynamics)
+    params = sum(p.numel() for m in models for p in m.parameters())
     return {"image_size": tok.image_size, "tokens_per_frame": tok.tokens_per_frame, "num_codes": tok.num_codes,
             "tokenizer_dim": tok.dim, "decoder_depth": tok.decoder_depth, "dynamics_dim": dyn.dim,
             "dynamics_depth": dyn.depth, "heads": dyn.heads, "num_actions": dyn.num_actions,
@@ -150,8 +153,9 @@ def config_sizes(world: World) -> dict:
 def benchmark(checkpoint: str, ticks: int = 100, steps: int = 8, device: str = "auto", image: str | None = None,
               context: int = 16, threads: int | None = None, uncached_ticks: int | None = None) -> dict:
     """Every number of the benchmark, measured in one run; raises CheckpointError / ValueError."""
-    if ticks < 1 or steps < 1 or context < 1:
-        raise ValueError("--ticks, --steps and --context must be at least 1")
+    counts = (ticks, steps, context) + tuple(n for n in (threads, uncached_ticks) if n is not None)
+    if min(counts) < 1:
+        raise ValueError("--ticks, --steps, --context, --threads and --uncached-ticks must be at least 1")
     if threads is not None:
         torch.set_num_threads(threads)
     world = load_world(checkpoint, device, context=context, steps=steps)
@@ -159,11 +163,10 @@ def benchmark(checkpoint: str, ticks: int = 100, steps: int = 8, device: str = "
     frame, source = start_image(image, world.image_size)
     tick_s = time_world_ticks(world, frame, ticks)
     flops = flops_per_tick(world)
-    per_context = {}
-    for size in (4, 16):
-        other = world if size == context else World(world.models, size, steps, seed=world.seed)
-        per_context[size] = tick_s if size == context else time_world_ticks(other, frame, ticks)
-    uncached_s = time_uncached_ticks(world, frame, uncached_ticks or max(3, ticks // 10))
+    per_context = {size: tick_s if size == context else
+                   time_world_ticks(World(world.models, size, steps, seed=world.seed), frame, ticks)
+                   for size in (4, 16)}
+    uncached_s = time_uncached_ticks(world, frame, uncached_ticks or max(3, ticks // 10))  # ~10x slower
     results = {
         "checkpoint": checkpoint, "image": source, "device": str(dev), "threads": torch.get_num_threads(),
         "cpu": cpu_name(), "torch": torch.__version__, "context": context, "steps": steps, "ticks": ticks,
@@ -186,6 +189,7 @@ def benchmark(checkpoint: str, ticks: int = 100, steps: int = 8, device: str = "
 
 
 def format_table(results: dict) -> str:
+    """One "key  value" line per result, the config sizes on one line."""
     rows = [(k, v) for k, v in results.items() if k != "config" and v is not None]
     rows.append(("config", ", ".join(f"{k}={v}" for k, v in results["config"].items())))
     width = max(len(k) for k, _ in rows)

@@ -46,7 +46,7 @@ def tokenizer_psnr(models: GenieModels, clips: ClipSampler, device, chunk: int =
     window = tok.config.temporal_window
     scores = []
     for index in range(len(clips.episodes)):
-        frames = torch.from_numpy(np.ascontiguousarray(clips._frames(index))).to(device)
+        frames = torch.from_numpy(np.array(clips._frames(index))).to(device)
         for start in range(0, len(frames), chunk):
             lead = min(start, window - 1)  # overlap so every frame sees its usual past
             piece = frames[start - lead:start + chunk][None]

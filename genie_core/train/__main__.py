@@ -27,7 +27,7 @@ from ..lam import LatentActionModel
 from ..tokenizer import VideoTokenizer
 from ..world import pick_device
 from .loop import LoopOptions, train
-from .objectives import TokenizerObjective, WorldModelObjective, pretokenize
+from .objectives import TokenizerObjective, WorldModelObjective, cached_pretokenize
 
 
 def _common(p: argparse.ArgumentParser, batch_size: int, lr: float) -> None:
@@ -40,6 +40,8 @@ def _common(p: argparse.ArgumentParser, batch_size: int, lr: float) -> None:
     p.add_argument("--lr", type=float, default=lr, help=f"peak learning rate (default {lr})")
     p.add_argument("--warmup-steps", type=int, default=200)
     p.add_argument("--val-every", type=int, default=250, help="steps between validations")
+    p.add_argument("--log-every", type=int, default=20, help="steps between metrics.jsonl lines")
+    p.add_argument("--save-every-minutes", type=float, default=5.0, help="minutes between resumable saves")
     p.add_argument("--val-fraction", type=float, default=0.05, help="share of episodes held out for validation")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     p.add_argument("--seed", type=int, default=0)
@@ -78,7 +80,8 @@ def _samplers(args):
 
 def _options(args) -> LoopOptions:
     return LoopOptions(out=args.out, steps=args.steps, minutes=args.minutes, batch_size=args.batch_size,
-                       lr=args.lr, warmup_steps=args.warmup_steps, val_every=args.val_every, seed=args.seed,
+                       lr=args.lr, warmup_steps=args.warmup_steps, val_every=args.val_every, log_every=args.log_every,
+                       save_every_minutes=args.save_every_minutes, seed=args.seed,
                        resume=not args.fresh)
 
 
@@ -104,8 +107,9 @@ def run_dynamics(args) -> dict:
     lam_config = dataclasses.replace(config.lam, image_size=tokenizer.config.image_size)
     train_clips, val_clips = _samplers(args)
     started = time.time()
-    train_tokens = pretokenize(tokenizer, train_clips, device)
-    val_tokens = pretokenize(tokenizer, val_clips, device)
+    cache = os.path.join(args.tokenizer, "token_cache") if os.path.isdir(tok_dir) else None
+    train_tokens = cached_pretokenize(tokenizer, train_clips, device, cache)
+    val_tokens = cached_pretokenize(tokenizer, val_clips, device, cache)
     print(f"pretokenized {train_clips.num_frames + val_clips.num_frames} frames in {time.time() - started:.0f} s")
     save_component(tokenizer, os.path.join(args.out, "tokenizer"))  # the run folder is a whole checkpoint
     objective = WorldModelObjective(LatentActionModel(lam_config), DynamicsModel(dyn_config),

@@ -7,12 +7,17 @@ fed the LAM's actions with a stop-gradient.
 """
 from __future__ import annotations
 
+import hashlib
+import os
+
 import numpy as np
 import torch
+from safetensors.torch import load_file, save
 import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
+from ..checkpoint import atomic_write_bytes
 from ..data.sampler import ClipSampler
 from ..dynamics import DynamicsModel
 from ..lam import LatentActionModel
@@ -27,7 +32,7 @@ def _restart(vq: VectorQuantizer, latents: torch.Tensor | None) -> None:
     if latents is None:
         return
     vq.restart_dead_codes(latents.detach().reshape(-1, vq.code_dim))
-    if dist.is_available() and dist.is_initialized():  # every rank must keep the same codebook
+    if hasattr(vq, "codebook") and dist.is_available() and dist.is_initialized():  # ranks keep one codebook
         dist.broadcast(vq.codebook.data, 0)
         dist.broadcast(vq.usage_ema, 0)
 
@@ -74,6 +79,26 @@ class TokenizerObjective(nn.Module):
                 "perplexity": perplexity(used), "codes_alive": self.tokenizer.vq.usage_fraction()}
 
 
+def cached_pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, cache_dir: str | None) -> list[torch.Tensor]:
+    """pretokenize, remembered in cache_dir (keyed by the episode files and the tokenizer's weights)
+    so that several phase-2 runs on one tokenizer pay for it once."""
+    if cache_dir is None:
+        return pretokenize(tokenizer, clips, device)
+    key = hashlib.sha1()
+    for header in clips.episodes:
+        stat = os.stat(header.path)
+        key.update(f"{os.path.abspath(header.path)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    for name, tensor in sorted(tokenizer.state_dict().items()):
+        key.update(name.encode() + tensor.detach().cpu().numpy().tobytes()[:4096])
+    path = os.path.join(cache_dir, f"tokens-{key.hexdigest()[:16]}.safetensors")
+    if os.path.isfile(path):
+        loaded = load_file(path)
+        return [loaded[str(i)] for i in range(len(loaded))]
+    tokens = pretokenize(tokenizer, clips, device)
+    atomic_write_bytes(path, save(({str(i): t.contiguous() for i, t in enumerate(tokens)})))
+    return tokens
+
+
 @torch.no_grad()
 def pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, batch_frames: int = 256) -> list[torch.Tensor]:
     """Tokens (T, N) int16 of every episode, encoded once with the frozen tokenizer.
@@ -85,7 +110,7 @@ def pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, batch_fra
     window = tokenizer.config.temporal_window
     out = []
     for index in tqdm(range(len(clips.episodes)), desc="pretokenize", dynamic_ncols=True):
-        frames = torch.from_numpy(np.ascontiguousarray(clips._frames(index))).to(device)
+        frames = torch.from_numpy(np.array(clips._frames(index))).to(device)
         pieces, start = [], 0
         while start < len(frames):
             lead = min(start, window - 1)

@@ -1,0 +1,179 @@
+"""Play a Genie world from one image: python main.py --image level.png
+
+The only place that wires a checkpoint to the game: genie_core builds the world, play/ drives it.
+Controls and how time advances: see the play package docstring (or press H in the window).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+SHIPPED_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "coinrun"
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Appends '(default: X)' only where there is a real default to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help_text = action.help or ""
+        shown = not any(action.default is hidden for hidden in (None, False, argparse.SUPPRESS))
+        if shown and "default" not in help_text:
+            help_text += " (default: %(default)s)"
+        return help_text
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr (`error: ...`) and exit code 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineErrorParser(
+        description="Play a Genie world model from a single start image. Keys 1-8 pick the latent "
+                    "action (arrows/space too when the checkpoint names its actions); H shows all controls.",
+        formatter_class=DefaultsHelpFormatter)
+    p.add_argument("--image", required=True, metavar="PATH",
+                   help="start image: PNG, JPEG, GIF, BMP ..., any size or colour mode; fitted to the model size")
+    p.add_argument("--checkpoint", metavar="DIR",
+                   help="checkpoint folder (config.json + model.safetensors per part); "
+                        "default: checkpoints/coinrun beside main.py, the shipped CoinRun world")
+    p.add_argument("--fit", choices=("crop", "letterbox", "stretch"), default="crop",
+                   help="how a non-square or other-sized image becomes the model's square frame")
+    p.add_argument("--steps", type=int, metavar="N",
+                   help="MaskGIT decoding steps per frame (more: slower, often sharper); default from the checkpoint")
+    p.add_argument("--temperature", type=float, metavar="T",
+                   help="sampling temperature (0: greedy); default from the checkpoint")
+    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed and actions replay the same frames")
+    p.add_argument("--context", type=int, default=16, metavar="FRAMES",
+                   help="past frames the model attends to")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="where the model runs; auto picks CUDA when present")
+    p.add_argument("--mode", choices=("continuous", "hold"), default="continuous",
+                   help="continuous: the world ticks on its own, playing the held key or the idle action; "
+                        "hold: it only ticks while an action key is held")
+    p.add_argument("--fps", type=float, default=15.0,
+                   help="cap on world ticks per second (0: as fast as it generates); also the GIF frame rate cap")
+    p.add_argument("--idle-action", type=int, metavar="ID",
+                   help="action played in continuous mode when no key is held; "
+                        "default: the one the checkpoint names noop/idle, else 0")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads for the model; default 1, which measured fastest for the shipped "
+                        "size on 2 cores (see README benchmark)")
+    p.add_argument("--scale", type=int, metavar="K",
+                   help="window zoom (nearest-neighbour); default makes the frame about 512 px")
+    p.add_argument("--record", metavar="OUT.gif",
+                   help="record the session to this GIF (written atomically at exit; R toggles in the window)")
+    p.add_argument("--record-scale", type=int, default=4, metavar="K", help="GIF upscale factor (nearest-neighbour)")
+    p.add_argument("--headless", action="store_true",
+                   help="no window: play --actions, write --record if given, print timings, exit")
+    p.add_argument("--actions", metavar="LIST",
+                   help="with --headless: comma-separated action ids or names; ACTION*COUNT repeats "
+                        "(e.g. 0,3,3,right*10)")
+    return p
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Every check that needs no model, so a typo fails in a second, not after loading weights."""
+    from genie_core.imaging import load_image
+    from play.recorder import check_writable
+
+    if args.headless and not args.actions:
+        raise ValueError("--headless needs --actions (e.g. --actions 0,3,3,5)")
+    if args.actions and not args.headless:
+        raise ValueError("--actions is for --headless play; in the window, use the keys")
+    for name in ("steps", "scale", "record_scale", "context", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if args.fps < 0:
+        raise ValueError(f"--fps must be 0 (no cap) or more, got {args.fps}")
+    if args.record:
+        check_writable(args.record)
+    load_image(args.image, 16, args.fit)  # decodes the whole file: missing, folder, non-image, truncated
+    if not args.headless:
+        from play.app import NoDisplayError, check_display
+
+        try:
+            check_display()
+        except NoDisplayError as error:
+            raise ValueError(str(error)) from None
+    if not Path(args.checkpoint).is_dir():
+        raise ValueError(f"checkpoint folder {args.checkpoint} not found (train one, or pass --checkpoint DIR)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.checkpoint = args.checkpoint or str(SHIPPED_CHECKPOINT)
+    try:
+        check_arguments(args)  # before torch is imported, so a typo fails in a fraction of a second
+        from genie_core.checkpoint import CheckpointError
+
+        try:
+            return play(args)
+        except CheckpointError as error:
+            raise ValueError(str(error)) from None
+    except ValueError as error:  # also ImageLoadError and OutputPathError: messages are one line
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # e.g. the disk filled up while writing the GIF
+        print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def play(args: argparse.Namespace) -> int:
+    import torch
+
+    from genie_core.imaging import load_image
+    from genie_core.world import load_world
+
+    torch.set_num_threads(args.threads or 1)
+    world = load_world(args.checkpoint, device=args.device, context=args.context, steps=args.steps,
+                       temperature=args.temperature, seed=args.seed)
+    start_image, note = load_image(args.image, world.image_size, args.fit)
+    if note:
+        print(note, file=sys.stderr)
+    if args.idle_action is not None and not 0 <= args.idle_action < world.num_actions:
+        raise ValueError(f"--idle-action {args.idle_action} out of range 0..{world.num_actions - 1}")
+    return play_headless(world, start_image, args) if args.headless else play_window(world, start_image, args)
+
+
+def play_headless(world, start_image, args: argparse.Namespace) -> int:
+    from play.recorder import GifRecorder
+    from play.session import parse_actions, run_session
+
+    actions = parse_actions(args.actions, world.num_actions, world.action_names)
+    result = run_session(world, start_image, actions)
+    print(f"headless: {result.summary()}; steps {world.steps}, temperature {world.temperature:g}")
+    if args.record:
+        recorder = GifRecorder(args.record, scale=args.record_scale)
+        for frame in result.frames:
+            recorder.add(frame, result.frame_seconds(args.fps))
+        print(f"saved {recorder.save()} ({len(result.frames)} frames)")
+    return 0
+
+
+def play_window(world, start_image, args: argparse.Namespace) -> int:
+    from play.app import NoDisplayError, PlayerApp, PlayOptions
+    from play.keymap import load_keymap
+
+    keymap = load_keymap(world.num_actions, world.action_names)
+    options = PlayOptions(scale=args.scale, fps=args.fps, mode=args.mode, record_path=args.record,
+                          record_scale=args.record_scale, idle_action=args.idle_action,
+                          title=f"Genie - {Path(args.image).name}")
+    try:
+        summary = PlayerApp(world, start_image, keymap, options).run()
+    except NoDisplayError as error:
+        raise ValueError(str(error)) from None
+    print(f"played {summary.ticks} ticks, {summary.frames_shown} frames shown")
+    for error in summary.errors:
+        print(f"error: {error}", file=sys.stderr)
+    return 1 if summary.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,288 @@
+"""The pygame player: a window onto a PlayableWorld, generating on a worker thread.
+
+Controls and how time advances: see the play package docstring (play/__init__.py).
+"""
+from __future__ import annotations
+
+import collections
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pygame
+
+from play.hud import Hud, HudState
+from play.interface import PlayableWorld
+from play.keymap import Keymap
+from play.recorder import SessionFiles
+from play.worker import WorldWorker
+
+UI_HZ = 60  # redraw and event rate; independent of the world's tick rate
+MIN_PLAY_AREA = 400  # px; at small --scale the frame sits centred in this, so header and help fit
+MESSAGE_SECONDS = 2.5
+
+
+class NoDisplayError(RuntimeError):
+    """There is no screen to open a window on; the message is one line and suggests --headless."""
+
+
+def check_display() -> None:
+    """Fail fast (before a model loads) on a Linux box with no screen, e.g. over plain ssh."""
+    if sys.platform.startswith("linux") and not any(
+            os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")):
+        raise NoDisplayError("no display to open a window on (DISPLAY is not set); "
+                             "run on a desktop, or use --headless --actions ...")
+
+
+def open_window(size: tuple[int, int], title: str) -> pygame.Surface:
+    """Open the window, refusing SDL's silent fallback to an invisible offscreen driver."""
+    check_display()
+    try:
+        pygame.display.init()
+        invisible = pygame.display.get_driver() in ("offscreen", "dummy")
+        if invisible and not os.environ.get("SDL_VIDEODRIVER"):  # tests ask for dummy explicitly
+            raise pygame.error(f"only the invisible {pygame.display.get_driver()!r} video driver is available")
+        screen = pygame.display.set_mode(size)
+    except pygame.error as error:
+        pygame.quit()
+        raise NoDisplayError(f"cannot open a window ({error}); run on a desktop or with DISPLAY set, "
+                             "or use --headless --actions ...") from None
+    pygame.display.set_caption(title)
+    pygame.font.init()
+    return screen
+
+
+def default_scale(image_size: int, target_px: int = 512) -> int:
+    """Integer zoom that makes the frame about target_px wide (8x for 64 px frames)."""
+    return max(1, target_px // image_size)
+
+
+@dataclass(frozen=True)
+class PlayOptions:
+    scale: int | None = None  # None: default_scale
+    fps: float = 15.0  # cap on world ticks per second; 0 = as fast as the world generates
+    mode: str = "continuous"  # or "hold"
+    record_path: str | None = None  # record from the first frame to this GIF
+    record_scale: int = 4
+    idle_action: int | None = None  # None: the action the checkpoint names noop/idle, else 0
+    output_dir: str = "."  # where R recordings (without record_path) and screenshots go
+    title: str = "Genie"
+    max_steps: int = 64
+
+
+@dataclass
+class PlaySummary:
+    frames_shown: int = 0
+    ticks: int = 0
+    saved: list[Path] = field(default_factory=list)  # GIFs and screenshots written
+    errors: list[str] = field(default_factory=list)  # files that could not be written
+
+
+class PlayerApp:
+    """Owns the window, the keys and the recording; the world itself lives behind a WorldWorker."""
+
+    def __init__(self, world: PlayableWorld, start_image: np.ndarray, keymap: Keymap, options: PlayOptions) -> None:
+        self.world, self.start_image, self.keymap, self.options = world, start_image, keymap, options
+        self.scale = options.scale or default_scale(world.image_size)
+        self.idle_action = next(a for a in (options.idle_action, keymap.idle_action, 0) if a is not None)
+        self.steps, self.temperature = world.steps, world.temperature
+        self.summary = PlaySummary()
+        self.running = False
+        self.paused = False
+        self.show_help = False
+        self.frame: np.ndarray | None = None
+        self.held: dict[str, int] = {}  # action keys held now, in press order (the last one plays)
+        self.tapped: int | None = None  # last action pressed since the previous tick, even if released
+        self.last_action: int | None = None
+        self.last_was_idle = False
+        self.files = SessionFiles(options.record_path, options.output_dir, options.record_scale, self._notify)
+        self.summary.saved, self.summary.errors = self.files.saved, self.files.errors
+        self._next_tick_at = 0.0
+        self._step_in_flight_idle = False
+        self._tick_seconds: collections.deque[float] = collections.deque(maxlen=16)
+        self._arrivals: collections.deque[float] = collections.deque(maxlen=64)
+        self._message: tuple[str, float] | None = None
+        self._frame_surface: pygame.Surface | None = None
+
+    # ---- the loop -------------------------------------------------------------------------
+    def run(self, on_loop: Callable[[PlayerApp], None] | None = None) -> PlaySummary:
+        """Open the window and play until quit; on_loop(app) runs once per UI frame (tests script keys there)."""
+        frame_px = self.world.image_size * self.scale
+        pygame.font.init()  # the header's size depends on the font
+        area_px = max(frame_px, MIN_PLAY_AREA)
+        self.hud = Hud(area_px)
+        self.play_area = pygame.Rect(0, self.hud.height, area_px, area_px)
+        self.frame_rect = pygame.Rect(0, 0, frame_px, frame_px)
+        self.frame_rect.center = self.play_area.center
+        self.screen = open_window((area_px, self.hud.height + area_px), self.options.title)
+        self.help_rows = self.keymap.help_rows()
+        self.worker = WorldWorker()
+        try:
+            if self.options.record_path:
+                self.files.start_gif()  # the start frame is added when it arrives
+            self.worker.submit("reset", lambda: self.world.reset(self.start_image))
+            self.running = True
+            while self.running:
+                loop_start = time.perf_counter()
+                for event in pygame.event.get():
+                    self._handle(event)
+                self._collect()
+                self._maybe_tick()
+                self._draw()
+                if on_loop is not None:
+                    on_loop(self)
+                self._idle_until_next_loop(loop_start)
+        finally:
+            pygame.quit()  # the window goes at once, even while a frame is still generating
+            self.files.close()  # writes the GIF in progress: quitting never loses a recording
+            self.worker.close()
+        return self.summary
+
+    def _idle_until_next_loop(self, loop_start: float) -> None:
+        """Sleep until the next UI frame, the next tick time, or a finished world call, whichever is
+        first; waking on a finished frame keeps generation back to back instead of UI-frame bound."""
+        deadline = loop_start + 1.0 / UI_HZ
+        if not self.paused and self._next_tick_at > loop_start:
+            deadline = min(deadline, self._next_tick_at)
+        remaining = deadline - time.perf_counter()
+        if self.worker.busy:
+            self.worker.wait_for_result(remaining)
+        elif remaining > 0:
+            time.sleep(remaining)
+
+    def _handle(self, event: pygame.event.Event) -> None:
+        if event.type == pygame.QUIT:
+            self.running = False
+        elif event.type == pygame.WINDOWFOCUSLOST:
+            self.held.clear()  # keys released while the window is unfocused never send KEYUP
+        elif event.type == pygame.KEYDOWN:
+            name = pygame.key.name(event.key)
+            if name in self.keymap.action_for_key:
+                action = self.keymap.action_for_key[name]
+                self.held.pop(name, None)
+                self.held[name] = action
+                self.tapped = action
+            elif name in self.keymap.command_for_key:
+                self._command(self.keymap.command_for_key[name])
+        elif event.type == pygame.KEYUP:
+            self.held.pop(pygame.key.name(event.key), None)
+
+    def _command(self, command: str) -> None:
+        if command == "quit":
+            self.running = False
+        elif command == "reset":
+            self.worker.submit("reset", lambda: self.world.reset(self.start_image))
+        elif command == "undo":
+            self.worker.submit("undo", self.world.undo)
+        elif command == "pause":
+            self.paused = not self.paused
+        elif command == "step":
+            if not self.paused:
+                self.paused = True
+            elif not self.worker.busy and self.frame is not None:
+                self._submit_step(*self._chosen_action())
+        elif command in ("more_steps", "fewer_steps"):
+            change = 1 if command == "more_steps" else -1
+            self.steps = min(self.options.max_steps, max(1, self.steps + change))
+            steps = self.steps
+            self.worker.submit("set", lambda: setattr(self.world, "steps", steps))
+        elif command == "record":
+            if self.files.recorder is not None:
+                self.files.stop_gif()
+            elif self.files.start_gif() and self.frame is not None:
+                self.files.recorder.add(self.frame, self._frame_seconds())
+        elif command == "screenshot" and self.frame is not None:
+            self.files.screenshot(self.frame, self.scale)
+        elif command == "help":
+            self.show_help = not self.show_help
+
+    # ---- ticking --------------------------------------------------------------------------
+    def _chosen_action(self) -> tuple[int, bool]:
+        """(action, is_idle): the newest held key, else a key tapped since the last tick, else idle."""
+        if self.held:
+            return next(reversed(self.held.values())), False
+        if self.tapped is not None:
+            return self.tapped, False
+        return self.idle_action, True
+
+    def _maybe_tick(self) -> None:
+        if self.paused or self.worker.busy or self.frame is None:
+            return
+        now = time.perf_counter()
+        if now < self._next_tick_at:
+            return
+        action, idle = self._chosen_action()
+        if idle and self.options.mode == "hold":
+            return
+        self._submit_step(action, idle)
+        self._next_tick_at = now + (1.0 / self.options.fps if self.options.fps > 0 else 0.0)
+
+    def _submit_step(self, action: int, idle: bool) -> None:
+        self.tapped = None
+        self._step_in_flight_idle = idle
+        self.worker.submit("step", lambda: self.world.step(action), action=action)
+
+    def _collect(self) -> None:
+        for result in self.worker.collect():
+            if result.error is not None:
+                raise result.error
+            if result.kind == "set":
+                continue
+            if result.value is None:  # undo with nothing left to undo
+                self._notify("nothing to undo")
+                continue
+            if result.kind == "step":
+                self.summary.ticks += 1
+                self._tick_seconds.append(result.seconds)
+                self._arrivals.append(time.perf_counter())
+                self.last_action, self.last_was_idle = result.action, self._step_in_flight_idle
+            self._show(result.value)
+
+    def _show(self, frame: np.ndarray) -> None:
+        self.frame = frame
+        self.summary.frames_shown += 1
+        surface = pygame.surfarray.make_surface(np.ascontiguousarray(frame.swapaxes(0, 1)))
+        self._frame_surface = pygame.transform.scale(surface, self.frame_rect.size)  # nearest-neighbour
+        if self.files.recorder is not None:
+            self.files.recorder.add(frame, self._frame_seconds())
+
+    def _frame_seconds(self) -> float:
+        """How long a frame stays in the GIF: the current tick period (generation time, fps cap)."""
+        cap = 1.0 / self.options.fps if self.options.fps > 0 else 0.0
+        tick = float(np.median(self._tick_seconds)) if self._tick_seconds else cap
+        return max(tick, cap)
+
+    def _fps(self) -> float:
+        now = time.perf_counter()
+        recent = [t for t in self._arrivals if now - t <= 2.0]
+        if len(recent) < 2 or now - recent[-1] > 1.0:
+            return 0.0
+        return (len(recent) - 1) / (recent[-1] - recent[0])
+
+    # ---- messages and drawing ------------------------------------------------------------
+    def _notify(self, text: str) -> None:
+        """Show text in the header for a moment and echo it to the terminal (GIF writer threads call it too)."""
+        self._message = (text, time.perf_counter() + MESSAGE_SECONDS)
+        print(text, file=sys.stderr)
+
+    def _draw(self) -> None:
+        self.screen.fill((0, 0, 0))
+        if self._frame_surface is not None:
+            self.screen.blit(self._frame_surface, self.frame_rect)
+        message = self._message[0] if self._message and time.perf_counter() < self._message[1] else None
+        if self.frame is None:
+            message = "generating the first frame..."
+        median_ms = float(np.median(self._tick_seconds)) * 1000 if self._tick_seconds else None
+        action = self.keymap.action_label(self.last_action) if self.last_action is not None else "-"
+        self.hud.draw(self.screen, HudState(
+            action=action, idle=self.last_was_idle, fps=self._fps(), tick_ms=median_ms,
+            steps=self.steps, temperature=self.temperature, paused=self.paused,
+            recording_frames=len(self.files.recorder.frames) if self.files.recorder is not None else None,
+            message=message))
+        if self.show_help:
+            self.hud.draw_help(self.screen, self.play_area, self.help_rows)
+        pygame.display.flip()

@@ -1,0 +1,37 @@
+"""The only thing the player knows about a world model: this small interface."""
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+
+class PlayableWorld(Protocol):
+    """A stateful world: reset to an image, then one generated frame per latent action.
+
+    Frames are uint8 (image_size, image_size, 3). genie_core.world.World satisfies this; the
+    tests use a fake one, which is the point: play/ never imports a model.
+    """
+
+    steps: int  # MaskGIT decoding steps per frame; the player lets you change it live.
+    temperature: float
+
+    @property
+    def image_size(self) -> int: ...
+
+    @property
+    def num_actions(self) -> int: ...
+
+    @property
+    def action_names(self) -> list[str] | None: ...
+
+    @property
+    def context(self) -> int: ...
+
+    def reset(self, image: np.ndarray) -> np.ndarray: ...
+
+    def step(self, action: int) -> np.ndarray: ...
+
+    def undo(self) -> np.ndarray | None: ...
+
+    def reseed(self, seed: int) -> None: ...

@@ -1,0 +1,98 @@
+"""Evaluation metrics on cases with known answers, and the evaluate command end to end."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from genie_core.action_names import name_actions
+from genie_core.checkpoint import build_genie, save_genie
+from genie_core.data.clips import write_episode
+from genie_core.data.sampler import ClipSampler
+from genie_core.evaluate import DecodeSettings, confusion, evaluate
+from genie_core.metrics import normalized_mutual_information, psnr, psnr_per_frame
+
+
+def test_psnr_known_values():
+    a = torch.zeros(2, 4, 4, 3, dtype=torch.uint8)
+    assert psnr(a, a) == 100.0  # identical frames: the cap, not infinity
+    b = torch.full_like(a, 255)
+    assert psnr(a, b) == pytest.approx(0.0, abs=1e-6)  # MSE 1 on the unit scale
+    c = a.clone()
+    c[..., 0] = 255  # one channel of three fully wrong: MSE 1/3
+    assert psnr_per_frame(a, c)[0].item() == pytest.approx(10 * np.log10(3), abs=1e-4)
+
+
+def test_nmi_known_values():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    assert normalized_mutual_information(labels, labels) == pytest.approx(1.0)
+    assert normalized_mutual_information(labels, (labels + 1) % 3) == pytest.approx(1.0)  # renaming
+    independent_a, independent_b = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
+    assert normalized_mutual_information(independent_a, independent_b) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_confusion_and_names():
+    latent = np.array([0, 0, 0, 1, 1, 2, 2, 2])
+    true = np.array([1, 1, 1, 7, 7, 4, 4, 7])  # procgen ids: 1 LEFT, 7 RIGHT, 4 NOOP
+    table, ids = confusion(latent, true, num_latent=3)
+    assert ids == [1, 4, 7] and table.tolist() == [[3, 0, 0], [0, 0, 2], [0, 2, 1]]
+    names = name_actions(table, ["LEFT", "NOOP", "RIGHT"])
+    assert names[0] == "left" and names[1] == "right"
+
+
+def test_name_actions_dedupes_keeping_first_plain():
+    table = np.array([[0, 5], [0, 5], [5, 0]])
+    assert name_actions(table, ["LEFT", "RIGHT"]) == ["right", "right 2", "left"]
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("episodes")
+    rng = np.random.default_rng(0)
+    for e in range(4):
+        frames = rng.integers(0, 256, (24, 16, 16, 3), dtype=np.uint8)
+        write_episode(str(root / f"ep{e}.npz"), frames, rng.integers(0, 9, 23))
+    return root
+
+
+def test_model_that_ignores_actions_has_zero_delta_t(tiny_data):
+    models = build_genie("tiny", seed=0)
+    with torch.no_grad():
+        models.dynamics.action_embed.weight.zero_()  # actions now change nothing
+    for m in (models.tokenizer, models.lam, models.dynamics):
+        m.eval()
+    clips = ClipSampler(sorted(str(p) for p in tiny_data.glob("*.npz")), window=11)
+    result = evaluate(models, clips, DecodeSettings(steps=2, temperature=0.0, order="confidence"), seed=0)
+    assert result["delta_t_psnr"] == pytest.approx(0.0, abs=1e-6)
+    assert len(result["dynamics_psnr_by_t"]) == 10 and len(result["copy_psnr_by_t"]) == 10
+    assert sum(result["action_usage"]) == pytest.approx(1.0)
+    assert 0.0 <= result["action_nmi"] <= 1.0
+    again = evaluate(models, clips, DecodeSettings(steps=2, temperature=0.0, order="confidence"), seed=0)
+    assert again["dynamics_psnr"] == result["dynamics_psnr"]
+
+
+def test_evaluate_command_writes_json_confusion_and_names(tmp_path, tiny_data):
+    checkpoint = tmp_path / "ckpt"
+    save_genie(build_genie("tiny", seed=1), str(checkpoint))
+    out = tmp_path / "eval.json"
+    picture = tmp_path / "confusion.png"
+    cmd = [sys.executable, "-m", "genie_core.evaluate", "--checkpoint", str(checkpoint), "--data", str(tiny_data),
+           "--json", str(out), "--confusion", str(picture), "--name-actions", "--max-windows", "4"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    for key in ("tokenizer_psnr", "dynamics_psnr", "dynamics_psnr_by_t", "copy_psnr", "copy_psnr_by_t",
+                "delta_t_psnr", "action_usage", "action_nmi"):
+        assert key in result
+    assert picture.stat().st_size > 1000
+    names = json.loads((checkpoint / "actions.json").read_text())["names"]
+    assert len(names) == 8
+
+
+def test_evaluate_command_bad_checkpoint_is_one_line(tmp_path, tiny_data):
+    done = subprocess.run([sys.executable, "-m", "genie_core.evaluate", "--checkpoint", str(tmp_path / "none"),
+                           "--data", str(tiny_data)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "no such checkpoint folder" in done.stderr

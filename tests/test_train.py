@@ -1,0 +1,97 @@
+"""Training: real optimisation steps on the tiny preset, resume after a kill, and the DDP path."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from genie_core.data.clips import write_episode
+from genie_core.train.__main__ import main as train_main
+
+
+@pytest.fixture(scope="module")
+def moving_squares(tmp_path_factory):
+    """Episodes of a square moving on a plain background: learnable in a few steps."""
+    root = tmp_path_factory.mktemp("squares")
+    rng = np.random.default_rng(0)
+    for e in range(12):
+        frames = np.zeros((20, 16, 16, 3), np.uint8)
+        frames[:] = rng.integers(0, 120, 3)
+        x, y = rng.integers(0, 12, 2)
+        actions = rng.integers(0, 4, 19)
+        for t in range(20):
+            frames[t, y:y + 4, x:x + 4] = (250, 210, 40)
+            if t < 19:
+                dx, dy = [(-1, 0), (1, 0), (0, -1), (0, 1)][actions[t]]
+                x, y = int(np.clip(x + dx, 0, 12)), int(np.clip(y + dy, 0, 12))
+        write_episode(str(root / f"ep{e:02d}.npz"), frames, actions)
+    return root
+
+
+def read_rows(out, split=None):
+    with open(os.path.join(out, "metrics.jsonl")) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [r for r in rows if r.get("split", "train") == (split or "train")]
+
+
+def common(data, out, steps):
+    return ["--data", str(data), "--out", str(out), "--preset", "tiny", "--steps", str(steps),
+            "--val-every", str(steps), "--val-fraction", "0.2", "--log-every", "1", "--warmup-steps", "5",
+            "--lr", "3e-3", "--device", "cpu"]
+
+
+def test_both_phases_reduce_their_losses(tmp_path, moving_squares):
+    tok = tmp_path / "tok"
+    assert train_main(["tokenizer", *common(moving_squares, tok, 40)]) == 0
+    losses = [r["loss"] for r in read_rows(tok)]
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+    assert os.path.isfile(tok / "tokenizer" / "model.safetensors") and os.path.isfile(tok / "curves.png")
+    assert "psnr" in read_rows(tok, "val")[-1]
+
+    dyn = tmp_path / "dyn"
+    assert train_main(["dynamics", *common(moving_squares, dyn, 40), "--tokenizer", str(tok)]) == 0
+    rows = read_rows(dyn)
+    assert np.mean([r["dyn_loss"] for r in rows[-5:]]) < np.mean([r["dyn_loss"] for r in rows[:5]])
+    assert np.mean([r["lam_mse"] for r in rows[-5:]]) < np.mean([r["lam_mse"] for r in rows[:5]])
+    val = read_rows(dyn, "val")[-1]
+    assert {"lam_psnr", "dyn_acc", "action_min_share"} <= set(val)
+    for part in ("tokenizer", "lam", "dynamics"):  # the run folder is a whole checkpoint
+        assert os.path.isfile(dyn / part / "config.json")
+
+
+def test_resume_after_kill(tmp_path, moving_squares):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "genie_core.train", "tokenizer", *common(moving_squares, out, 100000),
+           "--save-every-minutes", "0"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    state = out / "state" / "trainer.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (state.exists() and len(read_rows(out)) >= 3):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done_before = read_rows(out)[-1]["step"]
+    assert done_before >= 3
+    assert train_main(["tokenizer", *common(moving_squares, out, done_before + 3)]) == 0
+    with open(out / "run.json") as f:
+        resumed_at = json.load(f)["resumed_at_step"]
+    assert resumed_at >= done_before - 1  # state is saved after every step here
+    assert read_rows(out)[-1]["step"] == done_before + 3
+
+
+def test_ddp_two_processes_with_gloo(tmp_path, moving_squares):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+           "-m", "genie_core.train", "tokenizer", *common(moving_squares, out, 6)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    with open(out / "run.json") as f:
+        assert json.load(f)["world_size"] == 2
+    assert read_rows(out)[-1]["step"] == 6
+    assert os.path.isfile(out / "tokenizer" / "model.safetensors")
