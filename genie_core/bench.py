@@ -98,7 +98,7 @@ def time_uncached_ticks(world: World, image: np.ndarray, ticks: int) -> float:
         frame = rollout.next_frame(torch.tensor([action % world.num_actions]), world.steps,
                                    world.temperature, world.order, generator)
         frame[0].cpu().numpy()
-        rollout.trim(world.context)  # the fewest kept frames that keep generation exact
+        rollout.trim(world.context)  # a cache-less player recomputes its whole context window each round
 
     for action in range(world.context):
         tick(action % ACTION_CYCLE)

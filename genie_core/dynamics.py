@@ -36,6 +36,10 @@ class DynamicsModel(nn.Module):
         nn.init.normal_(self.action_embed.weight, std=0.02)
         self.transformer = STTransformer(c.dim, c.depth, c.heads)
         self.logit_bias = nn.Parameter(torch.zeros(c.num_codes))
+        # Copy prior: a learned bonus on the logit of the token at the same place in the previous
+        # frame. Most tokens do not change between frames, so "copy" is right from step one and
+        # the network spends its few CPU steps on what moves.
+        self.copy_logit = nn.Parameter(torch.tensor(6.0))
 
     def frame_actions(self, actions_BA: torch.Tensor, frames: int) -> torch.Tensor:
         """(B, T-1) transition actions -> (B, T) action joined to each frame (none for frame 0)."""
@@ -45,13 +49,22 @@ class DynamicsModel(nn.Module):
     def embed(self, tokens_BTN: torch.Tensor, frame_actions_BT: torch.Tensor) -> torch.Tensor:
         return self.token_embed(tokens_BTN) + self.pos_NC + self.action_embed(frame_actions_BT)[:, :, None, :]
 
-    def head(self, h_BTNC: torch.Tensor) -> torch.Tensor:
-        return h_BTNC @ self.token_embed.weight[: self.config.num_codes].t() + self.logit_bias
+    def head(self, h_BTNC: torch.Tensor, previous_BTN: torch.Tensor) -> torch.Tensor:
+        """Logits (..., V); previous_BTN: the previous frame's tokens (mask_id where there is none)."""
+        logits = h_BTNC @ self.token_embed.weight[: self.config.num_codes].t() + self.logit_bias
+        known = (previous_BTN != self.mask_id)[..., None]
+        bonus = torch.zeros_like(logits).scatter_(-1, previous_BTN.clamp(max=self.mask_id - 1)[..., None],
+                                                  known * self.copy_logit)
+        return logits + bonus
+
+    def previous_frames(self, tokens_BTN: torch.Tensor) -> torch.Tensor:
+        """(B, T, N) tokens of frame t-1 for every frame t (mask_id for frame 0)."""
+        return torch.cat((torch.full_like(tokens_BTN[:, :1], self.mask_id), tokens_BTN[:, :-1]), dim=1)
 
     def forward(self, tokens_BTN: torch.Tensor, actions_BA: torch.Tensor, window: int | None = None):
         """Plain causal pass: logits (B, T, N, V) for every frame, each seeing itself and its past."""
         x = self.embed(tokens_BTN, self.frame_actions(actions_BA, tokens_BTN.shape[1]))
-        return self.head(self.transformer(x, window=window))
+        return self.head(self.transformer(x, window=window), self.previous_frames(tokens_BTN))
 
     def forward_clean_past(self, clean_BTN: torch.Tensor, masked_BTN: torch.Tensor, actions_BA: torch.Tensor):
         """Logits (B, T, N, V) for the masked frames, each seeing the clean frames before it."""
@@ -60,18 +73,23 @@ class DynamicsModel(nn.Module):
         x = torch.cat((self.embed(clean_BTN, frame_actions), self.embed(masked_BTN, frame_actions)), dim=1)
         positions = torch.arange(T, device=x.device).repeat(2)
         h = self.transformer(x, positions, temporal_mask=clean_past_mask(T, None, x.device))
-        return self.head(h[:, T:])
+        return self.head(h[:, T:], self.previous_frames(clean_BTN))
 
     def step(self, tokens_BN: torch.Tensor, action_B: torch.Tensor, position: int, kv: KVBuffer,
-             with_logits: bool = True):
-        """One new frame (B, N) at frame index `position`, seeing the past frames in `kv`.
+             previous_BN: torch.Tensor | None = None, with_logits: bool = True):
+        """One new frame (B, N) at frame index `position`, seeing the past frames in `kv`;
+        previous_BN: the tokens of the frame before it (None for a first frame).
 
         Returns logits (B, N, V), or None when only the frame's keys/values are wanted.
         """
         x = self.embed(tokens_BN[:, None], action_B[:, None])
         positions = torch.tensor([position], device=tokens_BN.device)
         h = self.transformer(x, positions, kv=kv)
-        return self.head(h[:, 0]) if with_logits else None
+        if not with_logits:
+            return None
+        if previous_BN is None:
+            previous_BN = torch.full_like(tokens_BN, self.mask_id)
+        return self.head(h[:, 0], previous_BN)
 
     def masked_token_loss(self, tokens_BTN: torch.Tensor, actions_BA: torch.Tensor,
                           generator: torch.Generator | None = None) -> DynamicsLoss:

@@ -39,7 +39,7 @@ class LatentActionModel(nn.Module):
         self.encoder_pos_NC = nn.Parameter(0.02 * torch.randn(tokens, c.dim))
         self.encoder = STTransformer(c.dim, c.encoder_depth, c.heads)
         self.to_action = nn.Sequential(nn.Linear(c.dim, c.dim), nn.GELU(), nn.Linear(c.dim, c.code_dim))
-        self.vq = VectorQuantizer(c.num_actions, c.code_dim, dead_fraction=0.25)
+        self.vq = VectorQuantizer(c.num_actions, c.code_dim, dead_fraction=0.25, entropy_weight=0.05)
         self.decoder_embed = nn.Linear(patch_dim, c.dim)
         self.decoder_pos_NC = nn.Parameter(0.02 * torch.randn(tokens, c.dim))
         self.action_embed = nn.Linear(c.code_dim, c.dim)

@@ -30,9 +30,11 @@ class VectorQuantizer(nn.Module):
     re-seeds codes whose usage fell below `dead_fraction / num_codes` from the inputs it is given.
     """
 
-    def __init__(self, num_codes: int, code_dim: int, beta: float = 0.25, dead_fraction: float = 0.03):
+    def __init__(self, num_codes: int, code_dim: int, beta: float = 0.25, dead_fraction: float = 0.03,
+                 entropy_weight: float = 0.0, entropy_temperature: float = 0.1):
         super().__init__()
         self.num_codes, self.code_dim, self.beta, self.dead_fraction = num_codes, code_dim, beta, dead_fraction
+        self.entropy_weight, self.entropy_temperature = entropy_weight, entropy_temperature
         self.codebook = nn.Parameter(torch.randn(num_codes, code_dim))
         self.register_buffer("usage_ema", torch.full((num_codes,), 1.0 / num_codes))
 
@@ -48,10 +50,13 @@ class VectorQuantizer(nn.Module):
     def forward(self, z: torch.Tensor) -> VQOutput:
         z = F.normalize(z, dim=-1)
         codes = self.normalized_codebook()
-        indices = (z.reshape(-1, self.code_dim) @ codes.t()).argmax(dim=-1).view(z.shape[:-1])
+        similarity = z.reshape(-1, self.code_dim) @ codes.t()
+        indices = similarity.argmax(dim=-1).view(z.shape[:-1])
         chosen = F.embedding(indices, codes)
         codebook_loss = F.mse_loss(chosen, z.detach())
         commitment = F.mse_loss(z, chosen.detach())
+        if self.entropy_weight > 0 and self.training:
+            codebook_loss = codebook_loss + self.entropy_weight * usage_entropy_loss(similarity / self.entropy_temperature)
         quantized = z + (chosen - z).detach()
         if self.training:
             with torch.no_grad():
@@ -74,6 +79,16 @@ class VectorQuantizer(nn.Module):
     def usage_fraction(self) -> float:
         """Share of codes whose running usage is above the dead threshold."""
         return float((self.usage_ema >= self.dead_fraction / self.num_codes).float().mean())
+
+
+def usage_entropy_loss(logits_XK: torch.Tensor) -> torch.Tensor:
+    """Low when each input picks one code confidently AND the batch as a whole uses all codes
+    evenly (as in MAGVIT-v2's entropy penalty): a direct push against collapse to a few codes."""
+    p = logits_XK.softmax(-1)
+    per_input = -(p * p.clamp(min=1e-9).log()).sum(-1).mean()
+    mean_p = p.mean(0)
+    whole_batch = -(mean_p * mean_p.clamp(min=1e-9).log()).sum()
+    return per_input - whole_batch
 
 
 def code_usage(indices: torch.Tensor, num_codes: int) -> torch.Tensor:

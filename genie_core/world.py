@@ -93,7 +93,8 @@ class Rollout:
         position = self.history[-1].position + 1
         if self.cached:
             self.dyn_kv.load([r.dynamics_kv for r in self.history])  # once per frame, not per round
-            logits_fn = lambda tokens: self.dynamics.step(tokens, action_B, position, self.dyn_kv)
+            previous = self.history[-1].tokens_BN
+            logits_fn = lambda tokens: self.dynamics.step(tokens, action_B, position, self.dyn_kv, previous)
         else:
             logits_fn = lambda tokens: self._full_logits(tokens, action_B)
         tokens = maskgit_decode(logits_fn, self.batch, self.tokenizer.config.tokens_per_frame,
@@ -107,7 +108,8 @@ class Rollout:
         positions = torch.tensor([r.position for r in self.history] + [self.history[-1].position + 1])
         d = self.dynamics
         x = d.embed(tokens, d.frame_actions(actions, tokens.shape[1]))
-        return d.head(d.transformer(x, positions.to(self.device), window=self.context)[:, -1])
+        h = d.transformer(x, positions.to(self.device), window=self.context)
+        return d.head(h[:, -1], past[:, -1])
 
     def _full_decode(self, tokens_BN):
         tokens = torch.stack([r.tokens_BN for r in self.history] + [tokens_BN], dim=1)

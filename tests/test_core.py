@@ -108,7 +108,7 @@ def test_cached_logits_equal_full_forward(models):
     query = torch.randint(0, 33, (1, 16))
     with torch.inference_mode():
         rollout.dyn_kv.load([r.dynamics_kv for r in rollout.history])
-        cached = rollout.dynamics.step(query, torch.tensor([4]), 4, rollout.dyn_kv)
+        cached = rollout.dynamics.step(query, torch.tensor([4]), 4, rollout.dyn_kv, rollout.history[-1].tokens_BN)
         full = rollout._full_logits(query, torch.tensor([4]))
     assert torch.allclose(cached, full, atol=1e-4)
 
