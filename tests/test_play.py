@@ -12,6 +12,7 @@ os.environ["SDL_VIDEODRIVER"] = "dummy"  # before pygame is imported, so no wind
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import numpy as np
+import torch
 import pygame
 import pytest
 from PIL import Image
@@ -115,6 +116,9 @@ def test_real_world_actions_matter_and_seeds_replay():
 
     def play(actions, seed=0, temperature=None):
         world = random_world("tiny", seed=seed)
+        with torch.no_grad():  # at random init the copy prior hides the action; make actions loud
+            world.models.dynamics.copy_logit.zero_()
+            world.models.dynamics.action_embed.weight.normal_(0, 1)
         world.temperature = world.temperature if temperature is None else temperature
         return run_session(world, image, actions).frames
 
