@@ -116,8 +116,9 @@ def draw_confusion(table: np.ndarray, true_names: list[str], path: str) -> None:
 
 
 def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, seed: int = 0,
-             max_windows: int = 256, batch: int = 16, device="cpu") -> dict:
-    """All metrics of the module docstring, as a dict (deterministic for a fixed seed)."""
+             max_windows: int = 256, batch: int = 16, device="cpu", transitions=None) -> dict:
+    """All metrics of the module docstring, as a dict (deterministic for a fixed seed).
+    transitions: (latent, true) from latent_and_true_actions, when the caller already has them."""
     started = time.time()
     generator = torch.Generator().manual_seed(seed)
     action_rng = torch.Generator().manual_seed(seed + 1)
@@ -142,7 +143,7 @@ def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, 
         "delta_t_psnr": float(model_t[DELTA_T - 1] - random_t[DELTA_T - 1]),
         "windows": windows,
     })
-    latent, true = latent_and_true_actions(models, clips, device)
+    latent, true = transitions if transitions is not None else latent_and_true_actions(models, clips, device)
     results["action_usage"] = code_usage(latent, num_actions).tolist()
     known = true >= 0
     if known.any():
@@ -199,13 +200,14 @@ def main(argv=None) -> int:
     settings = DecodeSettings(d.maskgit_steps if args.steps is None else args.steps,
                               d.temperature if args.temperature is None else args.temperature, d.unmask_order)
     torch.manual_seed(args.seed)
-    results = evaluate(models, clips, settings, args.seed, args.max_windows, device=device)
+    latent, true = latent_and_true_actions(models, clips, device)
+    results = evaluate(models, clips, settings, args.seed, args.max_windows, device=device,
+                       transitions=(latent, true))
     results.update({"checkpoint": args.checkpoint, "data": args.data})
     print(format_table(results))
     if args.confusion or args.name_actions:
         from .action_names import name_actions, write_action_names
 
-        latent, true = latent_and_true_actions(models, clips, device)
         known = (true >= 0).numpy()
         if not known.any():
             print("no true actions in --data: no confusion picture or names", file=sys.stderr)
