@@ -53,9 +53,8 @@ class DynamicsModel(nn.Module):
         """Logits (..., V); previous_BTN: the previous frame's tokens (mask_id where there is none)."""
         logits = h_BTNC @ self.token_embed.weight[: self.config.num_codes].t() + self.logit_bias
         known = (previous_BTN != self.mask_id)[..., None]
-        bonus = torch.zeros_like(logits).scatter_(-1, previous_BTN.clamp(max=self.mask_id - 1)[..., None],
-                                                  known * self.copy_logit)
-        return logits + bonus
+        index = previous_BTN.clamp(max=self.mask_id - 1)[..., None]
+        return logits.scatter_add(-1, index, (known * self.copy_logit).to(logits.dtype))
 
     def previous_frames(self, tokens_BTN: torch.Tensor) -> torch.Tensor:
         """(B, T, N) tokens of frame t-1 for every frame t (mask_id for frame 0)."""

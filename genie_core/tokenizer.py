@@ -69,6 +69,16 @@ class VideoTokenizer(nn.Module):
         return self.vq.nearest(self.encode_latents(frames_BTHW3))
 
     @torch.no_grad()
+    def encode_long(self, frames_THW3: torch.Tensor, chunk: int = 256) -> torch.Tensor:
+        """A whole episode (T, H, W, 3) -> code ids (T, N), in chunks that overlap by the temporal
+        window, so every frame sees the same past as in one long pass at bounded memory."""
+        window, pieces = self.config.temporal_window, []
+        for start in range(0, len(frames_THW3), chunk):
+            lead = min(start, window - 1)
+            pieces.append(self.encode(frames_THW3[start - lead:start + chunk][None])[0, lead:])
+        return torch.cat(pieces)
+
+    @torch.no_grad()
     def decode(self, indices_BTN: torch.Tensor) -> torch.Tensor:
         """code ids (B, T, N) -> uint8 frames (B, T, H, W, 3)."""
         return to_uint8(self.decode_codes(self.vq.lookup(indices_BTN)))

@@ -68,6 +68,7 @@ class Rollout:
         self.dyn_kv, self.dec_kv = self._buffers(self.batch)
         tokens = self.tokenizer.encode(frames_BHW3.to(self.device)[:, None])[:, 0]
         self.history = []
+        self.dyn_kv.load([])
         return self._commit(tokens, torch.full((self.batch,), self.dynamics.no_action, device=self.device))
 
     def _commit(self, tokens_BN, action_B) -> torch.Tensor:
@@ -77,7 +78,7 @@ class Rollout:
             pixels = self._full_decode(tokens_BN)
             self.history.append(FrameRecord(tokens_BN, None, None, position, action_B))
             return pixels
-        self.dyn_kv.load([r.dynamics_kv for r in self.history])
+        # dyn_kv already holds this frame's past (loaded by start / next_frame): only the slot is new.
         self.dynamics.step(tokens_BN, action_B, position, self.dyn_kv, with_logits=False)
         self.dec_kv.load([r.decoder_kv for r in self.history])
         pixels = self.tokenizer.decode_step(tokens_BN, position, self.dec_kv)

@@ -103,21 +103,13 @@ def cached_pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, ca
 def pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, batch_frames: int = 256) -> list[torch.Tensor]:
     """Tokens (T, N) int16 of every episode, encoded once with the frozen tokenizer.
 
-    Episodes are encoded in chunks with the tokenizer's temporal window of overlap, so every
-    frame sees the same past as in one long pass.
+    Episodes go through VideoTokenizer.encode_long (chunked, same result as one long pass).
     """
     tokenizer.eval()
-    window = tokenizer.config.temporal_window
     out = []
     for index in tqdm(range(len(clips.episodes)), desc="pretokenize", dynamic_ncols=True):
         frames = torch.from_numpy(np.array(clips._frames(index))).to(device)
-        pieces, start = [], 0
-        while start < len(frames):
-            lead = min(start, window - 1)
-            chunk = frames[start - lead:start + batch_frames][None]
-            pieces.append(tokenizer.encode(chunk)[0, lead:])
-            start += batch_frames
-        out.append(torch.cat(pieces).to(torch.int16).cpu())
+        out.append(tokenizer.encode_long(frames, batch_frames).to(torch.int16).cpu())
     return out
 
 
