@@ -120,7 +120,7 @@ def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, 
     action_rng = torch.Generator().manual_seed(seed + 1)
     num_actions = models.lam.config.num_actions
     results = {"tokenizer_psnr": tokenizer_psnr(models, clips, device)}
-    model_scores, copy_scores, random_scores, windows = [], [], [], 0
+    model_scores, copy_scores, random_scores, changed, windows = [], [], [], [], 0
     for clip in clips.iter_windows(window=HORIZON + 1, stride=HORIZON + 1, batch_size=batch):
         if windows >= max_windows:
             break
@@ -130,13 +130,21 @@ def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, 
         random_actions = torch.randint(0, num_actions, actions.shape, generator=action_rng).to(device)
         model_scores.append(rollout_psnr(models, frames, actions, settings, generator))
         random_scores.append(rollout_psnr(models, frames, random_actions, settings, generator))
-        copy_scores.append(psnr_per_frame(frames[:, :1].expand(-1, HORIZON, -1, -1, -1), frames[:, 1:]).cpu())
+        context = frames[:, :1].expand(-1, HORIZON, -1, -1, -1)
+        copy_scores.append(psnr_per_frame(context, frames[:, 1:]).cpu())
+        changed.append((context != frames[:, 1:]).flatten(2).any(-1).cpu())
     model_t, random_t, copy_t = (torch.cat(s).mean(0) for s in (model_scores, random_scores, copy_scores))
+    # Frames identical to the context score 100 dB (the cap) for copying and at best the tokenizer's
+    # PSNR for any model, so the same means over only the frames that changed are reported too.
+    changed = torch.cat(changed)
+    model_changed, copy_changed = (float(torch.cat(s)[changed].mean()) for s in (model_scores, copy_scores))
     results.update({
         "dynamics_psnr": float(model_t.mean()), "dynamics_psnr_by_t": model_t.tolist(),
         "copy_psnr": float(copy_t.mean()), "copy_psnr_by_t": copy_t.tolist(),
         "random_action_psnr_by_t": random_t.tolist(),
         "delta_t_psnr": float(model_t[DELTA_T - 1] - random_t[DELTA_T - 1]),
+        "dynamics_psnr_changed": model_changed, "copy_psnr_changed": copy_changed,
+        "share_identical_to_context": float(1 - changed.float().mean()),
         "windows": windows,
     })
     latent, true = transitions if transitions is not None else latent_and_true_actions(models, clips, device)
@@ -157,6 +165,8 @@ def format_table(r: dict) -> str:
              f"{'dynamics PSNR (dB)':<22}{r['dynamics_psnr']:>10.2f}{r['copy_psnr']:>12.2f}"]
     for t, (m, c) in enumerate(zip(r["dynamics_psnr_by_t"], r["copy_psnr_by_t"]), 1):
         lines.append(f"{'  t=' + str(t):<22}{m:>10.2f}{c:>12.2f}")
+    lines.append(f"{'  changed frames only':<22}{r['dynamics_psnr_changed']:>10.2f}{r['copy_psnr_changed']:>12.2f}"
+                 f"   ({r['share_identical_to_context']:.1%} of frames equal the context: 100 dB for copying)")
     lines.append(f"{'delta-t PSNR (t=4)':<22}{r['delta_t_psnr']:>10.2f}")
     lines.append("action usage: " + " ".join(f"{i}:{u:.1%}" for i, u in enumerate(r["action_usage"])))
     if "action_nmi" in r:
@@ -176,6 +186,8 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, help="MaskGIT steps (default: the checkpoint's, as the player)")
     p.add_argument("--temperature", type=float, help="sampling temperature (default: the checkpoint's)")
+    p.add_argument("--order", choices=["confidence", "random"],
+                   help="MaskGIT unmasking order (default: the checkpoint's)")
     p.add_argument("--max-windows", type=int, default=256, help="11-frame windows to roll out (default 256)")
     p.add_argument("--confusion", help="write the latent x true action picture here (PNG)")
     p.add_argument("--name-actions", action="store_true",
@@ -194,7 +206,8 @@ def main(argv=None) -> int:
         return 2
     d = models.dynamics.config
     settings = DecodeSettings(d.maskgit_steps if args.steps is None else args.steps,
-                              d.temperature if args.temperature is None else args.temperature, d.unmask_order)
+                              d.temperature if args.temperature is None else args.temperature,
+                              d.unmask_order if args.order is None else args.order)
     torch.manual_seed(args.seed)
     latent, true = latent_and_true_actions(models, clips, device)
     results = evaluate(models, clips, settings, args.seed, args.max_windows, device=device,

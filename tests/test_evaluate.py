@@ -73,6 +73,21 @@ def test_model_that_ignores_actions_has_zero_delta_t(tiny_data):
     assert again["dynamics_psnr"] == result["dynamics_psnr"]
 
 
+def test_frames_equal_to_the_context_are_reported_apart(tmp_path):
+    rng = np.random.default_rng(0)
+    for e in range(4):  # two static episodes (copying scores the 100 dB cap), two of noise
+        frames = rng.integers(0, 256, (22, 16, 16, 3), dtype=np.uint8)
+        if e < 2:
+            frames[:] = frames[0]
+        write_episode(str(tmp_path / f"ep{e}.npz"), frames, rng.integers(0, 9, 21))
+    clips = ClipSampler(sorted(str(p) for p in tmp_path.glob("*.npz")), window=11)
+    models = build_genie("tiny", seed=0)
+    result = evaluate(models, clips, DecodeSettings(steps=2, temperature=0.0, order="confidence"), seed=0)
+    assert result["share_identical_to_context"] == pytest.approx(0.5)
+    assert result["copy_psnr_changed"] < 20
+    assert result["copy_psnr"] == pytest.approx((100 + result["copy_psnr_changed"]) / 2, abs=1e-4)
+
+
 def test_evaluate_command_writes_json_confusion_and_names(tmp_path, tiny_data):
     checkpoint = tmp_path / "ckpt"
     save_genie(build_genie("tiny", seed=1), str(checkpoint))

@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from genie_core.checkpoint import load_genie
 from genie_core.data.clips import write_episode
 from genie_core.train.__main__ import main as train_main
 
@@ -61,6 +62,13 @@ def test_both_phases_reduce_their_losses(tmp_path, moving_squares):
     assert {"lam_psnr", "dyn_acc", "action_min_share"} <= set(val)
     for part in ("tokenizer", "lam", "dynamics"):  # the run folder is a whole checkpoint
         assert os.path.isfile(dyn / part / "config.json")
+
+    shipped = tmp_path / "shipped"
+    assert train_main(["export", "--run", str(dyn), "--out", str(shipped), "--temperature", "0.5",
+                       "--order", "confidence"]) == 0
+    models = load_genie(str(shipped))
+    assert (models.dynamics.config.temperature, models.dynamics.config.unmask_order) == (0.5, "confidence")
+    assert models.dynamics.config.maskgit_steps == load_genie(str(dyn)).dynamics.config.maskgit_steps
 
 
 def test_resume_after_kill(tmp_path, moving_squares):

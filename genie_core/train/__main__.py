@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from ..checkpoint import CheckpointError, load_component, save_component
+from ..checkpoint import CheckpointError, load_component, replace_config, save_component
 from ..config import preset
 from ..data.clips import list_episodes, split_episodes
 from ..data.sampler import ClipSampler
@@ -62,6 +62,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     exp = sub.add_parser("export", help="copy a finished phase-2 run into a self-contained checkpoint folder")
     exp.add_argument("--run", required=True, help="phase-2 run folder (holds tokenizer/, lam/, dynamics/)")
     exp.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/coinrun")
+    exp.add_argument("--maskgit-steps", type=int, help="decoding default for the player and evaluation")
+    exp.add_argument("--temperature", type=float, help="decoding default: sampling temperature (0 = greedy)")
+    exp.add_argument("--order", choices=["confidence", "random"], help="decoding default: MaskGIT unmasking order")
     return parser.parse_args(argv)
 
 
@@ -128,7 +131,14 @@ def run_export(args) -> dict:
             tmp = os.path.join(args.out, kind, f".tmp-{name}")
             shutil.copyfile(os.path.join(args.run, kind, name), tmp)
             os.replace(tmp, os.path.join(args.out, kind, name))
-    print(f"exported {args.run} -> {args.out}")
+    decoding = {field: value for field, value in (("maskgit_steps", args.maskgit_steps),
+                                                  ("temperature", args.temperature),
+                                                  ("unmask_order", args.order)) if value is not None}
+    if decoding:  # chosen on validation levels after training; weights are untouched
+        dynamics = load_component(os.path.join(args.out, "dynamics"), "dynamics")
+        replace_config(dynamics, **decoding)
+        save_component(dynamics, os.path.join(args.out, "dynamics"))
+    print(f"exported {args.run} -> {args.out}" + "".join(f", {k}={v}" for k, v in decoding.items()))
     return {}
 
 
