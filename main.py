@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="MaskGIT decoding steps per frame (more: slower, often sharper); default from the checkpoint")
     p.add_argument("--temperature", type=float, metavar="T",
                    help="sampling temperature (0: greedy); default from the checkpoint")
+    p.add_argument("--reuse-patches", choices=["on", "off"],
+                   help="show the previous frame's pixels where a patch's token did not change "
+                        "(sharp start image); default from the checkpoint")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed and actions replay the same frames")
     p.add_argument("--context", type=int, default=16, metavar="FRAMES",
                    help="past frames the model attends to")
@@ -134,7 +137,8 @@ def play(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     world = load_world(args.checkpoint, device=args.device, context=args.context, steps=args.steps,
-                       temperature=args.temperature, seed=args.seed)
+                       temperature=args.temperature, seed=args.seed,
+                       reuse_patches=None if args.reuse_patches is None else args.reuse_patches == "on")
     start_image, note = load_image(args.image, world.image_size, args.fit)
     if note:
         print(note, file=sys.stderr)

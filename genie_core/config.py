@@ -72,6 +72,9 @@ class DynamicsConfig:
     maskgit_steps: int = 8
     temperature: float = 0.0
     unmask_order: str = "confidence"
+    # Show the previous frame's pixels for every patch whose token did not change (the start image
+    # stays sharp instead of passing through the tokenizer); only changed patches are decoded.
+    reuse_unchanged_patches: bool = False
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class DecodeSettings:
     steps: int
     temperature: float
     order: str
+    reuse_patches: bool = False  # see DynamicsConfig.reuse_unchanged_patches
 
 
 @torch.inference_mode()
@@ -55,7 +56,8 @@ def tokenizer_psnr(models: GenieModels, clips: ClipSampler, device, chunk: int =
 def rollout_psnr(models: GenieModels, frames_BTHW3: torch.Tensor, actions_BA: torch.Tensor,
                  settings: DecodeSettings, generator: torch.Generator) -> torch.Tensor:
     """PSNR (B, HORIZON) of frames generated from frame 0 with the given actions."""
-    rollout = Rollout(models.tokenizer, models.dynamics, context=models.dynamics.config.max_frames)
+    rollout = Rollout(models.tokenizer, models.dynamics, context=models.dynamics.config.max_frames,
+                      reuse_patches=settings.reuse_patches)
     rollout.start(frames_BTHW3[:, 0])
     scores = []
     for t in range(actions_BA.shape[1]):
@@ -154,7 +156,7 @@ def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, 
         results["action_nmi"] = normalized_mutual_information(latent[known].numpy(), true[known].numpy())
     results["transitions"] = int(latent.numel())
     results["settings"] = {"steps": settings.steps, "temperature": settings.temperature, "order": settings.order,
-                           "seed": seed}
+                           "reuse_patches": settings.reuse_patches, "seed": seed}
     results["seconds"] = round(time.time() - started, 1)
     return results
 
@@ -172,8 +174,9 @@ def format_table(r: dict) -> str:
     if "action_nmi" in r:
         lines.append(f"action NMI vs true actions: {r['action_nmi']:.3f}")
     s = r["settings"]
+    reuse = ", unchanged patches reused" if s.get("reuse_patches") else ""
     lines.append(f"({r['windows']} windows, {r['transitions']} transitions; MaskGIT {s['steps']} steps, "
-                 f"temperature {s['temperature']}, {s['order']} order, seed {s['seed']}; {r['seconds']} s)")
+                 f"temperature {s['temperature']}, {s['order']} order{reuse}, seed {s['seed']}; {r['seconds']} s)")
     return "\n".join(lines)
 
 
@@ -188,6 +191,8 @@ def main(argv=None) -> int:
     p.add_argument("--temperature", type=float, help="sampling temperature (default: the checkpoint's)")
     p.add_argument("--order", choices=["confidence", "random"],
                    help="MaskGIT unmasking order (default: the checkpoint's)")
+    p.add_argument("--reuse-patches", choices=["on", "off"],
+                   help="show unchanged patches from the previous frame (default: the checkpoint's)")
     p.add_argument("--max-windows", type=int, default=256, help="11-frame windows to roll out (default 256)")
     p.add_argument("--confusion", help="write the latent x true action picture here (PNG)")
     p.add_argument("--name-actions", action="store_true",
@@ -207,7 +212,8 @@ def main(argv=None) -> int:
     d = models.dynamics.config
     settings = DecodeSettings(d.maskgit_steps if args.steps is None else args.steps,
                               d.temperature if args.temperature is None else args.temperature,
-                              d.unmask_order if args.order is None else args.order)
+                              d.unmask_order if args.order is None else args.order,
+                              d.reuse_unchanged_patches if args.reuse_patches is None else args.reuse_patches == "on")
     torch.manual_seed(args.seed)
     latent, true = latent_and_true_actions(models, clips, device)
     results = evaluate(models, clips, settings, args.seed, args.max_windows, device=device,

@@ -42,15 +42,19 @@ class FrameRecord:
     decoder_kv: torch.Tensor | None  # (L, 2, B*N, H, D)
     position: int
     action_B: torch.Tensor  # the action that led to this frame (no_action for the start frame)
+    shown_BHW3: torch.Tensor  # uint8 pixels shown for this frame
 
 
 class Rollout:
     """Batched cached generation; the engine under World and the evaluation."""
 
-    def __init__(self, tokenizer: VideoTokenizer, dynamics: DynamicsModel, context: int = 16, cached: bool = True):
+    def __init__(self, tokenizer: VideoTokenizer, dynamics: DynamicsModel, context: int = 16, cached: bool = True,
+                 reuse_patches: bool | None = None):
         """cached=False recomputes every kept frame at every MaskGIT round: the reference that the
-        cache must equal, and the baseline the benchmark measures the cache against."""
+        cache must equal, and the baseline the benchmark measures the cache against.
+        reuse_patches: see DynamicsConfig.reuse_unchanged_patches (None: the checkpoint's default)."""
         self.tokenizer, self.dynamics, self.context, self.cached = tokenizer, dynamics, context, cached
+        self.reuse_patches = dynamics.config.reuse_unchanged_patches if reuse_patches is None else reuse_patches
         self.device = next(dynamics.parameters()).device
         self.history: list[FrameRecord] = []
         self.batch = 0
@@ -63,28 +67,41 @@ class Rollout:
 
     @torch.inference_mode()
     def start(self, frames_BHW3: torch.Tensor) -> torch.Tensor:
-        """Tokenize the start frames (B, H, W, 3) uint8; returns their reconstructions."""
+        """Tokenize the start frames (B, H, W, 3) uint8; returns their reconstructions (the frames
+        themselves when reusing unchanged patches)."""
         self.batch = frames_BHW3.shape[0]
         self.dyn_kv, self.dec_kv = self._buffers(self.batch)
         tokens = self.tokenizer.encode(frames_BHW3.to(self.device)[:, None])[:, 0]
         self.history = []
         self.dyn_kv.load([])
-        return self._commit(tokens, torch.full((self.batch,), self.dynamics.no_action, device=self.device))
+        no_action = torch.full((self.batch,), self.dynamics.no_action, device=self.device)
+        return self._commit(tokens, no_action, frames_BHW3.to(self.device) if self.reuse_patches else None)
 
-    def _commit(self, tokens_BN, action_B) -> torch.Tensor:
-        """Record the final tokens' keys/values (dynamics and decoder) and decode the pixels."""
+    def _commit(self, tokens_BN, action_B, shown_BHW3: torch.Tensor | None = None) -> torch.Tensor:
+        """Record the final tokens' keys/values (dynamics and decoder); returns the pixels to show:
+        shown_BHW3 when given (a real start image), else the decoded frame, with unchanged patches
+        taken from the previous shown frame when reusing patches."""
         position = self.history[-1].position + 1 if self.history else 0
         if not self.cached:
             pixels = self._full_decode(tokens_BN)
-            self.history.append(FrameRecord(tokens_BN, None, None, position, action_B))
-            return pixels
-        # dyn_kv already holds this frame's past (loaded by start / next_frame): only the slot is new.
-        self.dynamics.step(tokens_BN, action_B, position, self.dyn_kv, with_logits=False)
-        self.dec_kv.load([r.decoder_kv for r in self.history])
-        pixels = self.tokenizer.decode_step(tokens_BN, position, self.dec_kv)
-        self.history.append(FrameRecord(tokens_BN, self.dyn_kv.new_frame_kv(), self.dec_kv.new_frame_kv(),
-                                        position, action_B))
-        return pixels
+            dynamics_kv = decoder_kv = None
+        else:
+            # dyn_kv already holds this frame's past (loaded by start / next_frame): only the slot is new.
+            self.dynamics.step(tokens_BN, action_B, position, self.dyn_kv, with_logits=False)
+            self.dec_kv.load([r.decoder_kv for r in self.history])
+            pixels = self.tokenizer.decode_step(tokens_BN, position, self.dec_kv)
+            dynamics_kv, decoder_kv = self.dyn_kv.new_frame_kv(), self.dec_kv.new_frame_kv()
+        if shown_BHW3 is None:
+            shown_BHW3 = self._reuse_unchanged(tokens_BN, pixels) if self.reuse_patches and self.history else pixels
+        self.history.append(FrameRecord(tokens_BN, dynamics_kv, decoder_kv, position, action_B, shown_BHW3))
+        return shown_BHW3
+
+    def _reuse_unchanged(self, tokens_BN: torch.Tensor, decoded_BHW3: torch.Tensor) -> torch.Tensor:
+        """The previous frame's shown pixels where a patch's token is unchanged, decoded ones elsewhere."""
+        previous = self.history[-1]
+        p, g = self.tokenizer.config.patch, self.tokenizer.config.grid
+        same = (tokens_BN == previous.tokens_BN).view(-1, g, 1, g, 1, 1).expand(-1, g, p, g, p, 1)
+        return torch.where(same.reshape(-1, g * p, g * p, 1), previous.shown_BHW3, decoded_BHW3)
 
     @torch.inference_mode()
     def next_frame(self, action_B: torch.Tensor, steps: int, temperature: float, order: str,
@@ -128,7 +145,7 @@ class World:
 
     def __init__(self, models: GenieModels, context: int = 16, steps: int | None = None,
                  temperature: float | None = None, seed: int = 0, action_names: list[str] | None = None,
-                 max_undo: int = 256):
+                 max_undo: int = 256, reuse_patches: bool | None = None):
         d = models.dynamics.config
         self.models = models
         self.context = context
@@ -137,7 +154,7 @@ class World:
         self.order = d.unmask_order
         self.action_names = action_names
         self.max_undo = max_undo
-        self.rollout = Rollout(models.tokenizer, models.dynamics, context)
+        self.rollout = Rollout(models.tokenizer, models.dynamics, context, reuse_patches=reuse_patches)
         self.frames: deque[np.ndarray] = deque()
         self.reseed(seed)
 
@@ -205,11 +222,11 @@ def read_action_names(folder: str, num_actions: int) -> list[str] | None:
 
 
 def load_world(checkpoint: str, device: str = "auto", context: int = 16, steps: int | None = None,
-               temperature: float | None = None, seed: int = 0) -> World:
+               temperature: float | None = None, seed: int = 0, reuse_patches: bool | None = None) -> World:
     """A World from a checkpoint folder (see genie_core.checkpoint); raises CheckpointError."""
     models = load_genie(checkpoint, pick_device(device))
     names = read_action_names(checkpoint, models.dynamics.config.num_actions)
-    return World(models, context, steps, temperature, seed, names)
+    return World(models, context, steps, temperature, seed, names, reuse_patches=reuse_patches)
 
 
 def random_world(preset: str = "tiny", seed: int = 0, **options) -> World:

@@ -113,6 +113,27 @@ def test_cached_logits_equal_full_forward(models):
     assert torch.allclose(cached, full, atol=1e-4)
 
 
+def test_reused_patches_keep_the_start_image_where_tokens_do_not_change():
+    models = build_genie("tiny", seed=0)
+    models.dynamics.eval()
+    image = frames_uint8(B=1, T=1)[:, 0]
+    rollout = Rollout(models.tokenizer, models.dynamics, reuse_patches=True)
+    assert rollout.start(image).equal(image)  # the real start image, not its reconstruction
+    with torch.no_grad():
+        models.dynamics.copy_logit.fill_(1e4)  # greedy decoding now repeats every token
+    same = rollout.next_frame(torch.tensor([3]), 2, 0.0, "confidence", None)
+    assert same.equal(image)
+    with torch.no_grad():
+        models.dynamics.copy_logit.fill_(-1e4)  # and now changes every token
+    changed = rollout.next_frame(torch.tensor([3]), 2, 0.0, "confidence", None)
+    assert (rollout.history[-1].tokens_BN != rollout.history[-2].tokens_BN).all()
+    tokens = torch.stack([r.tokens_BN for r in rollout.history], dim=1)
+    decoded = models.tokenizer.decode(tokens)[:, -1]  # every patch changed: all pixels are decoded
+    assert (changed.int() - decoded.int()).abs().max() <= 1
+    off = Rollout(models.tokenizer, models.dynamics, reuse_patches=False)
+    assert not off.start(image).equal(image)  # off: the tokenizer's reconstruction
+
+
 def test_world_memory_is_flat_over_long_rollouts():
     world = random_world("tiny", context=4, steps=1, max_undo=8)
     world.reset(np.zeros((16, 16, 3), np.uint8))

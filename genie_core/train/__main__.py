@@ -65,6 +65,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     exp.add_argument("--maskgit-steps", type=int, help="decoding default for the player and evaluation")
     exp.add_argument("--temperature", type=float, help="decoding default: sampling temperature (0 = greedy)")
     exp.add_argument("--order", choices=["confidence", "random"], help="decoding default: MaskGIT unmasking order")
+    exp.add_argument("--reuse-patches", choices=["on", "off"],
+                     help="decoding default: show unchanged patches from the previous frame")
     return parser.parse_args(argv)
 
 
@@ -133,7 +135,10 @@ def run_export(args) -> dict:
             os.replace(tmp, os.path.join(args.out, kind, name))
     decoding = {field: value for field, value in (("maskgit_steps", args.maskgit_steps),
                                                   ("temperature", args.temperature),
-                                                  ("unmask_order", args.order)) if value is not None}
+                                                  ("unmask_order", args.order),
+                                                  ("reuse_unchanged_patches",
+                                                   None if args.reuse_patches is None else args.reuse_patches == "on"))
+                if value is not None}
     if decoding:  # chosen on validation levels after training; weights are untouched
         dynamics = load_component(os.path.join(args.out, "dynamics"), "dynamics")
         replace_config(dynamics, **decoding)
