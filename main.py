@@ -9,6 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from genie_core.config import on_off
+
 SHIPPED_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "coinrun"
 
 
@@ -46,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="MaskGIT decoding steps per frame (more: slower, often sharper); default from the checkpoint")
     p.add_argument("--temperature", type=float, metavar="T",
                    help="sampling temperature (0: greedy); default from the checkpoint")
-    p.add_argument("--reuse-patches", choices=["on", "off"],
+    p.add_argument("--reuse-patches", type=on_off, metavar="on|off",
                    help="show the previous frame's pixels where a patch's token did not change "
                         "(sharp start image); default from the checkpoint")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed and actions replay the same frames")
@@ -63,8 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="action played in continuous mode when no key is held; "
                         "default: the one the checkpoint names noop/idle, else 0")
     p.add_argument("--threads", type=int, metavar="N",
-                   help="CPU threads for the model (default: torch's choice, all cores: 28 ticks/s on 2 idle "
-                        "cores against 18.5 with 1); use 1 when other programs keep the cores busy")
+                   help="CPU threads for the model (default: torch's choice, all cores: about 25 ticks/s on 2 "
+                        "idle cores against 19 with 1); use 1 when other programs keep the cores busy")
     p.add_argument("--scale", type=int, metavar="K",
                    help="window zoom (nearest-neighbour); default makes the frame about 512 px")
     p.add_argument("--record", metavar="OUT.gif",
@@ -138,7 +140,7 @@ def play(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     world = load_world(args.checkpoint, device=args.device, context=args.context, steps=args.steps,
                        temperature=args.temperature, seed=args.seed,
-                       reuse_patches=None if args.reuse_patches is None else args.reuse_patches == "on")
+                       reuse_patches=args.reuse_patches)
     start_image, note = load_image(args.image, world.image_size, args.fit)
     if note:
         print(note, file=sys.stderr)

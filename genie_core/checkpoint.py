@@ -10,7 +10,6 @@ same folder and renamed, so a crash never leaves a half-written checkpoint in pl
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import tempfile
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from .config import DynamicsConfig, LAMConfig, TokenizerConfig, config_from_dict, config_to_json, preset
 from .dynamics import DynamicsModel
@@ -64,17 +63,8 @@ def atomic_write_text(path: str, text: str) -> None:
 def save_component(model: torch.nn.Module, folder: str) -> None:
     """Write folder/config.json and folder/model.safetensors (each atomically)."""
     os.makedirs(folder, exist_ok=True)
-    weights = os.path.join(folder, "model.safetensors")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".safetensors")
-    os.close(fd)
-    try:
-        state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-        save_file(state, tmp, metadata={"format": "pt"})
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, weights)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    atomic_write_bytes(os.path.join(folder, "model.safetensors"), save(state, metadata={"format": "pt"}))
     atomic_write_text(os.path.join(folder, "config.json"), config_to_json(model.config))
 
 
@@ -136,7 +126,3 @@ def save_random_genie(folder: str, preset: str = "tiny", seed: int = 0) -> Genie
     save_genie(models, folder)
     return models
 
-
-def replace_config(model: torch.nn.Module, **changes) -> None:
-    """Change decoding defaults (e.g. maskgit_steps) saved in a component's config."""
-    model.config = dataclasses.replace(model.config, **changes)

@@ -6,6 +6,7 @@ dataclasses.replace. Presets: `tiny` (tests), `cpu` (the shipped model, sized by
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import math
@@ -114,6 +115,13 @@ def preset(name: str) -> GenieConfig:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
     return PRESETS[name]
+
+
+def on_off(text: str) -> bool:
+    """argparse type for switches given as on/off (e.g. --reuse-patches off)."""
+    if text not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}")
+    return text == "on"
 
 
 def config_to_json(config) -> str:

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from .checkpoint import CheckpointError, GenieModels, atomic_write_text, load_genie
+from .config import on_off
 from .data.clips import list_episodes
 from .data.sampler import ClipSampler
 from .metrics import normalized_mutual_information, psnr_per_frame
@@ -135,11 +136,12 @@ def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, 
         context = frames[:, :1].expand(-1, HORIZON, -1, -1, -1)
         copy_scores.append(psnr_per_frame(context, frames[:, 1:]).cpu())
         changed.append((context != frames[:, 1:]).flatten(2).any(-1).cpu())
-    model_t, random_t, copy_t = (torch.cat(s).mean(0) for s in (model_scores, random_scores, copy_scores))
+    model_scores, random_scores, copy_scores = (torch.cat(s) for s in (model_scores, random_scores, copy_scores))
+    model_t, random_t, copy_t = (s.mean(0) for s in (model_scores, random_scores, copy_scores))
     # Frames identical to the context score 100 dB (the cap) for copying and at best the tokenizer's
     # PSNR for any model, so the same means over only the frames that changed are reported too.
     changed = torch.cat(changed)
-    model_changed, copy_changed = (float(torch.cat(s)[changed].mean()) for s in (model_scores, copy_scores))
+    model_changed, copy_changed = (float(s[changed].mean()) for s in (model_scores, copy_scores))
     results.update({
         "dynamics_psnr": float(model_t.mean()), "dynamics_psnr_by_t": model_t.tolist(),
         "copy_psnr": float(copy_t.mean()), "copy_psnr_by_t": copy_t.tolist(),
@@ -191,7 +193,7 @@ def main(argv=None) -> int:
     p.add_argument("--temperature", type=float, help="sampling temperature (default: the checkpoint's)")
     p.add_argument("--order", choices=["confidence", "random"],
                    help="MaskGIT unmasking order (default: the checkpoint's)")
-    p.add_argument("--reuse-patches", choices=["on", "off"],
+    p.add_argument("--reuse-patches", type=on_off, metavar="on|off",
                    help="show unchanged patches from the previous frame (default: the checkpoint's)")
     p.add_argument("--max-windows", type=int, default=256, help="11-frame windows to roll out (default 256)")
     p.add_argument("--confusion", help="write the latent x true action picture here (PNG)")
@@ -213,7 +215,7 @@ def main(argv=None) -> int:
     settings = DecodeSettings(d.maskgit_steps if args.steps is None else args.steps,
                               d.temperature if args.temperature is None else args.temperature,
                               d.unmask_order if args.order is None else args.order,
-                              d.reuse_unchanged_patches if args.reuse_patches is None else args.reuse_patches == "on")
+                              d.reuse_unchanged_patches if args.reuse_patches is None else args.reuse_patches)
     torch.manual_seed(args.seed)
     latent, true = latent_and_true_actions(models, clips, device)
     results = evaluate(models, clips, settings, args.seed, args.max_windows, device=device,

@@ -18,8 +18,8 @@ import time
 
 import torch
 
-from ..checkpoint import CheckpointError, load_component, replace_config, save_component
-from ..config import preset
+from ..checkpoint import CheckpointError, atomic_write_text, load_component, save_component
+from ..config import config_to_json, on_off, preset
 from ..data.clips import list_episodes, split_episodes
 from ..data.sampler import ClipSampler
 from ..dynamics import DynamicsModel
@@ -65,7 +65,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     exp.add_argument("--maskgit-steps", type=int, help="decoding default for the player and evaluation")
     exp.add_argument("--temperature", type=float, help="decoding default: sampling temperature (0 = greedy)")
     exp.add_argument("--order", choices=["confidence", "random"], help="decoding default: MaskGIT unmasking order")
-    exp.add_argument("--reuse-patches", choices=["on", "off"],
+    exp.add_argument("--reuse-patches", type=on_off, metavar="on|off",
                      help="decoding default: show unchanged patches from the previous frame")
     return parser.parse_args(argv)
 
@@ -125,8 +125,8 @@ def run_dynamics(args) -> dict:
 
 
 def run_export(args) -> dict:
-    for kind in ("tokenizer", "lam", "dynamics"):
-        load_component(os.path.join(args.run, kind), kind)  # validates before copying anything
+    # Validates every part before copying anything.
+    loaded = {kind: load_component(os.path.join(args.run, kind), kind) for kind in ("tokenizer", "lam", "dynamics")}
     for kind in ("tokenizer", "lam", "dynamics"):
         os.makedirs(os.path.join(args.out, kind), exist_ok=True)
         for name in ("config.json", "model.safetensors"):
@@ -136,13 +136,11 @@ def run_export(args) -> dict:
     decoding = {field: value for field, value in (("maskgit_steps", args.maskgit_steps),
                                                   ("temperature", args.temperature),
                                                   ("unmask_order", args.order),
-                                                  ("reuse_unchanged_patches",
-                                                   None if args.reuse_patches is None else args.reuse_patches == "on"))
+                                                  ("reuse_unchanged_patches", args.reuse_patches))
                 if value is not None}
-    if decoding:  # chosen on validation levels after training; weights are untouched
-        dynamics = load_component(os.path.join(args.out, "dynamics"), "dynamics")
-        replace_config(dynamics, **decoding)
-        save_component(dynamics, os.path.join(args.out, "dynamics"))
+    if decoding:  # chosen on validation levels after training; only the config changes, not the weights
+        config = dataclasses.replace(loaded["dynamics"].config, **decoding)
+        atomic_write_text(os.path.join(args.out, "dynamics", "config.json"), config_to_json(config))
     print(f"exported {args.run} -> {args.out}" + "".join(f", {k}={v}" for k, v in decoding.items()))
     return {}
 
