@@ -1,5 +1,7 @@
-"""Name each latent action by its dominant effect, from held-out transitions with true actions.
+"""Name each latent action by its dominant effect on held-out transitions.
 
+Two sources of evidence: the visible motion (how the picture shifts from frame t to t+1, which
+needs no labels and works on any video), or the true actions when the data recorded them.
 Writes CHECKPOINT/actions.json: {"names": [...], "evidence": ...}. The player shows the names in
 its header and puts left/right/jump on the arrow and jump keys.
 """
@@ -9,6 +11,7 @@ import json
 import os
 
 import numpy as np
+import torch
 
 from .checkpoint import atomic_write_text
 
@@ -28,10 +31,56 @@ def name_actions(table: np.ndarray, true_names: list[str]) -> list[str]:
     """table: counts (latent, true). Each latent is named by the average direction of the true
     actions behind it, relative to the data's overall mix (so data dominated by running right
     does not name everything "right")."""
-    table = table.astype(np.float64)
-    overall = table.sum(0) / max(table.sum(), 1)
     directions = np.array([_direction(n) for n in true_names], dtype=np.float64)  # (K, 2)
-    mean_direction = overall @ directions
+    return _names_from_directions(table.astype(np.float64), directions, relative=True, threshold=0.15)
+
+
+def scene_shifts(frames_BTHW3: torch.Tensor, radius: int = 6) -> torch.Tensor:
+    """(B, T-1, 2) integer (dy, dx) per transition: the global shift of frame t that best matches
+    frame t+1 (content moved dy rows down, dx columns right), judged away from the borders."""
+    x = frames_BTHW3.float()
+    before, after = x[:, :-1], x[:, 1:]
+    H, W = x.shape[2:4]
+    target = after[:, :, radius:H - radius, radius:W - radius]
+    offsets = [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
+    errors = torch.stack([(before[:, :, radius - dy:H - radius - dy, radius - dx:W - radius - dx] - target)
+                          .pow(2).mean((-3, -2, -1)) for dy, dx in offsets], dim=-1)
+    errors[..., offsets.index((0, 0))] -= 1e-6  # ties (e.g. a flat picture) count as standing still
+    return torch.tensor(offsets, device=x.device)[errors.argmin(-1)]
+
+
+MOTIONS = [(h, v) for h in (-1, 0, 1) for v in (-1, 0, 1)]  # the player's (horizontal, vertical) step
+
+
+def motion_table(latent: np.ndarray, shifts: np.ndarray, num_actions: int) -> np.ndarray:
+    """Counts (latent, 9) of the player's visible step per latent action. latent: (X,) action ids;
+    shifts: (X, 2) scene (dy, dx) of the same transitions. With a camera that follows the player,
+    the scene moving left means the player went right, and moving down means it went up."""
+    player = np.stack((-np.sign(shifts[:, 1]), np.sign(shifts[:, 0])), axis=1).astype(int)
+    column = {m: i for i, m in enumerate(MOTIONS)}
+    table = np.zeros((num_actions, len(MOTIONS)), dtype=np.int64)
+    for action, (h, v) in zip(latent.tolist(), player.tolist()):
+        table[action, column[(h, v)]] += 1
+    return table
+
+
+def motion_name(motion: tuple[int, int]) -> str:
+    h, v = motion
+    return "+".join(p for p in ({-1: "left", 1: "right"}.get(h, ""), {-1: "down", 1: "jump"}.get(v, "")) if p) or "still"
+
+
+def name_actions_by_motion(table: np.ndarray) -> list[str]:
+    """table from motion_table. Named by the average step of the player when the action was
+    inferred, in absolute terms: an action whose transitions mostly stand still is "noop"."""
+    return _names_from_directions(table.astype(np.float64), np.array(MOTIONS, dtype=np.float64),
+                                  relative=False, threshold=0.25)
+
+
+def _names_from_directions(table: np.ndarray, directions: np.ndarray, relative: bool, threshold: float) -> list[str]:
+    """table (latent, K) counts of K outcomes, each with a (horizontal, vertical) direction; the
+    average direction of a latent's outcomes (minus the data's average when relative) names it."""
+    overall = table.sum(0) / max(table.sum(), 1)
+    mean_direction = overall @ directions if relative else np.zeros(2)
     names = []
     for row in table:
         if row.sum() == 0:
@@ -39,8 +88,8 @@ def name_actions(table: np.ndarray, true_names: list[str]) -> list[str]:
             continue
         share = row / row.sum()
         dx, dy = share @ directions - mean_direction
-        horizontal = "right" if dx > 0.15 else "left" if dx < -0.15 else ""
-        vertical = "jump" if dy > 0.15 else "down" if dy < -0.15 else ""
+        horizontal = "right" if dx > threshold else "left" if dx < -threshold else ""
+        vertical = "jump" if dy > threshold else "down" if dy < -threshold else ""
         names.append("+".join(p for p in (horizontal, vertical) if p) or "noop")
     # The first latent with a name keeps it plain (so the player's arrow keys find it); later
     # ones with the same effect become "right 2", "right 3".
@@ -52,10 +101,13 @@ def name_actions(table: np.ndarray, true_names: list[str]) -> list[str]:
     return names
 
 
-def write_action_names(checkpoint: str, names: list[str], table: np.ndarray, true_names: list[str]) -> None:
+def top_shares(table: np.ndarray, labels: list[str], top: int = 3) -> dict:
+    """Per latent action, its `top` most common outcomes and their shares: the evidence for a name."""
     share = table / np.maximum(table.sum(1, keepdims=True), 1)
-    evidence = {f"latent {i}": {true_names[j]: round(float(share[i, j]), 3) for j in np.argsort(-share[i])[:3]}
-                for i in range(len(names))}
-    payload = {"names": names, "method": "dominant direction of the true actions behind each latent "
-               "action on held-out data, relative to the data's mix", "evidence": evidence}
+    return {f"latent {i}": {labels[j]: round(float(share[i, j]), 3) for j in np.argsort(-share[i])[:top]}
+            for i in range(len(table))}
+
+
+def write_action_names(checkpoint: str, names: list[str], method: str, evidence: dict) -> None:
+    payload = {"names": names, "method": method, "evidence": evidence}
     atomic_write_text(os.path.join(checkpoint, "actions.json"), json.dumps(payload, indent=2))

@@ -55,6 +55,16 @@ class LAMConfig:
     decoder_depth: int = 2
     num_actions: int = 8
     code_dim: int = 32
+    # The encoder also sees each frame's difference from the one before, so motion (the action's
+    # visible effect) is an input rather than something two layers must compute.
+    difference_input: bool = False
+    # > 0: the decoder predicts x_{t+1} as x_t shifted, per patch, by a learned mix of offsets up to
+    # this many pixels along each axis (plus a residual). Scrolling and moving sprites, most of
+    # what an action does in a 2D game, become cheap to express, so the action code pays off.
+    decoder_shift: int = 0
+    # Codebook upkeep: a code is restarted when its running share falls below dead_fraction / 8.
+    dead_fraction: float = 0.25
+    entropy_weight: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -96,11 +106,12 @@ PRESETS: dict[str, GenieConfig] = {
     "tiny": _genie(
         TokenizerConfig(image_size=16, patch=4, dim=32, heads=2, encoder_depth=1, decoder_depth=1,
                         fsq_levels=(4, 4, 2), num_codes=32, code_dim=3, temporal_window=4, train_frames=4),
-        LAMConfig(image_size=16, patch=8, dim=32, heads=2, encoder_depth=1, decoder_depth=1, code_dim=8),
+        LAMConfig(image_size=16, patch=8, dim=32, heads=2, encoder_depth=1, decoder_depth=1, code_dim=8,
+                  difference_input=True, decoder_shift=1),
         DynamicsConfig(dim=32, heads=2, depth=2, max_frames=8, maskgit_steps=4, temperature=1.0,
                        unmask_order="random"),
     ),
-    "cpu": _genie(TokenizerConfig(), LAMConfig(), DynamicsConfig()),
+    "cpu": _genie(TokenizerConfig(), LAMConfig(difference_input=True, decoder_shift=6), DynamicsConfig()),
     # Genie App. F (CoinRun): tokenizer 8+8 layers d512 patch 4, LAM 8+8 d512 patch 16,
     # dynamics 12 layers d512; 1024 codes of dim 32. Meant for GPUs.
     "paper-coinrun": _genie(

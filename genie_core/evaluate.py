@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .action_names import (MOTIONS, motion_name, motion_table, name_actions_by_motion, scene_shifts, top_shares,
+                           write_action_names)
 from .checkpoint import CheckpointError, GenieModels, atomic_write_text, load_genie
 from .config import on_off
 from .data.clips import list_episodes
@@ -68,15 +70,18 @@ def rollout_psnr(models: GenieModels, frames_BTHW3: torch.Tensor, actions_BA: to
 
 
 @torch.inference_mode()
-def latent_and_true_actions(models: GenieModels, clips: ClipSampler, device, batch: int = 16):
+def latent_and_true_actions(models: GenieModels, clips: ClipSampler, device, batch: int = 16, with_shifts: bool = False):
     """LAM actions for every held-out transition (windows of the LAM's training length), with the
-    true actions (-1 where unknown) of the same transitions."""
+    true actions (-1 where unknown) of the same transitions, and with_shifts, their scene shifts."""
     window = models.dynamics.config.max_frames
-    latent, true = [], []
+    latent, true, shifts = [], [], []
     for clip in clips.iter_windows(window=window, stride=window - 1, batch_size=batch):
-        latent.append(models.lam.infer_actions(torch.from_numpy(clip.frames).to(device)).flatten().cpu())
+        frames = torch.from_numpy(clip.frames).to(device)
+        latent.append(models.lam.infer_actions(frames).flatten().cpu())
         true.append(torch.from_numpy(clip.actions).flatten())
-    return torch.cat(latent), torch.cat(true)
+        if with_shifts:
+            shifts.append(scene_shifts(frames).reshape(-1, 2).cpu())
+    return torch.cat(latent), torch.cat(true), (torch.cat(shifts) if with_shifts else None)
 
 
 def confusion(latent: np.ndarray, true: np.ndarray, num_latent: int) -> tuple[np.ndarray, list[int]]:
@@ -151,7 +156,7 @@ def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, 
         "share_identical_to_context": float(1 - changed.float().mean()),
         "windows": windows,
     })
-    latent, true = transitions if transitions is not None else latent_and_true_actions(models, clips, device)
+    latent, true = transitions if transitions is not None else latent_and_true_actions(models, clips, device)[:2]
     results["action_usage"] = code_usage(latent, num_actions).tolist()
     known = true >= 0
     if known.any():
@@ -198,7 +203,7 @@ def main(argv=None) -> int:
     p.add_argument("--max-windows", type=int, default=256, help="11-frame windows to roll out (default 256)")
     p.add_argument("--confusion", help="write the latent x true action picture here (PNG)")
     p.add_argument("--name-actions", action="store_true",
-                   help="name each latent action by its dominant true action; writes CHECKPOINT/actions.json")
+                   help="name each latent action by the player's visible step when it is inferred; writes CHECKPOINT/actions.json")
     p.add_argument("--device", default="auto")
     args = p.parse_args(argv)
     try:
@@ -217,27 +222,34 @@ def main(argv=None) -> int:
                               d.unmask_order if args.order is None else args.order,
                               d.reuse_unchanged_patches if args.reuse_patches is None else args.reuse_patches)
     torch.manual_seed(args.seed)
-    latent, true = latent_and_true_actions(models, clips, device)
+    latent, true, shifts = latent_and_true_actions(models, clips, device, with_shifts=args.name_actions)
     results = evaluate(models, clips, settings, args.seed, args.max_windows, device=device,
                        transitions=(latent, true))
     results.update({"checkpoint": args.checkpoint, "data": args.data})
     print(format_table(results))
-    if args.confusion or args.name_actions:
-        from .action_names import name_actions, write_action_names
-
-        known = (true >= 0).numpy()
-        if not known.any():
-            print("no true actions in --data: no confusion picture or names", file=sys.stderr)
+    known = (true >= 0).numpy()
+    true_table = true_names = None
+    if known.any():
+        true_table, true_ids = confusion(latent.numpy()[known], true.numpy()[known], models.lam.config.num_actions)
+        true_names = [clips_action_name(args.data, a) for a in true_ids]
+    if args.confusion:
+        if true_table is None:
+            print("no true actions in --data: no confusion picture", file=sys.stderr)
         else:
-            table, true_ids = confusion(latent.numpy()[known], true.numpy()[known], models.lam.config.num_actions)
-            true_names = [clips_action_name(args.data, a) for a in true_ids]
-            if args.confusion:
-                draw_confusion(table, true_names, args.confusion)
-                print(f"wrote {args.confusion}")
-            if args.name_actions:
-                names = name_actions(table, true_names)
-                write_action_names(args.checkpoint, names, table, true_names)
-                print("action names: " + ", ".join(f"{i}={n}" for i, n in enumerate(names)))
+            draw_confusion(true_table, true_names, args.confusion)
+            print(f"wrote {args.confusion}")
+    if args.name_actions:
+        # Named by what each action visibly does (no labels needed); true actions, when the data
+        # has them, are kept beside as evidence.
+        table = motion_table(latent.numpy(), shifts.numpy(), models.lam.config.num_actions)
+        names = name_actions_by_motion(table)
+        evidence = {"player step (from the scene's shift)": top_shares(table, [motion_name(m) for m in MOTIONS])}
+        if true_table is not None:
+            evidence["true action"] = top_shares(true_table, true_names)
+        write_action_names(args.checkpoint, names, "average visible step of the player (the scene's global "
+                           "shift between frames, reversed) over held-out transitions given each latent action",
+                           evidence)
+        print("action names: " + ", ".join(f"{i}={n}" for i, n in enumerate(names)))
     if args.json:
         atomic_write_text(args.json, json.dumps(results, indent=2))
         print(f"wrote {args.json}")

@@ -8,6 +8,7 @@ import torch
 
 from genie_core.checkpoint import CheckpointError, build_genie, load_component, load_genie, save_genie
 from genie_core.config import PRESETS, config_to_json, preset
+from genie_core.lam import LatentActionModel, shift_mix
 from genie_core.maskgit import maskgit_decode, num_masked
 from genie_core.st_transformer import STTransformer, clean_past_mask
 from genie_core.vq import VectorQuantizer
@@ -185,6 +186,31 @@ def test_maskgit_greedy_is_deterministic():
     logits = torch.randn(1, 8, 5)
     run = lambda: maskgit_decode(lambda t: logits, 1, 8, 5, steps=3, temperature=0.0, order="confidence")
     assert run().equal(run()) and run().equal(logits.argmax(-1))
+
+
+def test_shift_mix_moves_each_patch_by_its_chosen_offset():
+    frames = torch.rand(1, 2, 32, 32, 3)
+    R, K = 3, 7
+    logits = torch.full((1, 2, 4, 2 * K), -50.0)
+    logits[..., R] = logits[..., K + R] = 50.0  # every patch: no shift ...
+    logits[:, :, 0, R] = 0.0
+    logits[:, :, 0, R + 2] = 50.0  # ... except the top-left one: rows from 2 below, columns from 1 left
+    logits[:, :, 0, K + R] = 0.0
+    logits[:, :, 0, K + R - 1] = 50.0
+    out = shift_mix(frames, logits, patch=16)
+    assert torch.allclose(out[:, :, 16:], frames[:, :, 16:], atol=1e-5)
+    assert torch.allclose(out[:, :, :, 16:], frames[:, :, :, 16:], atol=1e-5)
+    assert torch.allclose(out[:, :, 3:14, 3:14], frames[:, :, 5:16, 2:13], atol=1e-5)
+
+
+def test_fresh_lam_predicts_the_last_frame():
+    """The residual and shift heads start at "copy x_t", so a new LAM is never worse than copying."""
+    lam = LatentActionModel(preset("tiny").lam).eval()
+    assert lam.config.decoder_shift and lam.config.difference_input
+    frames = frames_uint8()
+    with torch.no_grad():
+        out = lam(frames)
+    assert torch.allclose(out.recon, frames[:, :-1].float() / 255, atol=1e-3)
 
 
 def test_vq_straight_through_gradient_reaches_encoder():

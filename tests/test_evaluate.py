@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from genie_core.action_names import name_actions
+from genie_core.action_names import motion_table, name_actions, name_actions_by_motion, scene_shifts
 from genie_core.checkpoint import build_genie, save_genie
 from genie_core.data.clips import write_episode
 from genie_core.data.sampler import ClipSampler
@@ -45,6 +45,19 @@ def test_confusion_and_names():
 def test_name_actions_dedupes_keeping_first_plain():
     table = np.array([[0, 5], [0, 5], [5, 0]])
     assert name_actions(table, ["LEFT", "RIGHT"]) == ["right", "right 2", "left"]
+
+
+def test_scene_shifts_find_a_known_shift_and_stillness():
+    first = torch.randint(0, 256, (32, 32, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    moved = torch.roll(first, shifts=(2, -3), dims=(0, 1))  # content 2 rows down, 3 columns left
+    frames = torch.stack((first, moved, moved))[None]
+    assert scene_shifts(frames).tolist() == [[[2, -3], [0, 0]]]
+
+
+def test_names_by_motion_follow_the_player_not_the_scene():
+    latent = np.array([0, 0, 1, 1, 2, 2])
+    shifts = np.array([[0, -2], [0, -1], [0, 0], [0, 0], [3, 0], [2, 0]])  # scene left; still; scene down
+    assert name_actions_by_motion(motion_table(latent, shifts, 4)) == ["right", "noop", "jump", "unused"]
 
 
 @pytest.fixture(scope="module")

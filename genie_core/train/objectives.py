@@ -28,13 +28,15 @@ from ..vq import VectorQuantizer, code_usage, perplexity
 RESTART_EVERY = 50  # steps between dead-code restarts
 
 
-def _restart(vq: VectorQuantizer, latents: torch.Tensor | None) -> None:
+def _restart(vq: VectorQuantizer, latents: torch.Tensor | None) -> int:
+    """Restart dead codes; returns how many (rank 0's count under DDP, whose codebook all ranks take)."""
     if latents is None:
-        return
-    vq.restart_dead_codes(latents.detach().reshape(-1, vq.code_dim))
+        return 0
+    restarted = vq.restart_dead_codes(latents.detach().reshape(-1, vq.code_dim))
     if hasattr(vq, "codebook") and dist.is_available() and dist.is_initialized():  # ranks keep one codebook
         dist.broadcast(vq.codebook.data, 0)
         dist.broadcast(vq.usage_ema, 0)
+    return restarted
 
 
 class TokenizerObjective(nn.Module):
@@ -124,6 +126,7 @@ class WorldModelObjective(nn.Module):
         self.val_frames = batch.frames
         self.val_tokens_BTN = self._tokens_for(batch, val_tokens)
         self.last_latents = None
+        self.restarts = 0  # LAM codes re-seeded so far: a re-seeded code changes meaning for the dynamics model
 
     def components(self):
         return {"lam": self.lam, "dynamics": self.dynamics}
@@ -153,7 +156,7 @@ class WorldModelObjective(nn.Module):
 
     def after_step(self, step: int) -> None:
         if step % RESTART_EVERY == 0:
-            _restart(self.lam.vq, self.last_latents)
+            self.restarts += _restart(self.lam.vq, self.last_latents)
 
     def validate(self) -> dict[str, float]:
         generator = torch.Generator().manual_seed(0)  # the same masks at every validation
@@ -169,6 +172,7 @@ class WorldModelObjective(nn.Module):
             copy_acc.append(float((tokens[:, 1:] == tokens[:, :-1]).float().mean()))
         usage = code_usage(torch.cat(actions), self.lam.config.num_actions)
         metrics = {"lam_psnr": float(np.mean(lam_psnr)), "dyn_acc": float(np.mean(acc)),
-                   "copy_acc": float(np.mean(copy_acc)), "action_min_share": float(usage.min())}
+                   "copy_acc": float(np.mean(copy_acc)), "action_min_share": float(usage.min()),
+                   "lam_restarts": self.restarts}
         metrics.update({f"action_{i}": float(u) for i, u in enumerate(usage)})
         return metrics
