@@ -70,7 +70,8 @@ def rollout_psnr(models: GenieModels, frames_BTHW3: torch.Tensor, actions_BA: to
 
 
 @torch.inference_mode()
-def latent_and_true_actions(models: GenieModels, clips: ClipSampler, device, batch: int = 16, with_shifts: bool = False):
+def latent_and_true_actions(models: GenieModels, clips: ClipSampler, device, batch: int = 16,
+                            with_shifts: bool = False):
     """LAM actions for every held-out transition (windows of the LAM's training length), with the
     true actions (-1 where unknown) of the same transitions, and with_shifts, their scene shifts."""
     window = models.dynamics.config.max_frames
@@ -203,7 +204,8 @@ def main(argv=None) -> int:
     p.add_argument("--max-windows", type=int, default=256, help="11-frame windows to roll out (default 256)")
     p.add_argument("--confusion", help="write the latent x true action picture here (PNG)")
     p.add_argument("--name-actions", action="store_true",
-                   help="name each latent action by the player's visible step when it is inferred; writes CHECKPOINT/actions.json")
+                   help="name each latent action by the player's visible step in the transitions it is "
+                        "inferred for; writes CHECKPOINT/actions.json")
     p.add_argument("--device", default="auto")
     args = p.parse_args(argv)
     try:

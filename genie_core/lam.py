@@ -90,7 +90,6 @@ class LatentActionModel(nn.Module):
         return self.vq.nearest(self.encode(frames_BTHW3))
 
 
-
 def _per_pixel(weights_BTNK: torch.Tensor, patch: int) -> torch.Tensor:
     """Per-patch weights (B, T, N, K) of a square patch grid -> per-pixel (B, T, H, W, K)."""
     B, T, N, K = weights_BTNK.shape

@@ -126,7 +126,7 @@ class WorldModelObjective(nn.Module):
         self.val_frames = batch.frames
         self.val_tokens_BTN = self._tokens_for(batch, val_tokens)
         self.last_latents = None
-        self.restarts = 0  # LAM codes re-seeded so far: a re-seeded code changes meaning for the dynamics model
+        self.restarts = 0  # LAM codes re-seeded by this process: a re-seeded code changes meaning for the dynamics model
 
     def components(self):
         return {"lam": self.lam, "dynamics": self.dynamics}
