@@ -64,9 +64,15 @@ def motion_table(latent: np.ndarray, shifts: np.ndarray, num_actions: int) -> np
     return table
 
 
+def _direction_words(dx: float, dy: float, threshold: float, idle: str) -> str:
+    """(horizontal, vertical) direction -> "right", "left+jump", ...; idle when neither passes threshold."""
+    horizontal = "right" if dx > threshold else "left" if dx < -threshold else ""
+    vertical = "jump" if dy > threshold else "down" if dy < -threshold else ""
+    return "+".join(p for p in (horizontal, vertical) if p) or idle
+
+
 def motion_name(motion: tuple[int, int]) -> str:
-    h, v = motion
-    return "+".join(p for p in ({-1: "left", 1: "right"}.get(h, ""), {-1: "down", 1: "jump"}.get(v, "")) if p) or "still"
+    return _direction_words(*motion, threshold=0.5, idle="still")
 
 
 def name_actions_by_motion(table: np.ndarray) -> list[str]:
@@ -88,9 +94,7 @@ def _names_from_directions(table: np.ndarray, directions: np.ndarray, relative: 
             continue
         share = row / row.sum()
         dx, dy = share @ directions - mean_direction
-        horizontal = "right" if dx > threshold else "left" if dx < -threshold else ""
-        vertical = "jump" if dy > threshold else "down" if dy < -threshold else ""
-        names.append("+".join(p for p in (horizontal, vertical) if p) or "noop")
+        names.append(_direction_words(dx, dy, threshold, idle="noop"))
     # The first latent with a name keeps it plain (so the player's arrow keys find it); later
     # ones with the same effect become "right 2", "right 3".
     seen: dict[str, int] = {}

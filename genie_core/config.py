@@ -62,7 +62,7 @@ class LAMConfig:
     # this many pixels along each axis (plus a residual). Scrolling and moving sprites, most of
     # what an action does in a 2D game, become cheap to express, so the action code pays off.
     decoder_shift: int = 0
-    # Codebook upkeep: a code is restarted when its running share falls below dead_fraction / 8.
+    # Codebook upkeep: a code is restarted when its running share falls below dead_fraction / num_actions.
     dead_fraction: float = 0.25
     entropy_weight: float = 0.05
 

@@ -231,7 +231,7 @@ def main(argv=None) -> int:
     print(format_table(results))
     known = (true >= 0).numpy()
     true_table = true_names = None
-    if known.any():
+    if known.any() and (args.confusion or args.name_actions):  # only what a flag asked for
         true_table, true_ids = confusion(latent.numpy()[known], true.numpy()[known], models.lam.config.num_actions)
         true_names = [clips_action_name(args.data, a) for a in true_ids]
     if args.confusion:
