@@ -86,6 +86,27 @@ class DynamicsConfig:
     # Show the previous frame's pixels for every patch whose token did not change (the start image
     # stays sharp instead of passing through the tokenizer); only changed patches are decoded.
     reuse_unchanged_patches: bool = False
+    # Each transformer position holds a token_merge x token_merge square of tokenizer tokens (their
+    # embeddings concatenated, their logits read out of one output vector). A patch-4 tokenizer's
+    # 16x16 grid then costs the dynamics model what a patch-8 one does: 64 positions per frame.
+    token_merge: int = 1
+    # A learned bonus on the copy logit per action: an action that means "nothing moves" can make
+    # keeping every token near certain without the network having to spell it out token by token.
+    action_copy_prior: bool = False
+
+    def __post_init__(self):
+        grid = math.isqrt(self.tokens_per_frame)
+        if grid * grid != self.tokens_per_frame or grid % self.token_merge or self.dim % self.token_merge ** 2:
+            raise ValueError(f"token_merge {self.token_merge} needs a square token grid divisible by it and a dim "
+                             f"divisible by its square; got {self.tokens_per_frame} tokens, dim {self.dim}")
+
+    @property
+    def grid(self) -> int:
+        return math.isqrt(self.tokens_per_frame)
+
+    @property
+    def positions_per_frame(self) -> int:
+        return self.tokens_per_frame // self.token_merge ** 2
 
 
 @dataclass(frozen=True)
@@ -109,9 +130,10 @@ PRESETS: dict[str, GenieConfig] = {
         LAMConfig(image_size=16, patch=8, dim=32, heads=2, encoder_depth=1, decoder_depth=1, code_dim=8,
                   difference_input=True, decoder_shift=1),
         DynamicsConfig(dim=32, heads=2, depth=2, max_frames=8, maskgit_steps=4, temperature=1.0,
-                       unmask_order="random"),
+                       unmask_order="random", token_merge=2, action_copy_prior=True),
     ),
-    "cpu": _genie(TokenizerConfig(), LAMConfig(difference_input=True, decoder_shift=6), DynamicsConfig()),
+    "cpu": _genie(TokenizerConfig(patch=4), LAMConfig(difference_input=True, decoder_shift=6),
+                  DynamicsConfig(token_merge=2, action_copy_prior=True)),
     # Genie App. F (CoinRun): tokenizer 8+8 layers d512 patch 4, LAM 8+8 d512 patch 16,
     # dynamics 12 layers d512; 1024 codes of dim 32. Meant for GPUs.
     "paper-coinrun": _genie(

@@ -29,17 +29,22 @@ class DynamicsModel(nn.Module):
         super().__init__()
         self.config = c = config
         self.mask_id, self.no_action = c.num_codes, c.num_actions
-        self.token_embed = nn.Embedding(c.num_codes + 1, c.dim)
+        # With token_merge m, each token gets dim / m^2 channels and a position concatenates its m^2 tokens.
+        token_dim = c.dim // c.token_merge ** 2
+        self.token_embed = nn.Embedding(c.num_codes + 1, token_dim)
         nn.init.normal_(self.token_embed.weight, std=0.02)
-        self.pos_NC = nn.Parameter(0.02 * torch.randn(c.tokens_per_frame, c.dim))
+        self.pos_NC = nn.Parameter(0.02 * torch.randn(c.positions_per_frame, c.dim))
         self.action_embed = nn.Embedding(c.num_actions + 1, c.dim)
         nn.init.normal_(self.action_embed.weight, std=0.02)
         self.transformer = STTransformer(c.dim, c.depth, c.heads)
+        # Merged positions read their m^2 tokens' output vectors out of a linear map; m = 1 needs none.
+        self.to_tokens = nn.Linear(c.dim, c.dim) if c.token_merge > 1 else None
         self.logit_bias = nn.Parameter(torch.zeros(c.num_codes))
         # Copy prior: a learned bonus on the logit of the token at the same place in the previous
         # frame. Most tokens do not change between frames, so "copy" is right from step one and
         # the network spends its few CPU steps on what moves.
         self.copy_logit = nn.Parameter(torch.tensor(6.0))
+        self.action_copy_logit = (nn.Parameter(torch.zeros(c.num_actions + 1)) if c.action_copy_prior else None)
 
     def frame_actions(self, actions_BA: torch.Tensor, frames: int) -> torch.Tensor:
         """(B, T-1) transition actions -> (B, T) action joined to each frame (none for frame 0)."""
@@ -47,32 +52,51 @@ class DynamicsModel(nn.Module):
         return torch.cat((first, actions_BA), dim=1)[:, :frames]
 
     def embed(self, tokens_BTN: torch.Tensor, frame_actions_BT: torch.Tensor) -> torch.Tensor:
-        return self.token_embed(tokens_BTN) + self.pos_NC + self.action_embed(frame_actions_BT)[:, :, None, :]
+        """Tokens (B, T, N) -> transformer inputs (B, T, positions, C)."""
+        x = merge_tokens(self.token_embed(tokens_BTN), self.config.grid, self.config.token_merge)
+        return x + self.pos_NC + self.action_embed(frame_actions_BT)[:, :, None, :]
 
-    def head(self, h_BTNC: torch.Tensor, previous_BTN: torch.Tensor) -> torch.Tensor:
-        """Logits (..., V); previous_BTN: the previous frame's tokens (mask_id where there is none)."""
-        logits = h_BTNC @ self.token_embed.weight[: self.config.num_codes].t() + self.logit_bias
-        known = (previous_BTN != self.mask_id)[..., None]
+    def head(self, h_BTPC: torch.Tensor, previous_BTN: torch.Tensor, frame_actions_BT: torch.Tensor,
+             select_BTN: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (..., N, V) from transformer outputs (..., positions, C); previous_BTN: the previous
+        frame's tokens (mask_id where there is none); frame_actions_BT: each frame's action.
+        select_BTN: a boolean mask; then only the selected tokens' logits, (S, V), are computed."""
+        if self.to_tokens is not None:
+            h_BTPC = self.to_tokens(h_BTPC)
+        h_BTNE = split_tokens(h_BTPC, self.config.grid, self.config.token_merge)
+        copy = self.copy_logit
+        if self.action_copy_logit is not None:
+            copy = copy + self.action_copy_logit[frame_actions_BT][..., None]
+        copy_BTN = (previous_BTN != self.mask_id) * copy
+        if select_BTN is not None:
+            h_BTNE, previous_BTN, copy_BTN = h_BTNE[select_BTN], previous_BTN[select_BTN], copy_BTN[select_BTN]
+        logits = h_BTNE @ self.token_embed.weight[: self.config.num_codes].t() + self.logit_bias
         index = previous_BTN.clamp(max=self.mask_id - 1)[..., None]
-        return logits.scatter_add(-1, index, (known * self.copy_logit).to(logits.dtype))
+        return logits.scatter_add(-1, index, copy_BTN[..., None].to(logits.dtype))
 
     def previous_frames(self, tokens_BTN: torch.Tensor) -> torch.Tensor:
         """(B, T, N) tokens of frame t-1 for every frame t (mask_id for frame 0)."""
         return torch.cat((torch.full_like(tokens_BTN[:, :1], self.mask_id), tokens_BTN[:, :-1]), dim=1)
 
-    def forward(self, tokens_BTN: torch.Tensor, actions_BA: torch.Tensor, window: int | None = None):
-        """Plain causal pass: logits (B, T, N, V) for every frame, each seeing itself and its past."""
-        x = self.embed(tokens_BTN, self.frame_actions(actions_BA, tokens_BTN.shape[1]))
-        return self.head(self.transformer(x, window=window), self.previous_frames(tokens_BTN))
+    def forward(self, tokens_BTN: torch.Tensor, actions_BA: torch.Tensor, window: int | None = None,
+                select_BTN: torch.Tensor | None = None):
+        """Plain causal pass: logits (B, T, N, V) for every frame, each seeing itself and its past
+        (or (S, V) for the tokens select_BTN picks)."""
+        frame_actions = self.frame_actions(actions_BA, tokens_BTN.shape[1])
+        x = self.embed(tokens_BTN, frame_actions)
+        return self.head(self.transformer(x, window=window), self.previous_frames(tokens_BTN), frame_actions,
+                         select_BTN)
 
-    def forward_clean_past(self, clean_BTN: torch.Tensor, masked_BTN: torch.Tensor, actions_BA: torch.Tensor):
-        """Logits (B, T, N, V) for the masked frames, each seeing the clean frames before it."""
+    def forward_clean_past(self, clean_BTN: torch.Tensor, masked_BTN: torch.Tensor, actions_BA: torch.Tensor,
+                           select_BTN: torch.Tensor | None = None):
+        """Logits (B, T, N, V) for the masked frames, each seeing the clean frames before it
+        (or (S, V) for the tokens select_BTN picks)."""
         T = clean_BTN.shape[1]
         frame_actions = self.frame_actions(actions_BA, T)
         x = torch.cat((self.embed(clean_BTN, frame_actions), self.embed(masked_BTN, frame_actions)), dim=1)
         positions = torch.arange(T, device=x.device).repeat(2)
         h = self.transformer(x, positions, temporal_mask=clean_past_mask(T, None, x.device))
-        return self.head(h[:, T:], self.previous_frames(clean_BTN))
+        return self.head(h[:, T:], self.previous_frames(clean_BTN), frame_actions, select_BTN)
 
     def step(self, tokens_BN: torch.Tensor, action_B: torch.Tensor, position: int, kv: KVBuffer,
              previous_BN: torch.Tensor | None = None, with_logits: bool = True):
@@ -88,7 +112,7 @@ class DynamicsModel(nn.Module):
             return None
         if previous_BN is None:
             previous_BN = torch.full_like(tokens_BN, self.mask_id)
-        return self.head(h[:, 0], previous_BN)
+        return self.head(h[:, 0], previous_BN, action_B)
 
     def masked_token_loss(self, tokens_BTN: torch.Tensor, actions_BA: torch.Tensor,
                           generator: torch.Generator | None = None) -> DynamicsLoss:
@@ -105,12 +129,33 @@ class DynamicsModel(nn.Module):
         masked = torch.rand(B, T, N, generator=generator).to(device) < rate
         masked[:, 0] = False
         inputs = tokens_BTN.masked_fill(masked, self.mask_id)
+        # Logits of the masked tokens only: the full (B, T, N, V) tensor is mostly thrown away.
         if self.config.mask_mode == "paper":
-            logits = self(inputs, actions_BA)
+            picked = self(inputs, actions_BA, select_BTN=masked)
         else:
-            logits = self.forward_clean_past(tokens_BTN, inputs, actions_BA)
+            picked = self.forward_clean_past(tokens_BTN, inputs, actions_BA, select_BTN=masked)
         target = tokens_BTN[masked]
-        picked = logits[masked]
         loss = F.cross_entropy(picked, target)
         accuracy = (picked.argmax(-1) == target).float().mean()
         return DynamicsLoss(loss, accuracy)
+
+
+def merge_tokens(x_BTNE: torch.Tensor, grid: int, merge: int) -> torch.Tensor:
+    """(..., N, E) per-token vectors on a grid x grid raster -> (..., N / merge^2, merge^2 * E): each
+    merge x merge square of tokens concatenated, squares in raster order."""
+    if merge == 1:
+        return x_BTNE
+    *lead, _, E = x_BTNE.shape
+    g = grid // merge
+    x = x_BTNE.reshape(*lead, g, merge, g, merge, E).movedim(-4, -3)  # (..., g, g, m, m, E)
+    return x.reshape(*lead, g * g, merge * merge * E)
+
+
+def split_tokens(x_BTPC: torch.Tensor, grid: int, merge: int) -> torch.Tensor:
+    """Inverse of merge_tokens: (..., N / merge^2, merge^2 * E) -> (..., N, E)."""
+    if merge == 1:
+        return x_BTPC
+    *lead, _, C = x_BTPC.shape
+    g, E = grid // merge, C // (merge * merge)
+    x = x_BTPC.reshape(*lead, g, g, merge, merge, E).movedim(-3, -4)  # (..., g, m, g, m, E)
+    return x.reshape(*lead, grid * grid, E)

@@ -60,8 +60,8 @@ class Rollout:
         self.batch = 0
 
     def _buffers(self, batch: int):
-        n = self.tokenizer.config.tokens_per_frame
-        dyn = self.dynamics.transformer.new_kv_buffer(batch * n, self.context, self.device)
+        n, positions = self.tokenizer.config.tokens_per_frame, self.dynamics.config.positions_per_frame
+        dyn = self.dynamics.transformer.new_kv_buffer(batch * positions, self.context, self.device)
         dec = self.tokenizer.decoder.new_kv_buffer(batch * n, self.tokenizer.config.temporal_window, self.device)
         return dyn, dec
 
@@ -127,7 +127,7 @@ class Rollout:
         d = self.dynamics
         x = d.embed(tokens, d.frame_actions(actions, tokens.shape[1]))
         h = d.transformer(x, positions.to(self.device), window=self.context)
-        return d.head(h[:, -1], past[:, -1])
+        return d.head(h[:, -1], past[:, -1], action_B)
 
     def _full_decode(self, tokens_BN):
         tokens = torch.stack([r.tokens_BN for r in self.history] + [tokens_BN], dim=1)

@@ -64,7 +64,7 @@ def test_bench_reports_every_key_with_sane_values(results):
     # FLOPs: at least the dynamics' linear layers (16 C^2 multiply-adds per token and layer) over
     # 8 MaskGIT rounds plus the pass that records the frame's keys/values.
     d = TINY.dynamics
-    assert results["mflops_per_tick"] * 1e6 >= 9 * d.tokens_per_frame * d.depth * 2 * 16 * d.dim ** 2
+    assert results["mflops_per_tick"] * 1e6 >= 9 * d.positions_per_frame * d.depth * 2 * 16 * d.dim ** 2
     achieved = results["mflops_per_tick"] / 1e3 * results["ticks_per_s"]
     assert results["gflops_achieved"] == pytest.approx(achieved, rel=0.01)
 

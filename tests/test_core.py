@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from genie_core.checkpoint import CheckpointError, build_genie, load_component, load_genie, save_genie
-from genie_core.config import PRESETS, config_to_json, preset
+from genie_core.config import PRESETS, DynamicsConfig, config_to_json, preset
+from genie_core.dynamics import DynamicsModel, merge_tokens, split_tokens
 from genie_core.lam import LatentActionModel, shift_mix
 from genie_core.maskgit import maskgit_decode, num_masked
 from genie_core.st_transformer import STTransformer, clean_past_mask
@@ -133,6 +134,52 @@ def test_reused_patches_keep_the_start_image_where_tokens_do_not_change():
     assert (changed.int() - decoded.int()).abs().max() <= 1
     off = Rollout(models.tokenizer, models.dynamics, reuse_patches=False)
     assert not off.start(image).equal(image)  # off: the tokenizer's reconstruction
+
+
+def test_token_merge_groups_squares_and_splits_back():
+    grid = torch.arange(36).view(1, 36, 1)  # a 6x6 raster of token ids
+    merged = merge_tokens(grid, 6, 2)
+    assert merged.shape == (1, 9, 4)
+    assert merged[0, 0].tolist() == [0, 1, 6, 7]  # the top-left 2x2 square
+    assert merged[0, 4].tolist() == [14, 15, 20, 21]  # the centre square
+    assert split_tokens(merged, 6, 2).equal(grid)
+
+
+def test_merged_dynamics_keeps_one_logit_row_per_token_and_its_squares_apart():
+    torch.manual_seed(0)
+    d = DynamicsModel(DynamicsConfig(num_codes=32, tokens_per_frame=16, dim=32, heads=2, depth=1, token_merge=2)).eval()
+    tokens = torch.randint(0, 32, (1, 3, 16))
+    actions = torch.tensor([[1, 2]])
+    logits = d(tokens, actions)
+    assert logits.shape == (1, 3, 16, 32)
+    changed = tokens.clone()
+    changed[0, 2, 0] = (changed[0, 2, 0] + 1) % 32  # token 0 of frame 2 lies in the top-left square
+    other = d(changed, actions)
+    assert torch.allclose(logits[:, :2], other[:, :2], atol=1e-6)  # earlier frames do not see it
+    assert not torch.allclose(logits[:, 2], other[:, 2])
+    selected = d(tokens, actions, select_BTN=tokens > 15)
+    assert torch.allclose(selected, logits[tokens > 15], atol=1e-5)
+
+
+def test_action_copy_prior_lets_one_action_keep_every_token():
+    models = build_genie("tiny", seed=0)
+    models.dynamics.eval()
+    assert models.dynamics.action_copy_logit is not None
+    with torch.no_grad():
+        models.dynamics.copy_logit.fill_(-1e4)  # every token changes ...
+        models.dynamics.action_copy_logit[5] = 2e4  # ... except under action 5
+    image = frames_uint8(B=1, T=1)[:, 0]
+    rollout = Rollout(models.tokenizer, models.dynamics, reuse_patches=True)
+    rollout.start(image)
+    assert rollout.next_frame(torch.tensor([5]), 2, 0.0, "confidence", None).equal(image)
+    rollout.next_frame(torch.tensor([4]), 2, 0.0, "confidence", None)
+    assert (rollout.history[-1].tokens_BN != rollout.history[-2].tokens_BN).all()
+
+
+def test_unmerged_dynamics_keeps_the_v1_weight_layout():
+    d = DynamicsModel(DynamicsConfig())  # the defaults of checkpoints made before token_merge
+    assert d.to_tokens is None and d.action_copy_logit is None
+    assert d.token_embed.weight.shape == (1025, 128) and d.pos_NC.shape == (64, 128)
 
 
 def test_world_memory_is_flat_over_long_rollouts():

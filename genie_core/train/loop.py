@@ -40,6 +40,9 @@ class LoopOptions:
     save_every_minutes: float = 5.0
     seed: int = 0
     resume: bool = True
+    # bf16 autocast: always on CUDA; on CPU only when asked, since it pays off only for large
+    # matmuls (measured: patch-4 tokenizer step 0.84 s vs 1.33 s fp32; patch-8 step slower in bf16).
+    cpu_bf16: bool = False
 
 
 class Objective(Protocol):
@@ -130,8 +133,8 @@ def train(objective, options: LoopOptions, device: torch.device, run_info: dict 
         with open(os.path.join(options.out, "run.json"), "w") as f:
             json.dump({"options": asdict(options), "world_size": ddp.world_size, "device": str(device),
                        "resumed_at_step": step, **(run_info or {})}, f, indent=2)
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
-                else contextlib.nullcontext())
+    autocast = (torch.autocast(device.type, dtype=torch.bfloat16)
+                if device.type == "cuda" or options.cpu_bf16 else contextlib.nullcontext())
     budget_s = options.minutes * 60 if options.minutes else None
     start = time.time() - elapsed
     last_save = time.time()

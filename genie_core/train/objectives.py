@@ -81,12 +81,13 @@ class TokenizerObjective(nn.Module):
                 "perplexity": perplexity(used), "codes_alive": self.tokenizer.vq.usage_fraction()}
 
 
-def cached_pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, cache_dir: str | None) -> list[torch.Tensor]:
-    """pretokenize, remembered in cache_dir (keyed by the episode files and the tokenizer's weights)
-    so that several phase-2 runs on one tokenizer pay for it once."""
+def cached_pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, cache_dir: str | None,
+                       bf16: bool = False) -> list[torch.Tensor]:
+    """pretokenize, remembered in cache_dir (keyed by the episode files, the tokenizer's weights and
+    the precision) so that several phase-2 runs on one tokenizer pay for it once."""
     if cache_dir is None:
-        return pretokenize(tokenizer, clips, device)
-    key = hashlib.sha1()
+        return pretokenize(tokenizer, clips, device, bf16=bf16)
+    key = hashlib.sha1(b"bf16;" if bf16 else b"")
     for header in clips.episodes:
         stat = os.stat(header.path)
         key.update(f"{os.path.abspath(header.path)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
@@ -96,22 +97,28 @@ def cached_pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, ca
     if os.path.isfile(path):
         loaded = load_file(path)
         return [loaded[str(i)] for i in range(len(loaded))]
-    tokens = pretokenize(tokenizer, clips, device)
+    tokens = pretokenize(tokenizer, clips, device, bf16=bf16)
     atomic_write_bytes(path, save(({str(i): t.contiguous() for i, t in enumerate(tokens)})))
     return tokens
 
 
 @torch.no_grad()
-def pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, batch_frames: int = 256) -> list[torch.Tensor]:
+def pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, batch_frames: int = 32,
+                bf16: bool = False) -> list[torch.Tensor]:
     """Tokens (T, N) int16 of every episode, encoded once with the frozen tokenizer.
 
-    Episodes go through VideoTokenizer.encode_long (chunked, same result as one long pass).
+    Episodes go through VideoTokenizer.encode_long (chunked, same result as one long pass; short
+    chunks, since temporal attention over a chunk costs its length squared). bf16: autocast, 1.5x
+    faster for a patch-4 tokenizer on this CPU; a token whose latent sits on a quantisation
+    boundary may then differ from the fp32 encoding the player uses.
     """
     tokenizer.eval()
     out = []
+    autocast = torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16)
     for index in tqdm(range(len(clips.episodes)), desc="pretokenize", dynamic_ncols=True):
         frames = torch.from_numpy(np.array(clips._frames(index))).to(device)
-        out.append(tokenizer.encode_long(frames, batch_frames).to(torch.int16).cpu())
+        with autocast:
+            out.append(tokenizer.encode_long(frames, batch_frames).to(torch.int16).cpu())
     return out
 
 
