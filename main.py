@@ -153,7 +153,7 @@ def play_headless(world, start_image, args: argparse.Namespace) -> int:
     from play.recorder import GifRecorder
     from play.session import parse_actions, run_session
 
-    actions = parse_actions(args.actions, world.num_actions, world.action_names)
+    actions = parse_actions(args.actions, world.num_actions, world.action_names, world.direction_keys)
     result = run_session(world, start_image, actions)
     print(f"headless: {result.summary()}; steps {world.steps}, temperature {world.temperature:g}")
     if args.record:
@@ -168,7 +168,7 @@ def play_window(world, start_image, args: argparse.Namespace) -> int:
     from play.app import NoDisplayError, PlayerApp, PlayOptions
     from play.keymap import load_keymap
 
-    keymap = load_keymap(world.num_actions, world.action_names)
+    keymap = load_keymap(world.num_actions, world.action_names, direction_keys=world.direction_keys)
     options = PlayOptions(scale=args.scale, fps=args.fps, mode=args.mode, record_path=args.record,
                           record_scale=args.record_scale, idle_action=args.idle_action,
                           title=f"Genie - {Path(args.image).name}")

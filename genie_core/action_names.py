@@ -2,8 +2,9 @@
 
 Two sources of evidence: the visible motion (how the picture shifts from frame t to t+1, which
 needs no labels and works on any video), or the true actions when the data recorded them.
-Writes CHECKPOINT/actions.json: {"names": [...], "evidence": ...}. The player shows the names in
-its header and puts left/right/jump on the arrow and jump keys.
+Writes CHECKPOINT/actions.json: {"names": [...], "evidence": ..., "direction_keys": ...}. The
+player shows the names in its header and puts on the arrow and jump keys the actions named so,
+else those that `direction_keys` picks as moving most that way.
 """
 from __future__ import annotations
 
@@ -105,6 +106,30 @@ def _names_from_directions(table: np.ndarray, directions: np.ndarray, relative: 
     return names
 
 
+# Player keys that want a direction, and the (horizontal, vertical) step each asks for.
+KEY_DIRECTIONS = {"right": (1.0, 0.0), "left": (-1.0, 0.0), "jump": (0.0, 1.0), "down": (0.0, -1.0)}
+
+
+def direction_actions(table: np.ndarray) -> dict[str, int]:
+    """table from motion_table -> {"right": id, "left": id, "jump": id, "down": id}: for each
+    direction, the latent action whose players step furthest that way relative to the average
+    action, each action used for at most one direction (strongest matches first). Unlike the
+    names, which are absolute, this gives every arrow key the closest action there is, even on
+    data where almost every action runs right."""
+    counts = table.astype(np.float64)
+    share = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    mean_step = share @ np.array(MOTIONS, dtype=np.float64)  # (latent, 2)
+    used = counts.sum(1) > 0
+    relative = mean_step - mean_step[used].mean(0)
+    scores = {(key, a): float(relative[a] @ np.array(d)) for key, d in KEY_DIRECTIONS.items()
+              for a in range(len(table)) if used[a]}
+    chosen: dict[str, int] = {}
+    for (key, action), _ in sorted(scores.items(), key=lambda item: -item[1]):
+        if key not in chosen and action not in chosen.values():
+            chosen[key] = action
+    return {key: chosen[key] for key in KEY_DIRECTIONS if key in chosen}
+
+
 def top_shares(table: np.ndarray, labels: list[str], top: int = 3) -> dict:
     """Per latent action, its `top` most common outcomes and their shares: the evidence for a name."""
     share = table / np.maximum(table.sum(1, keepdims=True), 1)
@@ -112,6 +137,9 @@ def top_shares(table: np.ndarray, labels: list[str], top: int = 3) -> dict:
             for i in range(len(table))}
 
 
-def write_action_names(checkpoint: str, names: list[str], method: str, evidence: dict) -> None:
+def write_action_names(checkpoint: str, names: list[str], method: str, evidence: dict,
+                       directions: dict[str, int] | None = None) -> None:
     payload = {"names": names, "method": method, "evidence": evidence}
+    if directions:
+        payload["direction_keys"] = directions
     atomic_write_text(os.path.join(checkpoint, "actions.json"), json.dumps(payload, indent=2))

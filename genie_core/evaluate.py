@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .action_names import (MOTIONS, motion_name, motion_table, name_actions_by_motion, scene_shifts, top_shares,
-                           write_action_names)
+from .action_names import (MOTIONS, direction_actions, motion_name, motion_table, name_actions_by_motion,
+                           scene_shifts, top_shares, write_action_names)
 from .checkpoint import CheckpointError, GenieModels, atomic_write_text, load_genie
 from .config import on_off
 from .data.clips import list_episodes
@@ -250,8 +250,9 @@ def main(argv=None) -> int:
             evidence["true action"] = top_shares(true_table, true_names)
         write_action_names(args.checkpoint, names, "average visible step of the player (the scene's global "
                            "shift between frames, reversed) over held-out transitions given each latent action",
-                           evidence)
-        print("action names: " + ", ".join(f"{i}={n}" for i, n in enumerate(names)))
+                           evidence, direction_actions(table))
+        print("action names: " + ", ".join(f"{i}={n}" for i, n in enumerate(names))
+              + "; direction keys: " + ", ".join(f"{k}={a}" for k, a in direction_actions(table).items()))
     if args.json:
         atomic_write_text(args.json, json.dumps(results, indent=2))
         print(f"wrote {args.json}")

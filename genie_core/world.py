@@ -145,7 +145,8 @@ class World:
 
     def __init__(self, models: GenieModels, context: int = 16, steps: int | None = None,
                  temperature: float | None = None, seed: int = 0, action_names: list[str] | None = None,
-                 max_undo: int = 256, reuse_patches: bool | None = None):
+                 max_undo: int = 256, reuse_patches: bool | None = None,
+                 direction_keys: dict[str, int] | None = None):
         d = models.dynamics.config
         self.models = models
         self.context = context
@@ -153,6 +154,7 @@ class World:
         self.temperature = d.temperature if temperature is None else temperature
         self.order = d.unmask_order
         self.action_names = action_names
+        self.direction_keys = direction_keys
         self.max_undo = max_undo
         self.rollout = Rollout(models.tokenizer, models.dynamics, context, reuse_patches=reuse_patches)
         self.frames: deque[np.ndarray] = deque()
@@ -208,25 +210,30 @@ class World:
         return self.frames[-1].copy() if self.frames else None
 
 
-def read_action_names(folder: str, num_actions: int) -> list[str] | None:
-    """Names from folder/actions.json ({"names": [...]}) if present and well-formed."""
+def read_action_labels(folder: str, num_actions: int) -> tuple[list[str] | None, dict[str, int] | None]:
+    """Names and direction keys from folder/actions.json ({"names": [...], "direction_keys":
+    {"left": id, ...}}), each None when absent or malformed."""
     path = os.path.join(folder, "actions.json")
-    if not os.path.isfile(path):
-        return None
     try:
         with open(path) as f:
-            names = json.load(f)["names"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return [str(n) for n in names] if len(names) == num_actions else None
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None, None
+    names = data.get("names") if isinstance(data, dict) else None
+    names = [str(n) for n in names] if isinstance(names, list) and len(names) == num_actions else None
+    keys = data.get("direction_keys") if isinstance(data, dict) else None
+    keys = ({str(k): int(v) for k, v in keys.items() if isinstance(v, int) and 0 <= v < num_actions}
+            if isinstance(keys, dict) else None)
+    return names, keys or None
 
 
 def load_world(checkpoint: str, device: str = "auto", context: int = 16, steps: int | None = None,
                temperature: float | None = None, seed: int = 0, reuse_patches: bool | None = None) -> World:
     """A World from a checkpoint folder (see genie_core.checkpoint); raises CheckpointError."""
     models = load_genie(checkpoint, pick_device(device))
-    names = read_action_names(checkpoint, models.dynamics.config.num_actions)
-    return World(models, context, steps, temperature, seed, names, reuse_patches=reuse_patches)
+    names, direction_keys = read_action_labels(checkpoint, models.dynamics.config.num_actions)
+    return World(models, context, steps, temperature, seed, names, reuse_patches=reuse_patches,
+                 direction_keys=direction_keys)
 
 
 def random_world(preset: str = "tiny", seed: int = 0, **options) -> World:

@@ -26,6 +26,9 @@ class PlayableWorld(Protocol):
     def action_names(self) -> list[str] | None: ...
 
     @property
+    def direction_keys(self) -> dict[str, int] | None: ...  # {"left": id, ...}: see genie_core.action_names
+
+    @property
     def context(self) -> int: ...
 
     def reset(self, image: np.ndarray) -> np.ndarray: ...

@@ -84,8 +84,10 @@ class Keymap:
 
 
 def load_keymap(num_actions: int, action_names: list[str] | None = None,
-                path: str | Path = DEFAULT_KEYMAP) -> Keymap:
+                path: str | Path = DEFAULT_KEYMAP, *, direction_keys: dict[str, int] | None = None) -> Keymap:
     """Bind number keys to actions 0..num_actions-1, arrows/space by action name, and the commands.
+    direction_keys ({"left": id, ...}, from the checkpoint's actions.json): the action that moves
+    most that way, for the arrow keys that no action's name claims.
 
     Raises ValueError when the file binds one key twice or names an unknown command.
     """
@@ -113,6 +115,10 @@ def load_keymap(num_actions: int, action_names: list[str] | None = None,
                 for key in keys:
                     action_for_key.setdefault(key, ids_by_name[name])
         idle_action = next((ids_by_name[n] for n in data["idle_names"] if n in ids_by_name), None)
+    for name, keys in data["named_action_keys"] if direction_keys else ():
+        if 0 <= direction_keys.get(name, -1) < num_actions:
+            for key in keys:
+                action_for_key.setdefault(key, direction_keys[name])
 
     clashes = sorted(set(action_for_key) & set(command_for_key))
     if clashes:

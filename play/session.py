@@ -10,12 +10,14 @@ from play.interface import PlayableWorld
 from play.keymap import action_ids_by_name, normalise_action_name
 
 
-def parse_actions(text: str, num_actions: int, action_names: list[str] | None = None) -> list[int]:
-    """'0,3,3,5' or 'right*4,jump' -> action ids. Names work when the checkpoint provides them.
+def parse_actions(text: str, num_actions: int, action_names: list[str] | None = None,
+                  direction_keys: dict[str, int] | None = None) -> list[int]:
+    """'0,3,3,5' or 'right*4,jump' -> action ids. Names work when the checkpoint provides them;
+    direction words (left, right, jump, down) also through its direction_keys, as the arrow keys do.
 
     Raises ValueError with a one-line message naming the bad entry.
     """
-    ids_by_name = action_ids_by_name(action_names or [])
+    ids_by_name = {**(direction_keys or {}), **action_ids_by_name(action_names or [])}
     actions: list[int] = []
     for entry in (part.strip() for part in text.split(",")):
         if not entry:
@@ -31,7 +33,8 @@ def parse_actions(text: str, num_actions: int, action_names: list[str] | None = 
         elif normalise_action_name(token) in ids_by_name:
             action = ids_by_name[normalise_action_name(token)]
         else:
-            known = f" or one of {', '.join(action_names)}" if action_names else ""
+            words = list(action_names or []) + [k for k in direction_keys or {} if k not in (action_names or [])]
+            known = f" or one of {', '.join(words)}" if words else ""
             raise ValueError(f"--actions: {token!r} is not an action id 0..{num_actions - 1}{known}")
         if not 0 <= action < num_actions:
             raise ValueError(f"--actions: action {action} out of range; this world has actions 0..{num_actions - 1}")

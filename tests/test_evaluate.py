@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from genie_core.action_names import motion_table, name_actions, name_actions_by_motion, scene_shifts
+from genie_core.action_names import direction_actions, motion_table, name_actions, name_actions_by_motion, scene_shifts
 from genie_core.checkpoint import build_genie, save_genie
 from genie_core.data.clips import write_episode
 from genie_core.data.sampler import ClipSampler
@@ -58,6 +58,21 @@ def test_names_by_motion_follow_the_player_not_the_scene():
     latent = np.array([0, 0, 1, 1, 2, 2])
     shifts = np.array([[0, -2], [0, -1], [0, 0], [0, 0], [3, 0], [2, 0]])  # scene left; still; scene down
     assert name_actions_by_motion(motion_table(latent, shifts, 4)) == ["right", "noop", "jump", "unused"]
+
+
+def test_direction_keys_give_every_arrow_the_action_moving_most_that_way():
+    # Every action runs right (as in CoinRun), at different rates: absolute names find no "left".
+    latent = np.repeat(np.arange(5), 4)
+    shifts = np.array([[0, -3]] * 4                            # 0: always right
+                      + [[0, -3], [0, -3], [0, 0], [0, 0]]     # 1: half right, half still (least right)
+                      + [[0, -3], [-2, 0], [-2, -2], [0, -3]]  # 2: right, falling (scene moves up)
+                      + [[0, -3], [2, -2], [2, 0], [2, -3]]    # 3: right and up (jump)
+                      + [[0, -3]] * 3 + [[0, 0]])              # 4: mostly right
+    table = motion_table(latent, shifts, 6)
+    assert "left" not in name_actions_by_motion(table)
+    keys = direction_actions(table)
+    assert keys == {"right": 0, "left": 1, "jump": 3, "down": 2}
+    assert len(set(keys.values())) == 4 and 5 not in keys.values()  # distinct, never the unused action
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +130,9 @@ def test_evaluate_command_writes_json_confusion_and_names(tmp_path, tiny_data):
                 "delta_t_psnr", "action_usage", "action_nmi"):
         assert key in result
     assert picture.stat().st_size > 1000
-    names = json.loads((checkpoint / "actions.json").read_text())["names"]
-    assert len(names) == 8
+    labels = json.loads((checkpoint / "actions.json").read_text())
+    assert len(labels["names"]) == 8
+    assert set(labels["direction_keys"]) <= {"left", "right", "jump", "down"}
 
 
 def test_evaluate_command_bad_checkpoint_is_one_line(tmp_path, tiny_data):

@@ -33,6 +33,7 @@ class FakeWorld:
 
     def __init__(self, size: int = 16, delay: float = 0.0, action_names: list[str] | None = None):
         self.image_size, self.num_actions, self.action_names, self.context = size, 8, action_names, 16
+        self.direction_keys = None
         self.steps, self.temperature, self.delay = 4, 1.0, delay
         self.frames: list[np.ndarray] = []
 
@@ -79,6 +80,15 @@ def test_keymap_binds_numbers_always_and_arrows_by_action_name():
     # "up" claims the UP key first, so "jump" keeps only SPACE.
     both = load_keymap(8, ["up", "jump", "right", "left", "down", "a5", "a6", "a7"])
     assert (both.action_for_key["up"], both.action_for_key["space"]) == (0, 1)
+
+
+def test_direction_keys_fill_the_arrows_that_no_name_claims():
+    names = ["right", "right 2", "noop", "right+jump", "right 3", "a5", "a6", "a7"]
+    keymap = load_keymap(8, names, direction_keys={"right": 4, "left": 2, "jump": 3, "down": 1})
+    assert keymap.action_for_key["right"] == 0  # the name wins over the direction pick
+    assert keymap.action_for_key["left"] == 2 and keymap.action_for_key["down"] == 1
+    assert keymap.action_for_key["up"] == keymap.action_for_key["space"] == 3
+    assert parse_actions("left*2,jump", 8, names, {"left": 2, "jump": 3}) == [2, 2, 3]
 
 
 def test_keymap_file_with_a_key_bound_twice_is_rejected(tmp_path):
