@@ -5,6 +5,11 @@ frame. The action of transition t -> t+1 is an additive embedding on the tokens 
 (never frame t): the frame being generated is the one that must know which key was pressed.
 The first frame carries a learned "no action" embedding. The output head is tied to the token
 embedding, so "same token as the previous frame" (the most common answer) is easy to express.
+
+With token_merge m > 1, one transformer position holds an m x m square of tokens: their
+embeddings are concatenated on the way in and their logit rows read out of one output vector on
+the way out. Inputs, masks and logits stay per token (B, T, N), so MaskGIT, the player and patch
+reuse never see the merge; only the transformer runs on N / m^2 positions.
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ class DynamicsModel(nn.Module):
         token_dim = c.dim // c.token_merge ** 2
         self.token_embed = nn.Embedding(c.num_codes + 1, token_dim)
         nn.init.normal_(self.token_embed.weight, std=0.02)
-        self.pos_NC = nn.Parameter(0.02 * torch.randn(c.positions_per_frame, c.dim))
+        self.pos_NC = nn.Parameter(0.02 * torch.randn(c.positions_per_frame, c.dim))  # N: positions here
         self.action_embed = nn.Embedding(c.num_actions + 1, c.dim)
         nn.init.normal_(self.action_embed.weight, std=0.02)
         self.transformer = STTransformer(c.dim, c.depth, c.heads)

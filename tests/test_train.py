@@ -1,6 +1,7 @@
 """Training: real optimisation steps on the tiny preset, resume after a kill, and the DDP path."""
 import json
 import os
+import socket
 import signal
 import subprocess
 import sys
@@ -94,7 +95,10 @@ def test_resume_after_kill(tmp_path, moving_squares):
 
 def test_ddp_two_processes_with_gloo(tmp_path, moving_squares):
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+    with socket.socket() as probe:  # a free port, so a port left busy by another run cannot fail the test
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
            "-m", "genie_core.train", "tokenizer", *common(moving_squares, out, 6)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
