@@ -112,7 +112,7 @@ KEY_DIRECTIONS = {"right": (1.0, 0.0), "left": (-1.0, 0.0), "jump": (0.0, 1.0), 
 
 def direction_actions(table: np.ndarray) -> dict[str, int]:
     """table from motion_table -> {"right": id, "left": id, "jump": id, "down": id}: for each
-    direction, the latent action whose players step furthest that way relative to the average
+    direction, the latent action whose player steps furthest that way relative to the average
     action, each action used for at most one direction (strongest matches first). Unlike the
     names, which are absolute, this gives every arrow key the closest action there is, even on
     data where almost every action runs right."""
