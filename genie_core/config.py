@@ -95,7 +95,7 @@ class DynamicsConfig:
     action_copy_prior: bool = False
 
     def __post_init__(self):
-        grid = math.isqrt(self.tokens_per_frame)
+        grid = self.grid
         if grid * grid != self.tokens_per_frame or grid % self.token_merge or self.dim % self.token_merge ** 2:
             raise ValueError(f"token_merge {self.token_merge} needs a square token grid divisible by it and a dim "
                              f"divisible by its square; got {self.tokens_per_frame} tokens, dim {self.dim}")

@@ -244,15 +244,15 @@ def main(argv=None) -> int:
         # Named by what each action visibly does (no labels needed); true actions, when the data
         # has them, are kept beside as evidence.
         table = motion_table(latent.numpy(), shifts.numpy(), models.lam.config.num_actions)
-        names = name_actions_by_motion(table)
+        names, directions = name_actions_by_motion(table), direction_actions(table)
         evidence = {"player step (from the scene's shift)": top_shares(table, [motion_name(m) for m in MOTIONS])}
         if true_table is not None:
             evidence["true action"] = top_shares(true_table, true_names)
         write_action_names(args.checkpoint, names, "average visible step of the player (the scene's global "
                            "shift between frames, reversed) over held-out transitions given each latent action",
-                           evidence, direction_actions(table))
+                           evidence, directions)
         print("action names: " + ", ".join(f"{i}={n}" for i, n in enumerate(names))
-              + "; direction keys: " + ", ".join(f"{k}={a}" for k, a in direction_actions(table).items()))
+              + "; direction keys: " + ", ".join(f"{k}={a}" for k, a in directions.items()))
     if args.json:
         atomic_write_text(args.json, json.dumps(results, indent=2))
         print(f"wrote {args.json}")
