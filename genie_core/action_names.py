@@ -76,11 +76,15 @@ def motion_name(motion: tuple[int, int]) -> str:
     return _direction_words(*motion, threshold=0.5, idle="still")
 
 
-def name_actions_by_motion(table: np.ndarray) -> list[str]:
+def name_actions_by_motion(table: np.ndarray, still: int | None = None) -> list[str]:
     """table from motion_table. Named by the average step of the player when the action was
-    inferred, in absolute terms: an action whose transitions mostly stand still is "noop"."""
-    return _names_from_directions(table.astype(np.float64), np.array(MOTIONS, dtype=np.float64),
-                                  relative=False, threshold=0.25)
+    inferred, in absolute terms: an action whose transitions mostly stand still is "noop".
+    still: the LAM's reserved "nothing changed" action, named "still" whatever the table says."""
+    names = _names_from_directions(table.astype(np.float64), np.array(MOTIONS, dtype=np.float64),
+                                   relative=False, threshold=0.25)
+    if still is not None:
+        names[still] = "still"
+    return names
 
 
 def _names_from_directions(table: np.ndarray, directions: np.ndarray, relative: bool, threshold: float) -> list[str]:
@@ -110,16 +114,18 @@ def _names_from_directions(table: np.ndarray, directions: np.ndarray, relative: 
 KEY_DIRECTIONS = {"right": (1.0, 0.0), "left": (-1.0, 0.0), "jump": (0.0, 1.0), "down": (0.0, -1.0)}
 
 
-def direction_actions(table: np.ndarray) -> dict[str, int]:
+def direction_actions(table: np.ndarray, still: int | None = None) -> dict[str, int]:
     """table from motion_table -> {"right": id, "left": id, "jump": id, "down": id}: for each
     direction, the latent action whose player steps furthest that way relative to the average
     action, each action used for at most one direction (strongest matches first). Unlike the
     names, which are absolute, this gives every arrow key the closest action there is, even on
-    data where almost every action runs right."""
+    data where almost every action runs right. still: an action no arrow key should get."""
     counts = table.astype(np.float64)
     share = counts / np.maximum(counts.sum(1, keepdims=True), 1)
     mean_step = share @ np.array(MOTIONS, dtype=np.float64)  # (latent, 2)
     used = counts.sum(1) > 0
+    if still is not None:
+        used[still] = False
     relative = mean_step - mean_step[used].mean(0)
     scores = {(key, a): float(relative[a] @ np.array(d)) for key, d in KEY_DIRECTIONS.items()
               for a in range(len(table)) if used[a]}

@@ -10,6 +10,9 @@ With token_merge m > 1, one transformer position holds an m x m square of tokens
 embeddings are concatenated on the way in and their logit rows read out of one output vector on
 the way out. Inputs, masks and logits stay per token (B, T, N), so MaskGIT, the player and patch
 reuse never see the merge; only the transformer runs on N / m^2 positions.
+
+With a still action (the LAM's reserved "nothing changed" code), a frame made with it keeps every
+token of the frame before: its copy logit gets a bonus no learned logit can outbid.
 """
 from __future__ import annotations
 
@@ -21,6 +24,8 @@ from torch import nn
 
 from .config import DynamicsConfig
 from .st_transformer import KVBuffer, STTransformer, clean_past_mask
+
+STILL_COPY_BONUS = 100.0  # learned logits stay within about +-30: copying is then certain, even sampled
 
 
 @dataclass
@@ -72,6 +77,8 @@ class DynamicsModel(nn.Module):
         copy = self.copy_logit
         if self.action_copy_logit is not None:
             copy = copy + self.action_copy_logit[frame_actions_BT][..., None]
+        if self.config.still_action is not None:
+            copy = copy + STILL_COPY_BONUS * (frame_actions_BT == self.config.still_action)[..., None]
         copy_BTN = (previous_BTN != self.mask_id) * copy
         if select_BTN is not None:
             h_BTNE, previous_BTN, copy_BTN = h_BTNE[select_BTN], previous_BTN[select_BTN], copy_BTN[select_BTN]

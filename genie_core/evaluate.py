@@ -244,7 +244,8 @@ def main(argv=None) -> int:
         # Named by what each action visibly does (no labels needed); true actions, when the data
         # has them, are kept beside as evidence.
         table = motion_table(latent.numpy(), shifts.numpy(), models.lam.config.num_actions)
-        names, directions = name_actions_by_motion(table), direction_actions(table)
+        still = models.lam.config.still_id
+        names, directions = name_actions_by_motion(table, still), direction_actions(table, still)
         evidence = {"player step (from the scene's shift)": top_shares(table, [motion_name(m) for m in MOTIONS])}
         if true_table is not None:
             evidence["true action"] = top_shares(true_table, true_names)

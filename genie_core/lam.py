@@ -4,7 +4,9 @@ Learns, from unlabelled video only, a discrete action per transition. The encode
 x_1..x_{t+1} (causal ST-transformer over pixel patches) and emits one latent per transition,
 quantised to a tiny codebook (8 codes); the decoder sees x_1..x_t plus that code and must
 rebuild x_{t+1}. The bottleneck leaves room only for "what changed", i.e. the action.
-At play time the player's key replaces the encoder.
+With `still_action`, the last code is reserved for transitions that change no pixel at all (given
+by rule, not learned); the others share the remaining codes. At play time the player's key
+replaces the encoder.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from .vq import VectorQuantizer
 class LAMOutput:
     actions: torch.Tensor  # (B, T-1) latent action ids; actions[:, t] is the transition t -> t+1
     latents: torch.Tensor  # (B, T-1, code_dim) before quantisation
+    quantized_latents: torch.Tensor  # (X, code_dim): the latents that went through the quantiser
     recon: torch.Tensor  # (B, T-1, H, W, 3) float [0, 1] scale: predictions of frames 1..T-1
     loss: torch.Tensor
     recon_loss: torch.Tensor
@@ -39,8 +42,11 @@ class LatentActionModel(nn.Module):
         self.encoder_pos_NC = nn.Parameter(0.02 * torch.randn(tokens, c.dim))
         self.encoder = STTransformer(c.dim, c.encoder_depth, c.heads)
         self.to_action = nn.Sequential(nn.Linear(c.dim, c.dim), nn.GELU(), nn.Linear(c.dim, c.code_dim))
-        self.vq = VectorQuantizer(c.num_actions, c.code_dim, dead_fraction=c.dead_fraction,
+        learned_codes = c.num_actions - 1 if c.still_action else c.num_actions
+        self.vq = VectorQuantizer(learned_codes, c.code_dim, dead_fraction=c.dead_fraction,
                                   entropy_weight=c.entropy_weight)
+        # What the decoder is told for a still transition (the reserved code's vector).
+        self.still_code = nn.Parameter(torch.randn(c.code_dim)) if c.still_action else None
         self.decoder_embed = nn.Linear(patch_dim, c.dim)
         self.decoder_pos_NC = nn.Parameter(0.02 * torch.randn(tokens, c.dim))
         self.action_embed = nn.Linear(c.code_dim, c.dim)
@@ -69,25 +75,49 @@ class LatentActionModel(nn.Module):
         # The output at frame t+1 has seen x_1..x_{t+1} (causal): it describes transition t -> t+1.
         return self.to_action(h[:, 1:].mean(dim=2))
 
+    def still_transitions(self, frames_BTHW3: torch.Tensor) -> torch.Tensor | None:
+        """(B, T-1) True where frame t+1 equals frame t pixel for pixel; None without a still action."""
+        if self.still_code is None:
+            return None
+        return (frames_BTHW3[:, 1:] == frames_BTHW3[:, :-1]).flatten(2).all(-1)
+
+    def quantize(self, latents_BAD: torch.Tensor, still_BA: torch.Tensor | None):
+        """(actions (B, A), code vectors (B, A, D), VQ loss, the latents the quantiser saw (X, D))."""
+        if still_BA is None:
+            vq = self.vq(latents_BAD)
+            return vq.indices, vq.quantized, vq.loss, latents_BAD.reshape(-1, latents_BAD.shape[-1])
+        moving = ~still_BA
+        actions = torch.full_like(still_BA, self.config.still_id, dtype=torch.long)
+        quantized = F.normalize(self.still_code, dim=-1).expand(*still_BA.shape, -1).clone()
+        loss = latents_BAD.sum() * 0.0  # keeps the graph whole when a batch holds only still transitions
+        if moving.any():
+            vq = self.vq(latents_BAD[moving])
+            actions[moving] = vq.indices
+            quantized[moving] = vq.quantized.to(quantized.dtype)
+            loss = loss + vq.loss
+        return actions, quantized, loss, latents_BAD[moving]
+
     def forward(self, frames_BTHW3: torch.Tensor) -> LAMOutput:
         latents = self.encode(frames_BTHW3)
-        vq = self.vq(latents)
+        actions, quantized, vq_loss, quantized_latents = self.quantize(latents, self.still_transitions(frames_BTHW3))
         unit = to_unit(frames_BTHW3)
         past = unit[:, :-1]  # x_1..x_{T-1}
         x = self.decoder_embed(patchify(past - 0.5, self.config.patch)) + self.decoder_pos_NC
-        x = x + self.action_embed(vq.quantized)[:, :, None, :]  # action t -> t+1 joins frame t
+        x = x + self.action_embed(quantized)[:, :, None, :]  # action t -> t+1 joins frame t
         # Predict the change from the last frame: copying is free, so capacity goes to motion.
         h = self.decoder(x)
         delta = unpatchify(self.to_pixels(h), self.config.patch, self.config.image_size)
         base = past if not self.config.decoder_shift else shift_mix(past, self.to_shift(h), self.config.patch)
         recon = base + delta
         recon_loss = F.mse_loss(recon, unit[:, 1:])
-        return LAMOutput(vq.indices, latents, recon, recon_loss + vq.loss, recon_loss)
+        return LAMOutput(actions, latents, quantized_latents, recon, recon_loss + vq_loss, recon_loss)
 
     @torch.no_grad()
     def infer_actions(self, frames_BTHW3: torch.Tensor) -> torch.Tensor:
         """Frames (B, T, H, W, 3) uint8 -> latent action ids (B, T-1)."""
-        return self.vq.nearest(self.encode(frames_BTHW3))
+        actions = self.vq.nearest(self.encode(frames_BTHW3))
+        still = self.still_transitions(frames_BTHW3)
+        return actions if still is None else actions.masked_fill(still, self.config.still_id)
 
 
 def _per_pixel(weights_BTNK: torch.Tensor, patch: int) -> torch.Tensor:

@@ -66,7 +66,8 @@ def test_bench_reports_every_key_with_sane_values(results):
     d = TINY.dynamics
     assert results["mflops_per_tick"] * 1e6 >= 9 * d.positions_per_frame * d.depth * 2 * 16 * d.dim ** 2
     achieved = results["mflops_per_tick"] / 1e3 * results["ticks_per_s"]
-    assert results["gflops_achieved"] == pytest.approx(achieved, rel=0.01)
+    # The report rounds to 3 decimals: on a busy machine the tiny model's rate is in that last digit.
+    assert results["gflops_achieved"] == pytest.approx(achieved, rel=0.01, abs=5e-4)
 
 
 def test_bench_cli_writes_parseable_json(checkpoint, tmp_path, capsys):
@@ -128,5 +129,6 @@ def test_rows_differ_only_by_the_action(tmp_path):
     world = load_world(str(saved_genie(tmp_path / "ckpt", actions="alike")), "cpu", steps=4)
     rows = sheet.action_sheet(world, synthetic_image(world.image_size), frames=2)
     assert len(rows) == world.num_actions and all(len(r) == 3 for r in rows)
-    assert all(np.array_equal(np.stack(r), np.stack(rows[0])) for r in rows)
+    still = world.models.dynamics.config.still_action  # the one action that differs by design
+    assert all(np.array_equal(np.stack(r), np.stack(rows[0])) for a, r in enumerate(rows) if a != still)
     assert not np.array_equal(rows[0][1], rows[0][2]), "sampling with temperature 1 moves the frames"

@@ -176,6 +176,45 @@ def test_action_copy_prior_lets_one_action_keep_every_token():
     assert (rollout.history[-1].tokens_BN != rollout.history[-2].tokens_BN).all()
 
 
+def test_still_action_keeps_every_token_even_against_the_network_and_when_sampling():
+    models = build_genie("tiny", seed=0)
+    models.dynamics.eval()
+    still = models.lam.config.still_id
+    assert still == 7 and models.dynamics.config.still_action == still
+    with torch.no_grad():
+        models.dynamics.copy_logit.fill_(-20.0)  # the learned part votes against copying
+    image = frames_uint8(B=2, T=1)[:, 0]
+    rollout = Rollout(models.tokenizer, models.dynamics, reuse_patches=True)
+    rollout.start(image)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        assert rollout.next_frame(torch.tensor([still, still]), 4, 1.0, "random", generator).equal(image)
+    rollout.next_frame(torch.tensor([2, 2]), 4, 0.0, "confidence", None)
+    assert (rollout.history[-1].tokens_BN != rollout.history[-2].tokens_BN).any()
+
+
+def test_lam_gives_the_still_action_exactly_to_unchanged_transitions():
+    torch.manual_seed(0)
+    lam = LatentActionModel(preset("tiny").lam)
+    frames = frames_uint8(B=3, T=6)
+    frames[0, 2] = frames[0, 1]  # transition 1 -> 2 of clip 0 changes nothing
+    frames[1, 1:] = frames[1, 0]  # clip 1 stands still throughout
+    frames[2, 4] = frames[2, 3]
+    frames[2, 4, 0, 0, 0] ^= 1  # one sub-pixel differs: that is a move, however small
+    still = lam.config.still_id
+    expected = torch.zeros(3, 5, dtype=torch.bool)
+    expected[0, 1] = expected[1, :] = True
+    out = lam(frames)
+    assert (out.actions == still).equal(expected)
+    assert (lam.infer_actions(frames) == still).equal(expected)
+    assert out.quantized_latents.shape == (int((~expected).sum()), lam.config.code_dim)
+    out.loss.backward()
+    assert lam.still_code.grad is not None and lam.encoder_embed.weight.grad.abs().sum() > 0
+    all_still = lam(frames[1:2])  # only still transitions: no quantiser pass, still a finite loss
+    assert (all_still.actions == still).all() and torch.isfinite(all_still.loss)
+    all_still.loss.backward()
+
+
 def test_unmerged_dynamics_keeps_the_v1_weight_layout():
     d = DynamicsModel(DynamicsConfig())  # the defaults of checkpoints made before token_merge
     assert d.to_tokens is None and d.action_copy_logit is None

@@ -73,6 +73,10 @@ def test_direction_keys_give_every_arrow_the_action_moving_most_that_way():
     keys = direction_actions(table)
     assert keys == {"right": 0, "left": 1, "jump": 3, "down": 2}
     assert len(set(keys.values())) == 4 and 5 not in keys.values()  # distinct, never the unused action
+    # The reserved still action is never an arrow key, and is named so whatever the table says.
+    still_keys = direction_actions(table, still=1)
+    assert 1 not in still_keys.values() and still_keys["left"] == 4
+    assert name_actions_by_motion(table, still=1)[1] == "still"
 
 
 @pytest.fixture(scope="module")

@@ -75,6 +75,8 @@ def test_keymap_binds_numbers_always_and_arrows_by_action_name():
     assert named.action_for_key["up"] == named.action_for_key["space"] == 3  # "jump"
     assert named.action_for_key["down"] == 4 and named.idle_action == 0
     assert named.command_for_key["return"] == "reset" and named.command_for_key["escape"] == "quit"
+    # A checkpoint with a still action but no noop idles on it (not on action 0, which may run).
+    assert load_keymap(8, ["right", "left", "jump", "down", "a4", "a5", "a6", "still"]).idle_action == 7
     unnamed = load_keymap(8, None)
     assert "left" not in unnamed.action_for_key and unnamed.idle_action is None
     # "up" claims the UP key first, so "jump" keeps only SPACE.

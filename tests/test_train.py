@@ -107,3 +107,21 @@ def test_ddp_two_processes_with_gloo(tmp_path, moving_squares):
         assert json.load(f)["world_size"] == 2
     assert read_rows(out)[-1]["step"] == 6
     assert os.path.isfile(out / "tokenizer" / "model.safetensors")
+
+
+def test_unchanged_patches_keep_their_token_along_a_still_stretch():
+    import torch
+
+    from genie_core.train.objectives import copy_unchanged_patches
+
+    frames = torch.zeros(4, 8, 8, 3, dtype=torch.uint8)  # 2x2 grid of 4-pixel patches
+    frames[1, 0, 5] = 9  # frame 1: only patch 1 (top right) changes
+    frames[2] = frames[1]  # frame 2: nothing changes
+    frames[3] = frames[2]
+    frames[3, 7, 0] = 3  # frame 3: only patch 2 (bottom left) changes
+    tokens = torch.arange(16).view(4, 4)  # a tokenizer whose every token drifts
+    out = copy_unchanged_patches(tokens, frames, patch=4)
+    assert out[1].tolist() == [0, 5, 2, 3]
+    assert out[2].equal(out[1])
+    assert out[3].tolist() == [0, 5, 14, 3]
+    assert tokens.equal(torch.arange(16).view(4, 4))  # the input is left alone

@@ -112,7 +112,7 @@ def run_dynamics(args) -> dict:
     config = preset(args.preset)
     dyn_config = dataclasses.replace(config.dynamics, num_codes=tokenizer.config.num_codes,
                                      tokens_per_frame=tokenizer.config.tokens_per_frame,
-                                     num_actions=config.lam.num_actions,
+                                     num_actions=config.lam.num_actions, still_action=config.lam.still_id,
                                      mask_mode=args.mask_mode or config.dynamics.mask_mode)
     lam_config = dataclasses.replace(config.lam, image_size=tokenizer.config.image_size)
     train_clips, val_clips = _samplers(args)
