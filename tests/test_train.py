@@ -46,7 +46,7 @@ def common(data, out, steps):
             "--lr", "3e-3", "--device", "cpu"]
 
 
-def test_both_phases_reduce_their_losses(tmp_path, moving_squares):
+def test_both_phases_reduce_their_losses(tmp_path, moving_squares, capsys):
     tok = tmp_path / "tok"
     assert train_main(["tokenizer", *common(moving_squares, tok, 40)]) == 0
     losses = [r["loss"] for r in read_rows(tok)]
@@ -63,6 +63,13 @@ def test_both_phases_reduce_their_losses(tmp_path, moving_squares):
     assert {"lam_psnr", "dyn_acc", "action_min_share"} <= set(val)
     for part in ("tokenizer", "lam", "dynamics"):  # the run folder is a whole checkpoint
         assert os.path.isfile(dyn / part / "config.json")
+
+    # Resuming that run with another config is refused in one line, before any pretokenizing.
+    capsys.readouterr()
+    other = ["dynamics", *common(moving_squares, dyn, 41), "--tokenizer", str(tok), "--mask-mode", "paper"]
+    assert train_main(other) == 2
+    out, err = capsys.readouterr()
+    assert "dynamics config differs" in err and "--fresh" in err and "pretokenized" not in out
 
     shipped = tmp_path / "shipped"
     assert train_main(["export", "--run", str(dyn), "--out", str(shipped), "--temperature", "0.5",

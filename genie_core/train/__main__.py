@@ -26,7 +26,7 @@ from ..dynamics import DynamicsModel
 from ..lam import LatentActionModel
 from ..tokenizer import VideoTokenizer
 from ..world import pick_device
-from .loop import LoopOptions, train
+from .loop import LoopOptions, check_resumable, train
 from .objectives import TokenizerObjective, WorldModelObjective, cached_pretokenize
 
 
@@ -115,6 +115,8 @@ def run_dynamics(args) -> dict:
                                      num_actions=config.lam.num_actions, still_action=config.lam.still_id,
                                      mask_mode=args.mask_mode or config.dynamics.mask_mode)
     lam_config = dataclasses.replace(config.lam, image_size=tokenizer.config.image_size)
+    if not args.fresh:
+        check_resumable(args.out, {"lam": lam_config, "dynamics": dyn_config})
     train_clips, val_clips = _samplers(args)
     started = time.time()
     cache = os.path.join(args.tokenizer, "token_cache") if os.path.isdir(tok_dir) else None

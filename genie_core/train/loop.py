@@ -20,7 +20,8 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from ..checkpoint import atomic_write_bytes, save_component
+from ..checkpoint import CheckpointError, atomic_write_bytes, save_component
+from ..config import config_to_json
 from .curves import draw_curves
 from .schedule import parameter_groups, warmup_cosine
 
@@ -91,12 +92,31 @@ def save_state(out: str, objective, optimizer, step: int, elapsed: float, rng: n
     atomic_write_bytes(_state_path(out), buffer.getvalue())
 
 
+def check_resumable(out: str, configs: dict) -> None:
+    """Raise CheckpointError when `out` holds a resumable run whose components ({name: config})
+    were built with other configs: resuming it would fail, or silently train something else.
+    Phase 2 calls this before pretokenizing, so the mistake costs seconds, not a quarter hour."""
+    if not os.path.isfile(_state_path(out)):
+        return
+    for name, config in configs.items():
+        path = os.path.join(out, name, "config.json")
+        try:
+            with open(path) as f:
+                saved = json.load(f)
+        except (OSError, ValueError):
+            saved = None
+        if saved != json.loads(config_to_json(config)):
+            raise CheckpointError(f"{out} holds a run whose {name} config differs from this one; resume it with "
+                                  f"the same settings, pass --fresh to start over there, or choose another --out")
+
+
 def try_resume(out: str, objective, optimizer, device) -> tuple[int, float, dict | None]:
     path = _state_path(out)
     if not os.path.isfile(path):
         return 0, 0.0, None
     from ..checkpoint import load_component
 
+    check_resumable(out, {name: module.config for name, module in objective.components().items()})
     for name, module in objective.components().items():
         loaded = load_component(os.path.join(out, name), name, device)
         module.load_state_dict(loaded.state_dict())
