@@ -25,7 +25,7 @@ from torch import nn
 from .config import DynamicsConfig
 from .st_transformer import KVBuffer, STTransformer, clean_past_mask
 
-STILL_COPY_BONUS = 100.0  # learned logits stay within about +-30: copying is then certain, even sampled
+STILL_COPY_BONUS = 100.0  # v4's learned logits: within +-18 on a held-out clip. Copying is certain, even sampled
 
 
 @dataclass
