@@ -6,6 +6,7 @@ Controls and how time advances: see the play package docstring (or press H in th
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -51,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reuse-patches", type=on_off, metavar="on|off",
                    help="show the previous frame's pixels where a patch's token did not change "
                         "(sharp start image); default from the checkpoint")
+    p.add_argument("--copy-bias", type=float, metavar="B",
+                   help="decoding bonus on keeping each token of the previous frame (0: plain argmax; higher: "
+                        "a patch changes only when the model is surer); default from the checkpoint")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed and actions replay the same frames")
     p.add_argument("--context", type=int, default=16, metavar="FRAMES",
                    help="past frames the model attends to")
@@ -93,6 +97,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if args.copy_bias is not None and not math.isfinite(args.copy_bias):
+        raise ValueError(f"--copy-bias must be a finite number, got {args.copy_bias}")
     if args.fps < 0:
         raise ValueError(f"--fps must be 0 (no cap) or more, got {args.fps}")
     if args.record:
@@ -140,7 +146,7 @@ def play(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     world = load_world(args.checkpoint, device=args.device, context=args.context, steps=args.steps,
                        temperature=args.temperature, seed=args.seed,
-                       reuse_patches=args.reuse_patches)
+                       reuse_patches=args.reuse_patches, copy_bias=args.copy_bias)
     start_image, note = load_image(args.image, world.image_size, args.fit)
     if note:
         print(note, file=sys.stderr)
@@ -155,7 +161,8 @@ def play_headless(world, start_image, args: argparse.Namespace) -> int:
 
     actions = parse_actions(args.actions, world.num_actions, world.action_names, world.direction_keys)
     result = run_session(world, start_image, actions)
-    print(f"headless: {result.summary()}; steps {world.steps}, temperature {world.temperature:g}")
+    print(f"headless: {result.summary()}; steps {world.steps}, temperature {world.temperature:g}, "
+          f"copy bias {world.copy_bias:g}")
     if args.record:
         recorder = GifRecorder(args.record, scale=args.record_scale)
         for frame in result.frames:

@@ -115,13 +115,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, help="MaskGIT steps (default: the checkpoint's)")
     p.add_argument("--temperature", type=float, help="sampling temperature (default: the checkpoint's)")
+    p.add_argument("--copy-bias", type=float,
+                   help="decoding bonus on keeping each token of the previous frame (default: the checkpoint's)")
     p.add_argument("--scale", type=int, help="upscale factor (default: x3, more for tiny models)")
     p.add_argument("--device", default="auto")
     args = p.parse_args(argv)
     try:
         if args.frames < 1 or (args.scale is not None and args.scale < 1):
             raise ValueError("--frames and --scale must be at least 1")
-        world = load_world(args.checkpoint, args.device, steps=args.steps, temperature=args.temperature, seed=args.seed)
+        world = load_world(args.checkpoint, args.device, steps=args.steps, temperature=args.temperature, seed=args.seed,
+                           copy_bias=args.copy_bias)
         image, note = load_image(args.image, world.image_size)
     except (CheckpointError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

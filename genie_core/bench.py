@@ -96,7 +96,7 @@ def time_uncached_ticks(world: World, image: np.ndarray, ticks: int) -> float:
 
     def tick(action: int) -> None:
         frame = rollout.next_frame(torch.tensor([action % world.num_actions]), world.steps,
-                                   world.temperature, world.order, generator)
+                                   world.temperature, world.order, generator, world.copy_bias)
         frame[0].cpu().numpy()
         rollout.trim(world.context)  # a cache-less player recomputes its whole context window each round
 
@@ -169,7 +169,8 @@ def benchmark(checkpoint: str, ticks: int = 100, steps: int = 8, device: str = "
     uncached_s = time_uncached_ticks(world, frame, uncached_ticks or max(3, ticks // 10))  # ~10x slower
     results = {
         "checkpoint": checkpoint, "image": source, "device": str(dev), "threads": torch.get_num_threads(),
-        "cpu": cpu_name(), "torch": torch.__version__, "context": context, "steps": steps, "ticks": ticks,
+        "cpu": cpu_name(), "torch": torch.__version__, "context": context, "steps": steps,
+        "copy_bias": world.copy_bias, "ticks": ticks,
         "ticks_per_s": round(1 / tick_s.mean(), 2),
         "tick_ms_p50": round(float(np.percentile(tick_s, 50)) * 1e3, 3),
         "tick_ms_p99": round(float(np.percentile(tick_s, 99)) * 1e3, 3),

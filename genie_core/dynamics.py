@@ -67,14 +67,15 @@ class DynamicsModel(nn.Module):
         return x + self.pos_NC + self.action_embed(frame_actions_BT)[:, :, None, :]
 
     def head(self, h_BTPC: torch.Tensor, previous_BTN: torch.Tensor, frame_actions_BT: torch.Tensor,
-             select_BTN: torch.Tensor | None = None) -> torch.Tensor:
+             select_BTN: torch.Tensor | None = None, copy_bias: float = 0.0) -> torch.Tensor:
         """Logits (..., N, V) from transformer outputs (..., positions, C); previous_BTN: the previous
         frame's tokens (mask_id where there is none); frame_actions_BT: each frame's action.
-        select_BTN: a boolean mask; then only the selected tokens' logits, (S, V), are computed."""
+        select_BTN: a boolean mask; then only the selected tokens' logits, (S, V), are computed.
+        copy_bias: added to the copy logit (decoding only; see DynamicsConfig.decode_copy_bias)."""
         if self.to_tokens is not None:
             h_BTPC = self.to_tokens(h_BTPC)
         h_BTNE = split_tokens(h_BTPC, self.config.grid, self.config.token_merge)
-        copy = self.copy_logit
+        copy = self.copy_logit + copy_bias
         if self.action_copy_logit is not None:
             copy = copy + self.action_copy_logit[frame_actions_BT][..., None]
         if self.config.still_action is not None:
@@ -111,9 +112,9 @@ class DynamicsModel(nn.Module):
         return self.head(h[:, T:], self.previous_frames(clean_BTN), frame_actions, select_BTN)
 
     def step(self, tokens_BN: torch.Tensor, action_B: torch.Tensor, position: int, kv: KVBuffer,
-             previous_BN: torch.Tensor | None = None, with_logits: bool = True):
+             previous_BN: torch.Tensor | None = None, with_logits: bool = True, copy_bias: float = 0.0):
         """One new frame (B, N) at frame index `position`, seeing the past frames in `kv`;
-        previous_BN: the tokens of the frame before it (None for a first frame).
+        previous_BN: the tokens of the frame before it (None for a first frame); copy_bias: see head.
 
         Returns logits (B, N, V), or None when only the frame's keys/values are wanted.
         """
@@ -124,7 +125,7 @@ class DynamicsModel(nn.Module):
             return None
         if previous_BN is None:
             previous_BN = torch.full_like(tokens_BN, self.mask_id)
-        return self.head(h[:, 0], previous_BN, action_B)
+        return self.head(h[:, 0], previous_BN, action_B, copy_bias=copy_bias)
 
     def masked_token_loss(self, tokens_BTN: torch.Tensor, actions_BA: torch.Tensor,
                           generator: torch.Generator | None = None) -> DynamicsLoss:

@@ -5,6 +5,8 @@ Numbers a user can trust, always beside the baseline of copying the last real fr
 - dynamics_psnr(_by_t): from 1 real context frame, 10 generated frames driven by the actions the
   LAM infers from the real clip, against the real frames; copy_psnr(_by_t): the context frame
   copied 10 times.
+- changed_pixels(_real): share of pixels that differ from the context frame, mean over the 10
+  frames, generated and real: a model that scores near copying by barely moving shows it here.
 - delta_t_psnr: Genie's controllability metric at t = 4, PSNR with LAM actions minus PSNR with
   uniformly random actions.
 - action_usage: share of held-out transitions per latent action; with true actions in the data,
@@ -33,6 +35,7 @@ from .world import Rollout, pick_device
 
 HORIZON = 10  # generated frames per window, from 1 real context frame
 DELTA_T = 4  # Genie reports delta-t PSNR at t = 4
+CHANGED_LEVEL = 24  # a pixel counts as changed when a channel moves by more than this (of 255): not tokenizer noise
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class DecodeSettings:
     temperature: float
     order: str
     reuse_patches: bool = False  # see DynamicsConfig.reuse_unchanged_patches
+    copy_bias: float = 0.0  # see DynamicsConfig.decode_copy_bias
 
 
 @torch.inference_mode()
@@ -56,17 +60,26 @@ def tokenizer_psnr(models: GenieModels, clips: ClipSampler, device, chunk: int =
 
 
 @torch.inference_mode()
-def rollout_psnr(models: GenieModels, frames_BTHW3: torch.Tensor, actions_BA: torch.Tensor,
-                 settings: DecodeSettings, generator: torch.Generator) -> torch.Tensor:
-    """PSNR (B, HORIZON) of frames generated from frame 0 with the given actions."""
+def rollout_scores(models: GenieModels, frames_BTHW3: torch.Tensor, actions_BA: torch.Tensor,
+                   settings: DecodeSettings, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frames generated from frame 0 with the given actions: their PSNR (B, HORIZON) against the real
+    frames, and the share of their pixels changed since the first shown frame (B, HORIZON)."""
     rollout = Rollout(models.tokenizer, models.dynamics, context=models.dynamics.config.max_frames,
                       reuse_patches=settings.reuse_patches)
-    rollout.start(frames_BTHW3[:, 0])
-    scores = []
+    first = rollout.start(frames_BTHW3[:, 0])
+    scores, changed = [], []
     for t in range(actions_BA.shape[1]):
-        frame = rollout.next_frame(actions_BA[:, t], settings.steps, settings.temperature, settings.order, generator)
+        frame = rollout.next_frame(actions_BA[:, t], settings.steps, settings.temperature, settings.order, generator,
+                                   settings.copy_bias)
         scores.append(psnr_per_frame(frame, frames_BTHW3[:, t + 1]))
-    return torch.stack(scores, dim=1).cpu()
+        changed.append(changed_pixels(first, frame))
+    return torch.stack(scores, dim=1).cpu(), torch.stack(changed, dim=1).cpu()
+
+
+def changed_pixels(before_BHW3: torch.Tensor, after_BHW3: torch.Tensor) -> torch.Tensor:
+    """(B,) share of pixels where some channel differs by more than CHANGED_LEVEL."""
+    moved = (before_BHW3.int() - after_BHW3.int()).abs().amax(-1) > CHANGED_LEVEL
+    return moved.flatten(1).float().mean(1)
 
 
 @torch.inference_mode()
@@ -130,6 +143,7 @@ def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, 
     num_actions = models.lam.config.num_actions
     results = {"tokenizer_psnr": tokenizer_psnr(models, clips, device)}
     model_scores, copy_scores, random_scores, changed, windows = [], [], [], [], 0
+    model_moved, real_moved = [], []
     for clip in clips.iter_windows(window=HORIZON + 1, stride=HORIZON + 1, batch_size=batch):
         if windows >= max_windows:
             break
@@ -137,9 +151,12 @@ def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, 
         windows += len(frames)
         actions = models.lam.infer_actions(frames)  # (B, HORIZON), from the real clip
         random_actions = torch.randint(0, num_actions, actions.shape, generator=action_rng).to(device)
-        model_scores.append(rollout_psnr(models, frames, actions, settings, generator))
-        random_scores.append(rollout_psnr(models, frames, random_actions, settings, generator))
+        scores, moved = rollout_scores(models, frames, actions, settings, generator)
+        model_scores.append(scores)
+        model_moved.append(moved)
+        random_scores.append(rollout_scores(models, frames, random_actions, settings, generator)[0])
         context = frames[:, :1].expand(-1, HORIZON, -1, -1, -1)
+        real_moved.append(changed_pixels(context.flatten(0, 1), frames[:, 1:].flatten(0, 1)).cpu())
         copy_scores.append(psnr_per_frame(context, frames[:, 1:]).cpu())
         changed.append((context != frames[:, 1:]).flatten(2).any(-1).cpu())
     model_scores, random_scores, copy_scores = (torch.cat(s) for s in (model_scores, random_scores, copy_scores))
@@ -155,6 +172,8 @@ def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, 
         "delta_t_psnr": float(model_t[DELTA_T - 1] - random_t[DELTA_T - 1]),
         "dynamics_psnr_changed": model_changed, "copy_psnr_changed": copy_changed,
         "share_identical_to_context": float(1 - changed.float().mean()),
+        "changed_pixels": float(torch.cat(model_moved).mean()),
+        "changed_pixels_real": float(torch.cat(real_moved).mean()),
         "windows": windows,
     })
     latent, true = transitions if transitions is not None else latent_and_true_actions(models, clips, device)[:2]
@@ -164,7 +183,7 @@ def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, 
         results["action_nmi"] = normalized_mutual_information(latent[known].numpy(), true[known].numpy())
     results["transitions"] = int(latent.numel())
     results["settings"] = {"steps": settings.steps, "temperature": settings.temperature, "order": settings.order,
-                           "reuse_patches": settings.reuse_patches, "seed": seed}
+                           "reuse_patches": settings.reuse_patches, "copy_bias": settings.copy_bias, "seed": seed}
     results["seconds"] = round(time.time() - started, 1)
     return results
 
@@ -178,13 +197,17 @@ def format_table(r: dict) -> str:
     lines.append(f"{'  changed frames only':<22}{r['dynamics_psnr_changed']:>10.2f}{r['copy_psnr_changed']:>12.2f}"
                  f"   ({r['share_identical_to_context']:.1%} of frames equal the context: 100 dB for copying)")
     lines.append(f"{'delta-t PSNR (t=4)':<22}{r['delta_t_psnr']:>10.2f}")
+    lines.append(f"pixels changed since the context, mean of {HORIZON} frames: model {r['changed_pixels']:.1%}, "
+                 f"real video {r['changed_pixels_real']:.1%}")
     lines.append("action usage: " + " ".join(f"{i}:{u:.1%}" for i, u in enumerate(r["action_usage"])))
     if "action_nmi" in r:
         lines.append(f"action NMI vs true actions: {r['action_nmi']:.3f}")
     s = r["settings"]
     reuse = ", unchanged patches reused" if s.get("reuse_patches") else ""
+    bias = f", copy bias {s['copy_bias']:g}" if s.get("copy_bias") else ""
     lines.append(f"({r['windows']} windows, {r['transitions']} transitions; MaskGIT {s['steps']} steps, "
-                 f"temperature {s['temperature']}, {s['order']} order{reuse}, seed {s['seed']}; {r['seconds']} s)")
+                 f"temperature {s['temperature']}, {s['order']} order{bias}{reuse}, seed {s['seed']}; "
+                 f"{r['seconds']} s)")
     return "\n".join(lines)
 
 
@@ -201,6 +224,8 @@ def main(argv=None) -> int:
                    help="MaskGIT unmasking order (default: the checkpoint's)")
     p.add_argument("--reuse-patches", type=on_off, metavar="on|off",
                    help="show unchanged patches from the previous frame (default: the checkpoint's)")
+    p.add_argument("--copy-bias", type=float, metavar="B",
+                   help="decoding bonus on keeping each token of the previous frame (default: the checkpoint's)")
     p.add_argument("--max-windows", type=int, default=256, help="11-frame windows to roll out (default 256)")
     p.add_argument("--confusion", help="write the latent x true action picture here (PNG)")
     p.add_argument("--name-actions", action="store_true",
@@ -222,7 +247,8 @@ def main(argv=None) -> int:
     settings = DecodeSettings(d.maskgit_steps if args.steps is None else args.steps,
                               d.temperature if args.temperature is None else args.temperature,
                               d.unmask_order if args.order is None else args.order,
-                              d.reuse_unchanged_patches if args.reuse_patches is None else args.reuse_patches)
+                              d.reuse_unchanged_patches if args.reuse_patches is None else args.reuse_patches,
+                              d.decode_copy_bias if args.copy_bias is None else args.copy_bias)
     torch.manual_seed(args.seed)
     latent, true, shifts = latent_and_true_actions(models, clips, device, with_shifts=args.name_actions)
     results = evaluate(models, clips, settings, args.seed, args.max_windows, device=device,

@@ -105,21 +105,23 @@ class Rollout:
 
     @torch.inference_mode()
     def next_frame(self, action_B: torch.Tensor, steps: int, temperature: float, order: str,
-                   generator: torch.Generator | None) -> torch.Tensor:
-        """Generate one frame per batch element for actions (B,); returns uint8 (B, H, W, 3)."""
+                   generator: torch.Generator | None, copy_bias: float = 0.0) -> torch.Tensor:
+        """Generate one frame per batch element for actions (B,); returns uint8 (B, H, W, 3).
+        copy_bias: see DynamicsConfig.decode_copy_bias."""
         action_B = action_B.to(self.device)
         position = self.history[-1].position + 1
         if self.cached:
             self.dyn_kv.load([r.dynamics_kv for r in self.history])  # once per frame, not per round
             previous = self.history[-1].tokens_BN
-            logits_fn = lambda tokens: self.dynamics.step(tokens, action_B, position, self.dyn_kv, previous)
+            logits_fn = lambda tokens: self.dynamics.step(tokens, action_B, position, self.dyn_kv, previous,
+                                                          copy_bias=copy_bias)
         else:
-            logits_fn = lambda tokens: self._full_logits(tokens, action_B)
+            logits_fn = lambda tokens: self._full_logits(tokens, action_B, copy_bias)
         tokens = maskgit_decode(logits_fn, self.batch, self.tokenizer.config.tokens_per_frame,
                                 self.dynamics.mask_id, steps, temperature, order, generator, self.device)
         return self._commit(tokens, action_B)
 
-    def _full_logits(self, tokens_BN, action_B):
+    def _full_logits(self, tokens_BN, action_B, copy_bias: float):
         past = torch.stack([r.tokens_BN for r in self.history], dim=1)  # (B, P, N)
         tokens = torch.cat((past, tokens_BN[:, None]), dim=1)
         actions = torch.stack([r.action_B for r in self.history[1:]] + [action_B], dim=1)
@@ -127,7 +129,7 @@ class Rollout:
         d = self.dynamics
         x = d.embed(tokens, d.frame_actions(actions, tokens.shape[1]))
         h = d.transformer(x, positions.to(self.device), window=self.context)
-        return d.head(h[:, -1], past[:, -1], action_B)
+        return d.head(h[:, -1], past[:, -1], action_B, copy_bias=copy_bias)
 
     def _full_decode(self, tokens_BN):
         tokens = torch.stack([r.tokens_BN for r in self.history] + [tokens_BN], dim=1)
@@ -146,12 +148,13 @@ class World:
     def __init__(self, models: GenieModels, context: int = 16, steps: int | None = None,
                  temperature: float | None = None, seed: int = 0, action_names: list[str] | None = None,
                  max_undo: int = 256, reuse_patches: bool | None = None,
-                 direction_keys: dict[str, int] | None = None):
+                 direction_keys: dict[str, int] | None = None, copy_bias: float | None = None):
         d = models.dynamics.config
         self.models = models
         self.context = context
         self.steps = d.maskgit_steps if steps is None else steps
         self.temperature = d.temperature if temperature is None else temperature
+        self.copy_bias = d.decode_copy_bias if copy_bias is None else copy_bias
         self.order = d.unmask_order
         self.action_names = action_names
         self.direction_keys = direction_keys
@@ -188,7 +191,8 @@ class World:
         if not 0 <= int(action) < self.num_actions:
             raise ValueError(f"action {action} out of range 0..{self.num_actions - 1}")
         action_B = torch.tensor([int(action)])
-        frame = self.rollout.next_frame(action_B, self.steps, self.temperature, self.order, self.generator)
+        frame = self.rollout.next_frame(action_B, self.steps, self.temperature, self.order, self.generator,
+                                        self.copy_bias)
         frame = frame[0].cpu().numpy()
         self.frames.append(frame)
         # Bounded memory: keep what the context needs plus the undo depth.
@@ -228,12 +232,13 @@ def read_action_labels(folder: str, num_actions: int) -> tuple[list[str] | None,
 
 
 def load_world(checkpoint: str, device: str = "auto", context: int = 16, steps: int | None = None,
-               temperature: float | None = None, seed: int = 0, reuse_patches: bool | None = None) -> World:
+               temperature: float | None = None, seed: int = 0, reuse_patches: bool | None = None,
+               copy_bias: float | None = None) -> World:
     """A World from a checkpoint folder (see genie_core.checkpoint); raises CheckpointError."""
     models = load_genie(checkpoint, pick_device(device))
     names, direction_keys = read_action_labels(checkpoint, models.dynamics.config.num_actions)
     return World(models, context, steps, temperature, seed, names, reuse_patches=reuse_patches,
-                 direction_keys=direction_keys)
+                 direction_keys=direction_keys, copy_bias=copy_bias)
 
 
 def random_world(preset: str = "tiny", seed: int = 0, **options) -> World:

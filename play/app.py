@@ -24,6 +24,8 @@ from play.worker import WorldWorker
 UI_HZ = 60  # redraw and event rate; independent of the world's tick rate
 MIN_PLAY_AREA = 400  # px; at small --scale the frame sits centred in this, so header and help fit
 MESSAGE_SECONDS = 2.5
+# C / L move the copy bias by this much; at +-8 every token is already decided by it, not the model.
+COPY_BIAS_STEP, COPY_BIAS_LIMIT = 0.5, 8.0
 
 
 class NoDisplayError(RuntimeError):
@@ -89,7 +91,7 @@ class PlayerApp:
         self.world, self.start_image, self.keymap, self.options = world, start_image, keymap, options
         self.scale = options.scale or default_scale(world.image_size)
         self.idle_action = next(a for a in (options.idle_action, keymap.idle_action, 0) if a is not None)
-        self.steps, self.temperature = world.steps, world.temperature
+        self.steps, self.temperature, self.copy_bias = world.steps, world.temperature, world.copy_bias
         self.summary = PlaySummary()
         self.running = False
         self.paused = False
@@ -190,6 +192,11 @@ class PlayerApp:
             self.steps = min(self.options.max_steps, max(1, self.steps + change))
             steps = self.steps
             self.worker.submit("set", lambda: setattr(self.world, "steps", steps))
+        elif command in ("steadier", "livelier"):
+            change = COPY_BIAS_STEP if command == "steadier" else -COPY_BIAS_STEP
+            self.copy_bias = min(COPY_BIAS_LIMIT, max(-COPY_BIAS_LIMIT, self.copy_bias + change))
+            bias = self.copy_bias
+            self.worker.submit("set", lambda: setattr(self.world, "copy_bias", bias))
         elif command == "record":
             if self.files.recorder is not None:
                 self.files.stop_gif()
@@ -280,7 +287,7 @@ class PlayerApp:
         action = self.keymap.action_label(self.last_action) if self.last_action is not None else "-"
         self.hud.draw(self.screen, HudState(
             action=action, idle=self.last_was_idle, fps=self._fps(), tick_ms=median_ms,
-            steps=self.steps, temperature=self.temperature, paused=self.paused,
+            steps=self.steps, temperature=self.temperature, copy_bias=self.copy_bias, paused=self.paused,
             recording_frames=len(self.files.recorder.frames) if self.files.recorder is not None else None,
             message=message))
         if self.show_help:

@@ -21,6 +21,7 @@ class HudState:
     tick_ms: float | None
     steps: int
     temperature: float
+    copy_bias: float
     paused: bool
     recording_frames: int | None  # None when not recording
     message: str | None  # a short-lived notice: "saved ...", "nothing to undo"
@@ -55,7 +56,7 @@ class Hud:
         tick = f"{state.tick_ms:.0f} ms/tick" if state.tick_ms is not None else "-- ms/tick"
         self._text(surface, f"{state.fps:4.1f} fps   {tick}", (right, y1), right=True)
 
-        x = self._text(surface, f"steps {state.steps}   temp {state.temperature:.2f}", (margin, y2))
+        x = self._text(surface, f"steps {state.steps}   temp {state.temperature:.2f}   copy bias {state.copy_bias:+.1f}", (margin, y2))
         if state.paused:
             self._text(surface, "   PAUSED", (x, y2), PAUSED)
         if state.recording_frames is not None:

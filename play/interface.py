@@ -15,6 +15,7 @@ class PlayableWorld(Protocol):
 
     steps: int  # MaskGIT decoding steps per frame; the player lets you change it live.
     temperature: float
+    copy_bias: float  # decoding bonus on keeping the previous frame's tokens; also live
 
     @property
     def image_size(self) -> int: ...

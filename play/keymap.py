@@ -15,6 +15,8 @@ COMMAND_HELP = {
     "step": "one step while paused",
     "more_steps": "more MaskGIT steps",
     "fewer_steps": "fewer MaskGIT steps",
+    "steadier": "steadier world (more copy bias)",
+    "livelier": "livelier world (less copy bias)",
     "record": "start / stop GIF recording",
     "screenshot": "save a PNG screenshot",
     "help": "show / hide this help",

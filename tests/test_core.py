@@ -111,8 +111,34 @@ def test_cached_logits_equal_full_forward(models):
     with torch.inference_mode():
         rollout.dyn_kv.load([r.dynamics_kv for r in rollout.history])
         cached = rollout.dynamics.step(query, torch.tensor([4]), 4, rollout.dyn_kv, rollout.history[-1].tokens_BN)
-        full = rollout._full_logits(query, torch.tensor([4]))
+        full = rollout._full_logits(query, torch.tensor([4]), 0.0)
+        cached_biased = rollout.dynamics.step(query, torch.tensor([4]), 4, rollout.dyn_kv,
+                                              rollout.history[-1].tokens_BN, copy_bias=2.5)
+        full_biased = rollout._full_logits(query, torch.tensor([4]), 2.5)
     assert torch.allclose(cached, full, atol=1e-4)
+    assert torch.allclose(cached_biased, full_biased, atol=1e-4)
+
+
+def test_copy_bias_raises_only_the_previous_tokens_logit_and_keeps_the_frame_when_large():
+    models = build_genie("tiny", seed=0)
+    models.dynamics.eval()
+    rollout = Rollout(models.tokenizer, models.dynamics, context=16)
+    rollout.start(frames_uint8(B=1, T=1)[:, 0])
+    previous = rollout.history[-1].tokens_BN
+    query = torch.full_like(previous, models.dynamics.mask_id)
+    with torch.inference_mode():
+        rollout.dyn_kv.load([r.dynamics_kv for r in rollout.history])
+        plain, biased = (rollout.dynamics.step(query, torch.tensor([2]), 1, rollout.dyn_kv, previous, copy_bias=b)
+                         for b in (0.0, 3.0))
+    expected = torch.zeros_like(plain).scatter_(-1, previous[..., None], 3.0)
+    assert torch.allclose(biased - plain, expected, atol=1e-5)
+    with torch.no_grad():
+        models.dynamics.copy_logit.fill_(-30.0)  # the learned part votes for changing every token ...
+    rollout.next_frame(torch.tensor([2]), 2, 0.0, "confidence", None)
+    assert (rollout.history[-1].tokens_BN != previous).all()
+    rollout.history.pop()
+    rollout.next_frame(torch.tensor([2]), 2, 0.0, "confidence", None, copy_bias=1e4)  # ... and the bias outvotes it
+    assert rollout.history[-1].tokens_BN.equal(previous)
 
 
 def test_reused_patches_keep_the_start_image_where_tokens_do_not_change():

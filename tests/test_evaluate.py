@@ -11,7 +11,7 @@ from genie_core.action_names import direction_actions, motion_table, name_action
 from genie_core.checkpoint import build_genie, save_genie
 from genie_core.data.clips import write_episode
 from genie_core.data.sampler import ClipSampler
-from genie_core.evaluate import DecodeSettings, confusion, evaluate
+from genie_core.evaluate import DecodeSettings, changed_pixels, confusion, evaluate
 from genie_core.metrics import normalized_mutual_information, psnr, psnr_per_frame
 
 
@@ -118,6 +118,16 @@ def test_frames_equal_to_the_context_are_reported_apart(tmp_path):
     assert result["share_identical_to_context"] == pytest.approx(0.5)
     assert result["copy_psnr_changed"] < 20
     assert result["copy_psnr"] == pytest.approx((100 + result["copy_psnr_changed"]) / 2, abs=1e-4)
+    assert 0.45 < result["changed_pixels_real"] <= 0.5  # noise moves nearly every pixel, stills none
+    assert 0.0 <= result["changed_pixels"] <= 1.0
+
+
+def test_changed_pixels_ignores_small_differences():
+    before = torch.zeros(1, 4, 4, 3, dtype=torch.uint8)
+    after = before.clone()
+    after[0, 0, :, 1] = 200  # one row of four pixels moves in one channel
+    after[0, 1, :, 0] = 10  # another row by less than CHANGED_LEVEL: noise, not change
+    assert changed_pixels(before, after).tolist() == [0.25]
 
 
 def test_evaluate_command_writes_json_confusion_and_names(tmp_path, tiny_data):
@@ -126,13 +136,15 @@ def test_evaluate_command_writes_json_confusion_and_names(tmp_path, tiny_data):
     out = tmp_path / "eval.json"
     picture = tmp_path / "confusion.png"
     cmd = [sys.executable, "-m", "genie_core.evaluate", "--checkpoint", str(checkpoint), "--data", str(tiny_data),
-           "--json", str(out), "--confusion", str(picture), "--name-actions", "--max-windows", "4"]
+           "--json", str(out), "--confusion", str(picture), "--name-actions", "--max-windows", "4",
+           "--copy-bias", "2"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     result = json.loads(out.read_text())
     for key in ("tokenizer_psnr", "dynamics_psnr", "dynamics_psnr_by_t", "copy_psnr", "copy_psnr_by_t",
                 "delta_t_psnr", "action_usage", "action_nmi"):
         assert key in result
+    assert result["settings"]["copy_bias"] == 2.0
     assert picture.stat().st_size > 1000
     labels = json.loads((checkpoint / "actions.json").read_text())
     assert len(labels["names"]) == 8

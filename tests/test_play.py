@@ -34,7 +34,7 @@ class FakeWorld:
     def __init__(self, size: int = 16, delay: float = 0.0, action_names: list[str] | None = None):
         self.image_size, self.num_actions, self.action_names, self.context = size, 8, action_names, 16
         self.direction_keys = None
-        self.steps, self.temperature, self.delay = 4, 1.0, delay
+        self.steps, self.temperature, self.copy_bias, self.delay = 4, 1.0, 0.0, delay
         self.frames: list[np.ndarray] = []
 
     def reset(self, image):
@@ -183,9 +183,10 @@ def run_main(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Compl
 def test_main_headless_plays_records_and_reports_timing(checkpoint, tmp_path):
     Image.fromarray(start_image(40)).convert("P").save(tmp_path / "level.gif")  # palette GIF, other size
     done = run_main("--image", "level.gif", "--checkpoint", str(checkpoint), "--headless",
-                    "--actions", "0,3,3*2,5", "--record", "out.gif", cwd=tmp_path)
+                    "--actions", "0,3,3*2,5", "--record", "out.gif", "--copy-bias", "-2", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "resized 40x40 -> 16x16" in done.stderr and "ms per tick p50" in done.stdout
+    assert "copy bias -2" in done.stdout
     assert gif_frame_count(tmp_path / "out.gif") == 6
 
 
@@ -207,6 +208,8 @@ def test_main_bad_inputs_give_one_line_errors_and_exit_2(checkpoint, tmp_path):
                "--record", "no/such/folder/out.gif"],
               ["--image", "ok.png", "--checkpoint", str(tmp_path / "no_checkpoint"), "--headless", "--actions", "0"],
               ["--image", "ok.png", "--checkpoint", str(tmp_path / "a_folder"), "--headless", "--actions", "0"],
+              ["--image", "ok.png", "--checkpoint", str(checkpoint), "--headless", "--actions", "0",
+               "--copy-bias", "nan"],
               ["--image", "ok.png", "--headless"]]
     for args in cases:
         done = run_main(*args, cwd=tmp_path)
@@ -267,6 +270,9 @@ def test_window_plays_keys_resets_undoes_and_records_with_the_real_world(tmp_pat
         (settled, tap(pygame.K_SPACE)),
         (settled, tap(pygame.K_r)),
         (settled, tap(pygame.K_EQUALS)),
+        (settled, tap(pygame.K_l)),
+        (settled, tap(pygame.K_l)),
+        (settled, tap(pygame.K_c)),
         (settled, tap(pygame.K_s)),
         (settled, tap(pygame.K_h)),
         (settled, tap(pygame.K_PERIOD)),
@@ -281,6 +287,7 @@ def test_window_plays_keys_resets_undoes_and_records_with_the_real_world(tmp_pat
     assert right_ticks >= 3 and right_action == 2  # held RIGHT kept ticking with "right"
     assert np.array_equal(seen["reset"], image) and np.array_equal(seen["undone"], image)
     assert seen["ticks"] == right_ticks + 1 and world.steps == 5  # one tick for the tap of 2
+    assert world.copy_bias == pytest.approx(-0.5)  # two steps livelier, one steadier, from the tiny preset's 0
     assert seen["paused_ticks"] == right_ticks + 3  # + the two jumps; LEFT while paused did nothing
     assert seen["stepped_ticks"] == seen["paused_ticks"] + 1 and seen["stepped_action"] == 1
     gifs = [p for p in summary.saved if p.suffix == ".gif"]

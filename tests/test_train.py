@@ -73,9 +73,10 @@ def test_both_phases_reduce_their_losses(tmp_path, moving_squares, capsys):
 
     shipped = tmp_path / "shipped"
     assert train_main(["export", "--run", str(dyn), "--out", str(shipped), "--temperature", "0.5",
-                       "--order", "confidence"]) == 0
+                       "--order", "confidence", "--copy-bias", "1.5"]) == 0
     models = load_genie(str(shipped))
-    assert (models.dynamics.config.temperature, models.dynamics.config.unmask_order) == (0.5, "confidence")
+    d = models.dynamics.config
+    assert (d.temperature, d.unmask_order, d.decode_copy_bias) == (0.5, "confidence", 1.5)
     assert models.dynamics.config.maskgit_steps == load_genie(str(dyn)).dynamics.config.maskgit_steps
 
 

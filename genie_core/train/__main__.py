@@ -72,6 +72,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     exp.add_argument("--order", choices=["confidence", "random"], help="decoding default: MaskGIT unmasking order")
     exp.add_argument("--reuse-patches", type=on_off, metavar="on|off",
                      help="decoding default: show unchanged patches from the previous frame")
+    exp.add_argument("--copy-bias", type=float, metavar="B",
+                     help="decoding default: bonus on keeping each token of the previous frame")
     return parser.parse_args(argv)
 
 
@@ -144,7 +146,8 @@ def run_export(args) -> dict:
     decoding = {field: value for field, value in (("maskgit_steps", args.maskgit_steps),
                                                   ("temperature", args.temperature),
                                                   ("unmask_order", args.order),
-                                                  ("reuse_unchanged_patches", args.reuse_patches))
+                                                  ("reuse_unchanged_patches", args.reuse_patches),
+                                                  ("decode_copy_bias", args.copy_bias))
                 if value is not None}
     if decoding:  # chosen on validation levels after training; only the config changes, not the weights
         config = dataclasses.replace(loaded["dynamics"].config, **decoding)
