@@ -24,7 +24,7 @@ from play.worker import WorldWorker
 UI_HZ = 60  # redraw and event rate; independent of the world's tick rate
 MIN_PLAY_AREA = 400  # px; at small --scale the frame sits centred in this, so header and help fit
 MESSAGE_SECONDS = 2.5
-# C / L move the copy bias by this much; at +-8 every token is already decided by it, not the model.
+# C / L move the copy bias by this much, within +-8: at 8 a token changes only at odds of e^8 (3,000:1).
 COPY_BIAS_STEP, COPY_BIAS_LIMIT = 0.5, 8.0
 
 
