@@ -127,6 +127,12 @@ class DynamicsConfig:
         return self.tokens_per_frame // self.token_merge ** 2
 
 
+# DynamicsConfig fields that steer decoding or training only: two configs that differ in just these
+# describe the same weights (train export rewrites them; train dynamics --init ignores them).
+NOT_ARCHITECTURE = ("maskgit_steps", "temperature", "unmask_order", "decode_copy_bias", "reuse_unchanged_patches",
+                    "mask_mode")
+
+
 @dataclass(frozen=True)
 class GenieConfig:
     tokenizer: TokenizerConfig = TokenizerConfig()

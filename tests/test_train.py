@@ -9,8 +9,9 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
-from genie_core.checkpoint import load_genie
+from genie_core.checkpoint import build_genie, load_genie, save_genie
 from genie_core.data.clips import write_episode
 from genie_core.train.__main__ import main as train_main
 
@@ -78,6 +79,26 @@ def test_both_phases_reduce_their_losses(tmp_path, moving_squares, capsys):
     d = models.dynamics.config
     assert (d.temperature, d.unmask_order, d.decode_copy_bias) == (0.5, "confidence", 1.5)
     assert models.dynamics.config.maskgit_steps == load_genie(str(dyn)).dynamics.config.maskgit_steps
+
+
+def test_init_starts_phase_2_from_a_checkpoints_weights(tmp_path, moving_squares, capsys):
+    source = tmp_path / "source"
+    models = build_genie("tiny", seed=5)
+    save_genie(models, str(source))
+    out = tmp_path / "fine_tune"
+    args = ["dynamics", *common(moving_squares, out, 2), "--tokenizer", str(source), "--init", str(source)]
+    args[args.index("--lr") + 1] = "0"  # no learning: what is saved is what was loaded
+    assert train_main(args) == 0
+    tuned = load_genie(str(out))
+    for part in ("lam", "dynamics"):
+        before, after = getattr(models, part).state_dict(), getattr(tuned, part).state_dict()
+        assert all(torch.equal(before[k], after[k]) for k in before if "usage_ema" not in k), part
+    capsys.readouterr()
+    small = tmp_path / "small"
+    save_genie(build_genie("tiny", seed=5), str(small))
+    assert train_main(["dynamics", *common(moving_squares, tmp_path / "other", 2), "--tokenizer", str(small),
+                       "--init", str(small), "--preset", "cpu"]) == 2
+    assert "--init" in capsys.readouterr().err
 
 
 def test_resume_after_kill(tmp_path, moving_squares):

@@ -19,7 +19,7 @@ import time
 import torch
 
 from ..checkpoint import CheckpointError, atomic_write_text, load_component, save_component
-from ..config import config_to_json, on_off, preset
+from ..config import NOT_ARCHITECTURE, config_to_json, on_off, preset
 from ..data.clips import list_episodes, split_episodes
 from ..data.sampler import ClipSampler
 from ..dynamics import DynamicsModel
@@ -64,6 +64,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     dyn.add_argument("--tokenizer", required=True, help="phase-1 run folder (or checkpoint) holding tokenizer/")
     dyn.add_argument("--mask-mode", choices=["clean_past", "paper"], default=None,
                      help="dynamics training mask (default: the preset's)")
+    dyn.add_argument("--init", metavar="DIR",
+                     help="start from this checkpoint's LAM and dynamics weights (a fresh optimiser and schedule), "
+                          "e.g. to train the shipped model longer or on other data; its sizes must be the preset's")
     exp = sub.add_parser("export", help="copy a finished phase-2 run into a self-contained checkpoint folder")
     exp.add_argument("--run", required=True, help="phase-2 run folder (holds tokenizer/, lam/, dynamics/)")
     exp.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/coinrun")
@@ -119,6 +122,9 @@ def run_dynamics(args) -> dict:
     lam_config = dataclasses.replace(config.lam, image_size=tokenizer.config.image_size)
     if not args.fresh:
         check_resumable(args.out, {"lam": lam_config, "dynamics": dyn_config})
+    lam, dynamics = LatentActionModel(lam_config), DynamicsModel(dyn_config)
+    if args.init:  # checked before pretokenizing; a resumed run then overwrites these with its own latest weights
+        load_initial_weights({"lam": lam, "dynamics": dynamics}, args.init)
     train_clips, val_clips = _samplers(args)
     started = time.time()
     cache = os.path.join(args.tokenizer, "token_cache") if os.path.isdir(tok_dir) else None
@@ -127,11 +133,22 @@ def run_dynamics(args) -> dict:
     val_tokens = cached_pretokenize(tokenizer, val_clips, device, cache, bf16)
     print(f"pretokenized {train_clips.num_frames + val_clips.num_frames} frames in {time.time() - started:.0f} s")
     save_component(tokenizer, os.path.join(args.out, "tokenizer"))  # the run folder is a whole checkpoint
-    objective = WorldModelObjective(LatentActionModel(lam_config), DynamicsModel(dyn_config),
-                                    train_clips, val_clips, train_tokens, val_tokens)
+    objective = WorldModelObjective(lam, dynamics, train_clips, val_clips, train_tokens, val_tokens)
     return train(objective, _options(args), device,
                  {"phase": "dynamics", "data": args.data, "preset": args.preset, "tokenizer": args.tokenizer,
-                  "pretokenize_s": round(time.time() - started, 1)})
+                  "init": args.init, "pretokenize_s": round(time.time() - started, 1)})
+
+
+def load_initial_weights(models: dict, folder: str) -> None:
+    """Copy a checkpoint's weights into models built from the run's config ({"lam": ..., "dynamics": ...});
+    decoding and training-mask settings may differ, sizes may not (raises ValueError)."""
+    for kind, model in models.items():
+        source = load_component(os.path.join(folder, kind), kind)
+        ignored = {f: getattr(model.config, f) for f in NOT_ARCHITECTURE if hasattr(model.config, f)}
+        if dataclasses.replace(source.config, **ignored) != model.config:
+            raise ValueError(f"--init {folder}: its {kind} config differs from this run's (preset and tokenizer); "
+                             f"pass the --preset it was trained with")
+        model.load_state_dict(source.state_dict())
 
 
 def run_export(args) -> dict:
@@ -143,7 +160,7 @@ def run_export(args) -> dict:
             tmp = os.path.join(args.out, kind, f".tmp-{name}")
             shutil.copyfile(os.path.join(args.run, kind, name), tmp)
             os.replace(tmp, os.path.join(args.out, kind, name))
-    decoding = {field: value for field, value in (("maskgit_steps", args.maskgit_steps),
+    decoding = {field: value for field, value in (("maskgit_steps", args.maskgit_steps),  # see NOT_ARCHITECTURE
                                                   ("temperature", args.temperature),
                                                   ("unmask_order", args.order),
                                                   ("reuse_unchanged_patches", args.reuse_patches),
