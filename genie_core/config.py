@@ -96,7 +96,8 @@ class DynamicsConfig:
     # Added to every token's copy logit at decoding time only (training never sees it): a token
     # then moves away from the previous frame's only when the model's odds for the new token beat
     # copying by more than e^bias. Copying keeps exact pixels, while a wrong new token costs a whole
-    # patch, so a decoder that moves only when sure scores higher than one that follows the argmax.
+    # patch, so a decoder that moves only when sure can score higher than one that follows the argmax
+    # (it does for the shipped CoinRun model: see its model card, which also shows what it costs).
     decode_copy_bias: float = 0.0
     # Show the previous frame's pixels for every patch whose token did not change (the start image
     # stays sharp instead of passing through the tokenizer); only changed patches are decoded.
