@@ -115,6 +115,8 @@ class DynamicsConfig:
 
     def __post_init__(self):
         grid = self.grid
+        if not math.isfinite(self.decode_copy_bias):
+            raise ValueError(f"decode_copy_bias must be a finite number, got {self.decode_copy_bias}")
         if grid * grid != self.tokens_per_frame or grid % self.token_merge or self.dim % self.token_merge ** 2:
             raise ValueError(f"token_merge {self.token_merge} needs a square token grid divisible by it and a dim "
                              f"divisible by its square; got {self.tokens_per_frame} tokens, dim {self.dim}")

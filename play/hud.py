@@ -56,7 +56,8 @@ class Hud:
         tick = f"{state.tick_ms:.0f} ms/tick" if state.tick_ms is not None else "-- ms/tick"
         self._text(surface, f"{state.fps:4.1f} fps   {tick}", (right, y1), right=True)
 
-        x = self._text(surface, f"steps {state.steps}  temp {state.temperature:.2f}  copy {state.copy_bias:+.1f}", (margin, y2))
+        settings = f"steps {state.steps}  temp {state.temperature:.2f}  copy {state.copy_bias:+.1f}"
+        x = self._text(surface, settings, (margin, y2))
         if state.paused:
             self._text(surface, "  PAUSED", (x, y2), PAUSED)
         if state.recording_frames is not None:

@@ -79,6 +79,10 @@ def test_both_phases_reduce_their_losses(tmp_path, moving_squares, capsys):
     d = models.dynamics.config
     assert (d.temperature, d.unmask_order, d.decode_copy_bias) == (0.5, "confidence", 1.5)
     assert models.dynamics.config.maskgit_steps == load_genie(str(dyn)).dynamics.config.maskgit_steps
+    capsys.readouterr()
+    refused = tmp_path / "refused"
+    assert train_main(["export", "--run", str(dyn), "--out", str(refused), "--copy-bias", "nan"]) == 2
+    assert "decode_copy_bias" in capsys.readouterr().err and not refused.exists()  # nothing copied
 
 
 def test_init_starts_phase_2_from_a_checkpoints_weights(tmp_path, moving_squares, capsys):

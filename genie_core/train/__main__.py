@@ -152,23 +152,24 @@ def load_initial_weights(models: dict, folder: str) -> None:
 
 
 def run_export(args) -> dict:
-    # Validates every part before copying anything.
+    # Validates every part, and the decoding defaults, before copying anything.
     loaded = {kind: load_component(os.path.join(args.run, kind), kind) for kind in ("tokenizer", "lam", "dynamics")}
-    for kind in ("tokenizer", "lam", "dynamics"):
-        os.makedirs(os.path.join(args.out, kind), exist_ok=True)
-        for name in ("config.json", "model.safetensors"):
-            tmp = os.path.join(args.out, kind, f".tmp-{name}")
-            shutil.copyfile(os.path.join(args.run, kind, name), tmp)
-            os.replace(tmp, os.path.join(args.out, kind, name))
     decoding = {field: value for field, value in (("maskgit_steps", args.maskgit_steps),  # see NOT_ARCHITECTURE
                                                   ("temperature", args.temperature),
                                                   ("unmask_order", args.order),
                                                   ("reuse_unchanged_patches", args.reuse_patches),
                                                   ("decode_copy_bias", args.copy_bias))
                 if value is not None}
-    if decoding:  # chosen on validation levels after training; only the config changes, not the weights
-        config = dataclasses.replace(loaded["dynamics"].config, **decoding)
-        atomic_write_text(os.path.join(args.out, "dynamics", "config.json"), config_to_json(config))
+    # Chosen on validation levels after training; only the config changes, not the weights.
+    dynamics_config = dataclasses.replace(loaded["dynamics"].config, **decoding) if decoding else None
+    for kind in ("tokenizer", "lam", "dynamics"):
+        os.makedirs(os.path.join(args.out, kind), exist_ok=True)
+        for name in ("config.json", "model.safetensors"):
+            tmp = os.path.join(args.out, kind, f".tmp-{name}")
+            shutil.copyfile(os.path.join(args.run, kind, name), tmp)
+            os.replace(tmp, os.path.join(args.out, kind, name))
+    if dynamics_config is not None:
+        atomic_write_text(os.path.join(args.out, "dynamics", "config.json"), config_to_json(dynamics_config))
     print(f"exported {args.run} -> {args.out}" + "".join(f", {k}={v}" for k, v in decoding.items()))
     return {}
 
