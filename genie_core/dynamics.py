@@ -13,6 +13,15 @@ reuse never see the merge; only the transformer runs on N / m^2 positions.
 
 With a still action (the LAM's reserved "nothing changed" code), a frame made with it keeps every
 token of the frame before: its copy logit gets a bonus no learned logit can outbid.
+
+With motion (motion_radius > 0), frame t+1 is made in two moves. First its camera motion: logits
+over the (2R+1)^2 integer shifts, read from frame t's outputs (their mean and the centre, where
+the player stands), the motion of frame t (the velocity) and the action of t -> t+1, so it never
+depends on anything later. Then its tokens, against a draft: frame t moved by that motion and
+encoded by the tokenizer, whose tokens are embedded at frame t+1's positions and get the main
+copy bonus; the unmoved frame t keeps a smaller one (the player sprite stays at the centre while
+the level slides under it). Training uses the motion measured on the pixels (motion.py); play
+uses the predicted one.
 """
 from __future__ import annotations
 
@@ -23,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import DynamicsConfig
+from .motion import num_motions
 from .st_transformer import KVBuffer, STTransformer, clean_past_mask
 
 STILL_COPY_BONUS = 100.0  # v4's learned logits: within +-18 on a held-out clip. Copying is certain, even sampled
@@ -32,6 +42,8 @@ STILL_COPY_BONUS = 100.0  # v4's learned logits: within +-18 on a held-out clip.
 class DynamicsLoss:
     loss: torch.Tensor
     accuracy: torch.Tensor  # share of masked tokens predicted exactly (argmax)
+    motion_loss: torch.Tensor | None = None  # cross-entropy of the predicted camera motion
+    motion_accuracy: torch.Tensor | None = None  # share of frames whose motion class is right (argmax)
 
 
 class DynamicsModel(nn.Module):
@@ -55,81 +67,136 @@ class DynamicsModel(nn.Module):
         # the network spends its few CPU steps on what moves.
         self.copy_logit = nn.Parameter(torch.tensor(6.0))
         self.action_copy_logit = (nn.Parameter(torch.zeros(c.num_actions + 1)) if c.action_copy_prior else None)
+        if c.motion_radius:
+            self.num_motions = num_motions(c.motion_radius)  # id num_motions: unknown (a first frame)
+            self.draft_embed = nn.Embedding(c.num_codes + 1, token_dim)  # mask_id: no draft
+            nn.init.normal_(self.draft_embed.weight, std=0.02)
+            self.previous_copy_logit = nn.Parameter(torch.tensor(2.0))
+            g = c.grid // c.token_merge
+            centre = [r * g + col for r in (max(0, g // 2 - 1), g // 2) for col in (max(0, g // 2 - 1), g // 2)]
+            self.register_buffer("centre_positions", torch.tensor(sorted(set(centre))), persistent=False)
+            self.motion_features = nn.Linear(c.dim * (1 + len(self.centre_positions)), c.dim)
+            self.motion_action_embed = nn.Embedding(c.num_actions + 1, c.dim)
+            self.motion_embed = nn.Embedding(self.num_motions + 1, c.dim)
+            self.motion_head = nn.Sequential(nn.GELU(), nn.Linear(c.dim, c.dim), nn.GELU(),
+                                             nn.Linear(c.dim, self.num_motions))
 
     def frame_actions(self, actions_BA: torch.Tensor, frames: int) -> torch.Tensor:
         """(B, T-1) transition actions -> (B, T) action joined to each frame (none for frame 0)."""
         first = torch.full_like(actions_BA[:, :1], self.no_action)
         return torch.cat((first, actions_BA), dim=1)[:, :frames]
 
-    def embed(self, tokens_BTN: torch.Tensor, frame_actions_BT: torch.Tensor) -> torch.Tensor:
-        """Tokens (B, T, N) -> transformer inputs (B, T, positions, C)."""
-        x = merge_tokens(self.token_embed(tokens_BTN), self.config.grid, self.config.token_merge)
+    def embed(self, tokens_BTN: torch.Tensor, frame_actions_BT: torch.Tensor,
+              drafts_BTN: torch.Tensor | None = None) -> torch.Tensor:
+        """Tokens (B, T, N) (and, with motion, each frame's draft tokens, mask_id for none) ->
+        transformer inputs (B, T, positions, C)."""
+        e = self.token_embed(tokens_BTN)
+        if self.config.motion_radius:
+            e = e + self.draft_embed(torch.full_like(tokens_BTN, self.mask_id) if drafts_BTN is None else drafts_BTN)
+        x = merge_tokens(e, self.config.grid, self.config.token_merge)
         return x + self.pos_NC + self.action_embed(frame_actions_BT)[:, :, None, :]
 
     def head(self, h_BTPC: torch.Tensor, previous_BTN: torch.Tensor, frame_actions_BT: torch.Tensor,
-             select_BTN: torch.Tensor | None = None, copy_bias: float = 0.0) -> torch.Tensor:
+             select_BTN: torch.Tensor | None = None, copy_bias: float = 0.0,
+             drafts_BTN: torch.Tensor | None = None) -> torch.Tensor:
         """Logits (..., N, V) from transformer outputs (..., positions, C); previous_BTN: the previous
-        frame's tokens (mask_id where there is none); frame_actions_BT: each frame's action.
+        frame's tokens (mask_id where there is none); frame_actions_BT: each frame's action;
+        drafts_BTN: with motion, the moved previous frame's tokens (the main copy source).
         select_BTN: a boolean mask; then only the selected tokens' logits, (S, V), are computed.
-        copy_bias: added to the copy logit (decoding only; see DynamicsConfig.decode_copy_bias)."""
+        copy_bias: added to the copy logits (decoding only; see DynamicsConfig.decode_copy_bias)."""
         if self.to_tokens is not None:
             h_BTPC = self.to_tokens(h_BTPC)
         h_BTNE = split_tokens(h_BTPC, self.config.grid, self.config.token_merge)
         copy = self.copy_logit + copy_bias
         if self.action_copy_logit is not None:
             copy = copy + self.action_copy_logit[frame_actions_BT][..., None]
+        still = 0.0
         if self.config.still_action is not None:
-            copy = copy + STILL_COPY_BONUS * (frame_actions_BT == self.config.still_action)[..., None]
-        copy_BTN = (previous_BTN != self.mask_id) * copy
+            still = STILL_COPY_BONUS * (frame_actions_BT == self.config.still_action)[..., None]
+        sources = []  # (token ids, bonus) pairs added onto the logits
+        if self.config.motion_radius:
+            if drafts_BTN is None:
+                drafts_BTN = torch.full_like(previous_BTN, self.mask_id)
+            sources.append((drafts_BTN, (drafts_BTN != self.mask_id) * copy))
+            sources.append((previous_BTN, (previous_BTN != self.mask_id) * (self.previous_copy_logit + copy_bias + still)))
+        else:
+            sources.append((previous_BTN, (previous_BTN != self.mask_id) * (copy + still)))
         if select_BTN is not None:
-            h_BTNE, previous_BTN, copy_BTN = h_BTNE[select_BTN], previous_BTN[select_BTN], copy_BTN[select_BTN]
+            h_BTNE = h_BTNE[select_BTN]
+            sources = [(ids[select_BTN], bonus[select_BTN]) for ids, bonus in sources]
         logits = h_BTNE @ self.token_embed.weight[: self.config.num_codes].t() + self.logit_bias
-        index = previous_BTN.clamp(max=self.mask_id - 1)[..., None]
-        return logits.scatter_add(-1, index, copy_BTN[..., None].to(logits.dtype))
+        for ids, bonus in sources:
+            logits = logits.scatter_add(-1, ids.clamp(max=self.mask_id - 1)[..., None], bonus[..., None].to(logits.dtype))
+        return logits
+
+    def motion_logits(self, h_xPC: torch.Tensor, action_x: torch.Tensor, motion_x: torch.Tensor) -> torch.Tensor:
+        """Camera-motion logits (..., num_motions) of the frame after each given one, from that frame's
+        transformer outputs (..., positions, C), its own motion id (num_motions: unknown) and the
+        action of the transition to the next frame."""
+        features = torch.cat((h_xPC.mean(-2), h_xPC[..., self.centre_positions, :].flatten(-2)), dim=-1)
+        x = self.motion_features(features) + self.motion_action_embed(action_x) + self.motion_embed(motion_x)
+        return self.motion_head(x)
 
     def previous_frames(self, tokens_BTN: torch.Tensor) -> torch.Tensor:
         """(B, T, N) tokens of frame t-1 for every frame t (mask_id for frame 0)."""
         return torch.cat((torch.full_like(tokens_BTN[:, :1], self.mask_id), tokens_BTN[:, :-1]), dim=1)
 
     def forward(self, tokens_BTN: torch.Tensor, actions_BA: torch.Tensor, window: int | None = None,
-                select_BTN: torch.Tensor | None = None):
+                select_BTN: torch.Tensor | None = None, drafts_BTN: torch.Tensor | None = None,
+                positions_T: torch.Tensor | None = None):
         """Plain causal pass: logits (B, T, N, V) for every frame, each seeing itself and its past
-        (or (S, V) for the tokens select_BTN picks)."""
+        (or (S, V) for the tokens select_BTN picks); drafts_BTN: see embed."""
         frame_actions = self.frame_actions(actions_BA, tokens_BTN.shape[1])
-        x = self.embed(tokens_BTN, frame_actions)
-        return self.head(self.transformer(x, window=window), self.previous_frames(tokens_BTN), frame_actions,
-                         select_BTN)
+        x = self.embed(tokens_BTN, frame_actions, drafts_BTN)
+        return self.head(self.transformer(x, positions_T, window=window), self.previous_frames(tokens_BTN),
+                         frame_actions, select_BTN, drafts_BTN=drafts_BTN)
 
     def forward_clean_past(self, clean_BTN: torch.Tensor, masked_BTN: torch.Tensor, actions_BA: torch.Tensor,
-                           select_BTN: torch.Tensor | None = None):
+                           select_BTN: torch.Tensor | None = None, drafts_BTN: torch.Tensor | None = None,
+                           motions_BT: torch.Tensor | None = None):
         """Logits (B, T, N, V) for the masked frames, each seeing the clean frames before it
-        (or (S, V) for the tokens select_BTN picks)."""
+        (or (S, V) for the tokens select_BTN picks). With motion, also the motion logits
+        (B, T-1, M) of frames 1..T-1, each from the clean frame before it and motions_BT (each
+        frame's motion id; frame 0's is treated as unknown) when motions_BT is given: returns
+        (logits, motion logits) then."""
         T = clean_BTN.shape[1]
         frame_actions = self.frame_actions(actions_BA, T)
-        x = torch.cat((self.embed(clean_BTN, frame_actions), self.embed(masked_BTN, frame_actions)), dim=1)
+        x = torch.cat((self.embed(clean_BTN, frame_actions, drafts_BTN),
+                       self.embed(masked_BTN, frame_actions, drafts_BTN)), dim=1)
         positions = torch.arange(T, device=x.device).repeat(2)
         h = self.transformer(x, positions, temporal_mask=clean_past_mask(T, None, x.device))
-        return self.head(h[:, T:], self.previous_frames(clean_BTN), frame_actions, select_BTN)
+        logits = self.head(h[:, T:], self.previous_frames(clean_BTN), frame_actions, select_BTN, drafts_BTN=drafts_BTN)
+        if not self.config.motion_radius or motions_BT is None:
+            return logits
+        known = motions_BT[:, :-1].clone()
+        known[:, 0] = self.num_motions
+        return logits, self.motion_logits(h[:, :T - 1], actions_BA[:, :T - 1], known)
 
     def step(self, tokens_BN: torch.Tensor, action_B: torch.Tensor, position: int, kv: KVBuffer,
-             previous_BN: torch.Tensor | None = None, with_logits: bool = True, copy_bias: float = 0.0):
+             previous_BN: torch.Tensor | None = None, with_logits: bool = True, copy_bias: float = 0.0,
+             draft_BN: torch.Tensor | None = None):
         """One new frame (B, N) at frame index `position`, seeing the past frames in `kv`;
-        previous_BN: the tokens of the frame before it (None for a first frame); copy_bias: see head.
+        previous_BN: the tokens of the frame before it (None for a first frame); draft_BN: with
+        motion, its draft's tokens (None for a first frame); copy_bias: see head.
 
-        Returns logits (B, N, V), or None when only the frame's keys/values are wanted.
+        Returns logits (B, N, V), or, with_logits=False, the frame's transformer outputs
+        (B, positions, C) (its keys/values are then in kv's spare slot; see motion_logits).
         """
-        x = self.embed(tokens_BN[:, None], action_B[:, None])
+        x = self.embed(tokens_BN[:, None], action_B[:, None], None if draft_BN is None else draft_BN[:, None])
         positions = torch.tensor([position], device=tokens_BN.device)
         h = self.transformer(x, positions, kv=kv)
         if not with_logits:
-            return None
+            return h[:, 0]
         if previous_BN is None:
             previous_BN = torch.full_like(tokens_BN, self.mask_id)
-        return self.head(h[:, 0], previous_BN, action_B, copy_bias=copy_bias)
+        return self.head(h[:, 0], previous_BN, action_B, copy_bias=copy_bias, drafts_BTN=draft_BN)
 
     def masked_token_loss(self, tokens_BTN: torch.Tensor, actions_BA: torch.Tensor,
-                          generator: torch.Generator | None = None) -> DynamicsLoss:
-        """MaskGIT training loss over frames 1..T-1 (frame 0 is always given)."""
+                          generator: torch.Generator | None = None, drafts_BTN: torch.Tensor | None = None,
+                          motions_BT: torch.Tensor | None = None) -> DynamicsLoss:
+        """MaskGIT training loss over frames 1..T-1 (frame 0 is always given); with motion, plus the
+        cross-entropy of each frame's camera motion (drafts_BTN and motions_BT are then required:
+        frame t's draft is frame t-1 moved by motion t, and frame 0's draft is mask_id)."""
         B, T, N = tokens_BTN.shape
         if self.config.mask_mode == "paper":
             low, high = 0.5, 1.0
@@ -143,14 +210,24 @@ class DynamicsModel(nn.Module):
         masked[:, 0] = False
         inputs = tokens_BTN.masked_fill(masked, self.mask_id)
         # Logits of the masked tokens only: the full (B, T, N, V) tensor is mostly thrown away.
-        if self.config.mask_mode == "paper":
+        if self.config.motion_radius:
+            if self.config.mask_mode != "clean_past":
+                raise ValueError("motion needs mask_mode clean_past")
+            picked, motion_logits = self.forward_clean_past(tokens_BTN, inputs, actions_BA, masked, drafts_BTN,
+                                                            motions_BT)
+        elif self.config.mask_mode == "paper":
             picked = self(inputs, actions_BA, select_BTN=masked)
         else:
             picked = self.forward_clean_past(tokens_BTN, inputs, actions_BA, select_BTN=masked)
         target = tokens_BTN[masked]
         loss = F.cross_entropy(picked, target)
         accuracy = (picked.argmax(-1) == target).float().mean()
-        return DynamicsLoss(loss, accuracy)
+        if not self.config.motion_radius:
+            return DynamicsLoss(loss, accuracy)
+        motion_target = motions_BT[:, 1:]
+        motion_loss = F.cross_entropy(motion_logits.flatten(0, 1).float(), motion_target.flatten())
+        motion_accuracy = (motion_logits.argmax(-1) == motion_target).float().mean()
+        return DynamicsLoss(loss + motion_loss, accuracy, motion_loss, motion_accuracy)
 
 
 def merge_tokens(x_BTNE: torch.Tensor, grid: int, merge: int) -> torch.Tensor:

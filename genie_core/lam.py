@@ -30,6 +30,7 @@ class LAMOutput:
     recon: torch.Tensor  # (B, T-1, H, W, 3) float [0, 1] scale: predictions of frames 1..T-1
     loss: torch.Tensor
     recon_loss: torch.Tensor
+    motion_loss: torch.Tensor | None = None  # cross-entropy of each code's camera motion (motion_radius > 0)
 
 
 class LatentActionModel(nn.Module):
@@ -63,6 +64,9 @@ class LatentActionModel(nn.Module):
             with torch.no_grad():  # start as "no shift", i.e. copy the last frame
                 self.to_shift.bias.zero_()
                 self.to_shift.bias[c.decoder_shift] = self.to_shift.bias[taps + c.decoder_shift] = 10.0
+        if c.motion_radius:  # the code alone must tell the camera motion: dx then dy logits
+            self.to_motion = nn.Sequential(nn.Linear(c.code_dim, c.dim), nn.GELU(),
+                                           nn.Linear(c.dim, 2 * (2 * c.motion_radius + 1)))
 
     def encode(self, frames_BTHW3: torch.Tensor) -> torch.Tensor:
         """Frames -> continuous action latents (B, T-1, code_dim), one per transition."""
@@ -97,7 +101,9 @@ class LatentActionModel(nn.Module):
             loss = loss + vq.loss
         return actions, quantized, loss, latents_BAD[moving]
 
-    def forward(self, frames_BTHW3: torch.Tensor) -> LAMOutput:
+    def forward(self, frames_BTHW3: torch.Tensor, motions_BT2: torch.Tensor | None = None) -> LAMOutput:
+        """motions_BT2: each frame's camera motion (dx, dy) from the one before (motion.py); with
+        motion_radius > 0 the codes learn to tell it."""
         latents = self.encode(frames_BTHW3)
         actions, quantized, vq_loss, quantized_latents = self.quantize(latents, self.still_transitions(frames_BTHW3))
         unit = to_unit(frames_BTHW3)
@@ -110,7 +116,14 @@ class LatentActionModel(nn.Module):
         base = past if not self.config.decoder_shift else shift_mix(past, self.to_shift(h), self.config.patch)
         recon = base + delta
         recon_loss = F.mse_loss(recon, unit[:, 1:])
-        return LAMOutput(actions, latents, quantized_latents, recon, recon_loss + vq_loss, recon_loss)
+        loss, motion_loss = recon_loss + vq_loss, None
+        if self.config.motion_radius and motions_BT2 is not None:
+            R = self.config.motion_radius
+            logits = self.to_motion(quantized).float().unflatten(-1, (2, 2 * R + 1))  # (B, T-1, 2, 2R+1)
+            target = (motions_BT2[:, 1:] + R).clamp(0, 2 * R)
+            motion_loss = F.cross_entropy(logits.flatten(0, 2), target.flatten())
+            loss = loss + self.config.motion_weight * motion_loss
+        return LAMOutput(actions, latents, quantized_latents, recon, loss, recon_loss, motion_loss)
 
     @torch.no_grad()
     def infer_actions(self, frames_BTHW3: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,11 @@ the new frame only, attending to keys/values of past frames that were computed o
 frame was made (and kept per frame, so `undo` is exact and cheap). One more pass on the final
 tokens records the new frame's keys/values; the tokenizer decoder works the same way. With a
 sliding temporal window this equals recomputing the whole context (see st_transformer).
+
+With a motion model (DynamicsConfig.motion_radius > 0) each frame starts with its camera motion,
+predicted from the last frame's outputs, its motion and the action; the last shown frame moved by
+it is encoded as the new frame's draft, MaskGIT decodes against that draft, and every patch
+whose token equals the draft's shows the moved pixels (with reused patches).
 """
 from __future__ import annotations
 
@@ -18,7 +23,8 @@ import torch
 
 from .checkpoint import GenieModels, build_genie, load_genie
 from .dynamics import DynamicsModel
-from .maskgit import maskgit_decode
+from .maskgit import maskgit_decode, sample_tokens
+from .motion import id_to_motion, shift_frames
 from .patches import to_uint8
 from .tokenizer import VideoTokenizer
 
@@ -43,6 +49,12 @@ class FrameRecord:
     position: int
     action_B: torch.Tensor  # the action that led to this frame (no_action for the start frame)
     shown_BHW3: torch.Tensor  # uint8 pixels shown for this frame
+    # With motion: the frame's transformer outputs (B, positions, C), from which the next frame's
+    # motion is predicted; its motion id (B,) (num_motions for the start frame: unknown); its draft
+    # tokens (B, N) (mask_id for the start frame).
+    features_BPC: torch.Tensor | None = None
+    motion_B: torch.Tensor | None = None
+    draft_BN: torch.Tensor | None = None
 
 
 class Rollout:
@@ -75,33 +87,66 @@ class Rollout:
         self.history = []
         self.dyn_kv.load([])
         no_action = torch.full((self.batch,), self.dynamics.no_action, device=self.device)
-        return self._commit(tokens, no_action, frames_BHW3.to(self.device) if self.reuse_patches else None)
+        motion = draft = None
+        if self.motion_radius:
+            motion = torch.full((self.batch,), self.dynamics.num_motions, device=self.device)
+            draft = torch.full_like(tokens, self.dynamics.mask_id)
+        return self._commit(tokens, no_action, frames_BHW3.to(self.device) if self.reuse_patches else None,
+                            motion, draft)
 
-    def _commit(self, tokens_BN, action_B, shown_BHW3: torch.Tensor | None = None) -> torch.Tensor:
+    @property
+    def motion_radius(self) -> int:
+        return self.dynamics.config.motion_radius
+
+    def _commit(self, tokens_BN, action_B, shown_BHW3: torch.Tensor | None = None, motion_B=None, draft_BN=None,
+                moved_BHW3=None) -> torch.Tensor:
         """Record the final tokens' keys/values (dynamics and decoder); returns the pixels to show:
         shown_BHW3 when given (a real start image), else the decoded frame, with unchanged patches
-        taken from the previous shown frame when reusing patches."""
+        taken from the moved or previous shown frame when reusing patches."""
         position = self.history[-1].position + 1 if self.history else 0
         if not self.cached:
             pixels = self._full_decode(tokens_BN)
             dynamics_kv = decoder_kv = None
+            features = self._full_features(tokens_BN, action_B, draft_BN) if self.motion_radius else None
         else:
             # dyn_kv already holds this frame's past (loaded by start / next_frame): only the slot is new.
-            self.dynamics.step(tokens_BN, action_B, position, self.dyn_kv, with_logits=False)
+            features = self.dynamics.step(tokens_BN, action_B, position, self.dyn_kv, with_logits=False,
+                                          draft_BN=draft_BN)
             self.dec_kv.load([r.decoder_kv for r in self.history])
             pixels = self.tokenizer.decode_step(tokens_BN, position, self.dec_kv)
             dynamics_kv, decoder_kv = self.dyn_kv.new_frame_kv(), self.dec_kv.new_frame_kv()
         if shown_BHW3 is None:
-            shown_BHW3 = self._reuse_unchanged(tokens_BN, pixels) if self.reuse_patches and self.history else pixels
-        self.history.append(FrameRecord(tokens_BN, dynamics_kv, decoder_kv, position, action_B, shown_BHW3))
+            shown_BHW3 = (self._reuse_unchanged(tokens_BN, pixels, draft_BN, moved_BHW3)
+                          if self.reuse_patches and self.history else pixels)
+        self.history.append(FrameRecord(tokens_BN, dynamics_kv, decoder_kv, position, action_B, shown_BHW3,
+                                        features, motion_B, draft_BN))
         return shown_BHW3
 
-    def _reuse_unchanged(self, tokens_BN: torch.Tensor, decoded_BHW3: torch.Tensor) -> torch.Tensor:
-        """The previous frame's shown pixels where a patch's token is unchanged, decoded ones elsewhere."""
+    def _reuse_unchanged(self, tokens_BN: torch.Tensor, decoded_BHW3: torch.Tensor, draft_BN=None,
+                         moved_BHW3=None) -> torch.Tensor:
+        """The moved frame's pixels where a patch's token equals the draft's, else the previous frame's
+        shown pixels where it is unchanged, decoded ones elsewhere."""
         previous = self.history[-1]
         p, g = self.tokenizer.config.patch, self.tokenizer.config.grid
-        same = (tokens_BN == previous.tokens_BN).view(-1, g, 1, g, 1, 1).expand(-1, g, p, g, p, 1)
-        return torch.where(same.reshape(-1, g * p, g * p, 1), previous.shown_BHW3, decoded_BHW3)
+
+        def per_pixel(same_BN):
+            return same_BN.view(-1, g, 1, g, 1, 1).expand(-1, g, p, g, p, 1).reshape(-1, g * p, g * p, 1)
+
+        shown = torch.where(per_pixel(tokens_BN == previous.tokens_BN), previous.shown_BHW3, decoded_BHW3)
+        if draft_BN is not None:
+            shown = torch.where(per_pixel(tokens_BN == draft_BN), moved_BHW3, shown)
+        return shown
+
+    def _next_motion(self, action_B, temperature: float, generator) -> torch.Tensor:
+        """The new frame's motion ids (B,), predicted from the last frame; the still action never moves."""
+        last = self.history[-1]
+        logits = self.dynamics.motion_logits(last.features_BPC, action_B, last.motion_B)
+        motion = sample_tokens(logits[:, None], temperature, generator)[0][:, 0]
+        still = self.dynamics.config.still_action
+        if still is not None:
+            zero = self.dynamics.num_motions // 2  # (0, 0) sits at the centre of the grid of shifts
+            motion = torch.where(action_B == still, torch.full_like(motion, zero), motion)
+        return motion
 
     @torch.inference_mode()
     def next_frame(self, action_B: torch.Tensor, steps: int, temperature: float, order: str,
@@ -110,26 +155,56 @@ class Rollout:
         copy_bias: see DynamicsConfig.decode_copy_bias."""
         action_B = action_B.to(self.device)
         position = self.history[-1].position + 1
+        motion = draft = moved = None
+        if self.motion_radius:
+            motion = self._next_motion(action_B, temperature, generator)
+            moved = shift_frames(self.history[-1].shown_BHW3, id_to_motion(motion, self.motion_radius))
+            draft = self.tokenizer.encode(moved[:, None])[:, 0]
+        previous = self.history[-1].tokens_BN
         if self.cached:
             self.dyn_kv.load([r.dynamics_kv for r in self.history])  # once per frame, not per round
-            previous = self.history[-1].tokens_BN
             logits_fn = lambda tokens: self.dynamics.step(tokens, action_B, position, self.dyn_kv, previous,
-                                                          copy_bias=copy_bias)
+                                                          copy_bias=copy_bias, draft_BN=draft)
         else:
-            logits_fn = lambda tokens: self._full_logits(tokens, action_B, copy_bias)
+            logits_fn = lambda tokens: self._full_logits(tokens, action_B, copy_bias, draft)
         tokens = maskgit_decode(logits_fn, self.batch, self.tokenizer.config.tokens_per_frame,
                                 self.dynamics.mask_id, steps, temperature, order, generator, self.device)
-        return self._commit(tokens, action_B)
+        return self._commit(tokens, action_B, None, motion, draft, moved)
 
-    def _full_logits(self, tokens_BN, action_B, copy_bias: float):
+    def last_motion(self) -> torch.Tensor | None:
+        """(B, 2) integer (dx, dy) the newest frame was moved by; None without motion or before a step."""
+        if not self.motion_radius or not self.history or self.history[-1].motion_B is None:
+            return None
+        motion = self.history[-1].motion_B
+        if int(motion.max()) >= self.dynamics.num_motions:
+            return None
+        return id_to_motion(motion, self.motion_radius)
+
+    def _full_logits(self, tokens_BN, action_B, copy_bias: float, draft_BN=None):
+        """Uncached reference for the cached MaskGIT step: the new frame's logits (B, N, V)."""
+        h = self._full_outputs(tokens_BN, action_B, draft_BN)
+        return self.dynamics.head(h, self.history[-1].tokens_BN, action_B, copy_bias=copy_bias, drafts_BTN=draft_BN)
+
+    def _full_outputs(self, tokens_BN, action_B, draft_BN):
+        """Uncached reference: the new frame's transformer outputs (B, positions, C), recomputed over
+        every kept frame of the context."""
         past = torch.stack([r.tokens_BN for r in self.history], dim=1)  # (B, P, N)
         tokens = torch.cat((past, tokens_BN[:, None]), dim=1)
         actions = torch.stack([r.action_B for r in self.history[1:]] + [action_B], dim=1)
         positions = torch.tensor([r.position for r in self.history] + [self.history[-1].position + 1])
+        drafts = None
+        if self.motion_radius:
+            drafts = torch.stack([r.draft_BN for r in self.history] + [draft_BN], dim=1)
         d = self.dynamics
-        x = d.embed(tokens, d.frame_actions(actions, tokens.shape[1]))
-        h = d.transformer(x, positions.to(self.device), window=self.context)
-        return d.head(h[:, -1], past[:, -1], action_B, copy_bias=copy_bias)
+        x = d.embed(tokens, d.frame_actions(actions, tokens.shape[1]), drafts)
+        return d.transformer(x, positions.to(self.device), window=self.context)[:, -1]
+
+    def _full_features(self, tokens_BN, action_B, draft_BN):
+        """Uncached reference for a frame being committed: its transformer outputs (B, positions, C)."""
+        if not self.history:  # the start frame: nothing before it
+            x = self.dynamics.embed(tokens_BN[:, None], action_B[:, None], draft_BN[:, None])
+            return self.dynamics.transformer(x, torch.tensor([0], device=self.device))[:, 0]
+        return self._full_outputs(tokens_BN, action_B, draft_BN)
 
     def _full_decode(self, tokens_BN):
         tokens = torch.stack([r.tokens_BN for r in self.history] + [tokens_BN], dim=1)

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from genie_core.checkpoint import CheckpointError, build_genie, load_component, load_genie, save_genie
+from genie_core.checkpoint import CheckpointError, GenieModels, build_genie, load_component, load_genie, save_genie
 from genie_core.config import PRESETS, DynamicsConfig, config_to_json, preset
 from genie_core.dynamics import DynamicsModel, merge_tokens, split_tokens
 from genie_core.lam import LatentActionModel, shift_mix
 from genie_core.maskgit import maskgit_decode, num_masked
+from genie_core.tokenizer import VideoTokenizer
 from genie_core.st_transformer import STTransformer, clean_past_mask
 from genie_core.vq import VectorQuantizer
 from genie_core.world import Rollout, random_world
@@ -22,6 +23,18 @@ def models():
     for part in (m.tokenizer, m.lam, m.dynamics):
         part.eval()
     return m
+
+
+def build_still_camera(seed=0):
+    """The tiny models without camera motion: the copy prior then has one source, the previous frame."""
+    config = preset("tiny")
+    torch.manual_seed(seed)
+    models = GenieModels(VideoTokenizer(config.tokenizer),
+                         LatentActionModel(dataclasses.replace(config.lam, motion_radius=0)),
+                         DynamicsModel(dataclasses.replace(config.dynamics, motion_radius=0)))
+    for part in (models.tokenizer, models.lam, models.dynamics):
+        part.eval()
+    return models
 
 
 def frames_uint8(B=2, T=5, size=16, seed=0):
@@ -108,20 +121,21 @@ def test_cached_logits_equal_full_forward(models):
     for a in (1, 2, 3):
         rollout.next_frame(torch.tensor([a]), 2, 1.0, "random", torch.Generator().manual_seed(0))
     query = torch.randint(0, 33, (1, 16))
+    draft = torch.randint(0, 32, (1, 16))  # the tiny preset has motion: the new frame's draft tokens
     with torch.inference_mode():
         rollout.dyn_kv.load([r.dynamics_kv for r in rollout.history])
-        cached = rollout.dynamics.step(query, torch.tensor([4]), 4, rollout.dyn_kv, rollout.history[-1].tokens_BN)
-        full = rollout._full_logits(query, torch.tensor([4]), 0.0)
+        cached = rollout.dynamics.step(query, torch.tensor([4]), 4, rollout.dyn_kv, rollout.history[-1].tokens_BN,
+                                       draft_BN=draft)
+        full = rollout._full_logits(query, torch.tensor([4]), 0.0, draft)
         cached_biased = rollout.dynamics.step(query, torch.tensor([4]), 4, rollout.dyn_kv,
-                                              rollout.history[-1].tokens_BN, copy_bias=2.5)
-        full_biased = rollout._full_logits(query, torch.tensor([4]), 2.5)
+                                              rollout.history[-1].tokens_BN, copy_bias=2.5, draft_BN=draft)
+        full_biased = rollout._full_logits(query, torch.tensor([4]), 2.5, draft)
     assert torch.allclose(cached, full, atol=1e-4)
     assert torch.allclose(cached_biased, full_biased, atol=1e-4)
 
 
 def test_copy_bias_raises_only_the_previous_tokens_logit_and_keeps_the_frame_when_large():
-    models = build_genie("tiny", seed=0)
-    models.dynamics.eval()
+    models = build_still_camera()
     rollout = Rollout(models.tokenizer, models.dynamics, context=16)
     rollout.start(frames_uint8(B=1, T=1)[:, 0])
     previous = rollout.history[-1].tokens_BN
@@ -142,8 +156,7 @@ def test_copy_bias_raises_only_the_previous_tokens_logit_and_keeps_the_frame_whe
 
 
 def test_reused_patches_keep_the_start_image_where_tokens_do_not_change():
-    models = build_genie("tiny", seed=0)
-    models.dynamics.eval()
+    models = build_still_camera()
     image = frames_uint8(B=1, T=1)[:, 0]
     rollout = Rollout(models.tokenizer, models.dynamics, reuse_patches=True)
     assert rollout.start(image).equal(image)  # the real start image, not its reconstruction
@@ -188,8 +201,7 @@ def test_merged_dynamics_keeps_one_logit_row_per_token_and_its_squares_apart():
 
 
 def test_action_copy_prior_lets_one_action_keep_every_token():
-    models = build_genie("tiny", seed=0)
-    models.dynamics.eval()
+    models = build_still_camera()
     assert models.dynamics.action_copy_logit is not None
     with torch.no_grad():
         models.dynamics.copy_logit.fill_(-1e4)  # every token changes ...

@@ -70,9 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     coinrun.add_argument("--envs", type=positive_int, default=1,
                          help="environments run in parallel, one per worker process (default 1; up to "
                               "the number of free CPU cores)")
-    coinrun.add_argument("--agent", choices=["random", "scripted", "mix"], default="mix",
+    coinrun.add_argument("--agent", choices=["random", "scripted", "explore", "mix", "wide"], default="mix",
                          help="random: hold random moves 1-8 steps; scripted: mostly run right and jump; "
-                              "mix (default): each episode picks one at random")
+                              "explore: hold right, left, still or jumps 2-10 steps; mix (default): random or "
+                              "scripted per episode; wide: random, scripted or explore per episode")
     coinrun.add_argument("--seed", type=int, default=0, help="seed for the agents (default 0)")
     coinrun.add_argument("--compress", action="store_true",
                          help="write compressed files (~9x smaller, but the loader reads them much more slowly)")

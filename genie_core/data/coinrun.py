@@ -35,9 +35,13 @@ from .clips import list_episodes, read_header, remove_stale_temp_files, write_ep
 ACTION_NAMES = ["LEFT+DOWN", "LEFT", "LEFT+UP", "DOWN", "NOOP", "UP", "RIGHT+DOWN", "RIGHT", "RIGHT+UP",
                 "D", "A", "W", "S", "Q", "E"]
 NUM_DIRECTION_ACTIONS = 9
-RIGHT, RIGHT_UP = 7, 8
+LEFT, LEFT_UP, NOOP, UP, RIGHT, RIGHT_UP = 1, 2, 4, 5, 7, 8
 MAX_ATTEMPTS = 5
-AGENTS = ("random", "scripted", "mix")
+AGENTS = ("random", "scripted", "explore", "mix", "wide")
+# explore: longer holds of the moves a player makes, left and standing still included, so that
+# every arrow key has camera motion to learn from (random and scripted play rarely run left).
+EXPLORE_MOVES = (RIGHT, LEFT, NOOP, RIGHT_UP, LEFT_UP, UP)
+EXPLORE_ODDS = (0.30, 0.25, 0.15, 0.12, 0.10, 0.08)
 
 
 def load_procgen():
@@ -58,14 +62,18 @@ def episode_name(level: int, repeat: int) -> str:
 
 class Agent:
     """Holds each chosen action for 1-8 steps. random: any direction combo (including NOOP);
-    scripted: 80% RIGHT or RIGHT+UP (jump), otherwise a random direction combo."""
+    scripted: 80% RIGHT or RIGHT+UP (jump), otherwise a random direction combo;
+    explore: one of EXPLORE_MOVES held for 2-10 steps."""
 
     def __init__(self, kind: str, rng: np.random.Generator):
         self.kind, self.rng = kind, rng
         self.action, self.steps_left = 4, 0
 
     def act(self) -> int:
-        if self.steps_left == 0:
+        if self.steps_left == 0 and self.kind == "explore":
+            self.action = int(self.rng.choice(EXPLORE_MOVES, p=EXPLORE_ODDS))
+            self.steps_left = int(self.rng.integers(2, 11))
+        elif self.steps_left == 0:
             if self.kind == "scripted" and self.rng.random() < 0.8:
                 self.action = RIGHT if self.rng.random() < 0.5 else RIGHT_UP
             else:
@@ -87,7 +95,12 @@ class CoinRunSettings:
 def play_level(env_class, level: int, repeat: int, settings: CoinRunSettings) -> tuple[list, list, str, str]:
     """Play one level in its own env -> (frames, actions, how it ended, agent kind)."""
     rng = np.random.default_rng([settings.seed, level, repeat])
-    kind = settings.agent if settings.agent != "mix" else ("scripted" if rng.random() < 0.5 else "random")
+    if settings.agent == "mix":  # v1-v4's data: half random, half scripted
+        kind = "scripted" if rng.random() < 0.5 else "random"
+    elif settings.agent == "wide":  # a third each of random, scripted and explore
+        kind = ("random", "scripted", "explore")[int(rng.integers(3))]
+    else:
+        kind = settings.agent
     agent = Agent(kind, rng)
     env = env_class(num=1, env_name="coinrun", start_level=level, num_levels=1, distribution_mode="hard",
                     use_backgrounds=True, num_threads=0, rand_seed=int(rng.integers(2**31 - 1)))

@@ -129,8 +129,8 @@ def run_dynamics(args) -> dict:
     started = time.time()
     cache = os.path.join(args.tokenizer, "token_cache") if os.path.isdir(tok_dir) else None
     bf16 = device.type == "cuda" or args.cpu_bf16
-    train_tokens = cached_pretokenize(tokenizer, train_clips, device, cache, bf16)
-    val_tokens = cached_pretokenize(tokenizer, val_clips, device, cache, bf16)
+    train_tokens = cached_pretokenize(tokenizer, train_clips, device, cache, bf16, dyn_config.motion_radius)
+    val_tokens = cached_pretokenize(tokenizer, val_clips, device, cache, bf16, dyn_config.motion_radius)
     print(f"pretokenized {train_clips.num_frames + val_clips.num_frames} frames in {time.time() - started:.0f} s")
     save_component(tokenizer, os.path.join(args.out, "tokenizer"))  # the run folder is a whole checkpoint
     objective = WorldModelObjective(lam, dynamics, train_clips, val_clips, train_tokens, val_tokens)

@@ -22,6 +22,7 @@ from ..data.sampler import ClipSampler
 from ..dynamics import DynamicsModel
 from ..lam import LatentActionModel
 from ..metrics import psnr
+from ..motion import episode_motions, motion_to_id, shift_frames
 from ..patches import patchify
 from ..tokenizer import VideoTokenizer
 from ..vq import VectorQuantizer, code_usage, perplexity
@@ -83,12 +84,14 @@ class TokenizerObjective(nn.Module):
 
 
 def cached_pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, cache_dir: str | None,
-                       bf16: bool = False) -> list[torch.Tensor]:
-    """pretokenize, remembered in cache_dir (keyed by the episode files, the tokenizer's weights and
-    the precision) so that several phase-2 runs on one tokenizer pay for it once."""
+                       bf16: bool = False, motion_radius: int = 0) -> list[dict[str, torch.Tensor]]:
+    """pretokenize, remembered in cache_dir (keyed by the episode files, the tokenizer's weights, the
+    precision and the motion radius) so that several phase-2 runs on one tokenizer pay for it once."""
     if cache_dir is None:
-        return pretokenize(tokenizer, clips, device, bf16=bf16)
+        return pretokenize(tokenizer, clips, device, bf16=bf16, motion_radius=motion_radius)
     key = hashlib.sha1((b"bf16;" if bf16 else b"") + b"copy-unchanged-patches;")
+    if motion_radius:
+        key.update(f"motion-drafts-{motion_radius};".encode())
     for header in clips.episodes:
         stat = os.stat(header.path)
         key.update(f"{os.path.abspath(header.path)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
@@ -97,17 +100,26 @@ def cached_pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, ca
     path = os.path.join(cache_dir, f"tokens-{key.hexdigest()[:16]}.safetensors")
     if os.path.isfile(path):
         loaded = load_file(path)
-        return [loaded[str(i)] for i in range(len(loaded))]
-    tokens = pretokenize(tokenizer, clips, device, bf16=bf16)
-    atomic_write_bytes(path, save(({str(i): t.contiguous() for i, t in enumerate(tokens)})))
-    return tokens
+        count = sum(1 for name in loaded if name.startswith("tokens/"))
+        return [{part: loaded[f"{part}/{i}"] for part in EPISODE_PARTS if f"{part}/{i}" in loaded}
+                for i in range(count)]
+    episodes = pretokenize(tokenizer, clips, device, bf16=bf16, motion_radius=motion_radius)
+    flat = {f"{part}/{i}": t.contiguous() for i, episode in enumerate(episodes) for part, t in episode.items()}
+    atomic_write_bytes(path, save(flat))
+    return episodes
+
+
+EPISODE_PARTS = ("tokens", "drafts", "motions")
 
 
 @torch.no_grad()
 def pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, batch_frames: int = 32,
-                bf16: bool = False) -> list[torch.Tensor]:
-    """Tokens (T, N) int16 of every episode, encoded once with the frozen tokenizer, with
-    copy_unchanged_patches applied (the dynamics model's targets).
+                bf16: bool = False, motion_radius: int = 0) -> list[dict[str, torch.Tensor]]:
+    """Per episode {"tokens": (T, N) int16}: every frame encoded once with the frozen tokenizer,
+    with copy_unchanged_patches applied (the dynamics model's targets). With motion_radius > 0 also
+    "motions" (T, 2) int8, each frame's camera motion from the one before (motion.py; frame 0:
+    (0, 0)), and "drafts" (T, N) int16, the tokens of frame t-1 moved by motion t and encoded on
+    its own, as the player encodes it (frame 0's draft is unused).
 
     Episodes go through VideoTokenizer.encode_long (chunked, same result as one long pass; short
     chunks, since temporal attention over a chunk costs its length squared). bf16: autocast, 1.5x
@@ -121,7 +133,14 @@ def pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, batch_fra
         frames = torch.from_numpy(np.array(clips._frames(index))).to(device)
         with autocast:
             tokens = tokenizer.encode_long(frames, batch_frames)
-        out.append(copy_unchanged_patches(tokens, frames, tokenizer.config.patch).to(torch.int16).cpu())
+        episode = {"tokens": copy_unchanged_patches(tokens, frames, tokenizer.config.patch).to(torch.int16).cpu()}
+        if motion_radius:
+            motions = episode_motions(frames, motion_radius)
+            moved = torch.cat((frames[:1], shift_frames(frames[:-1], motions[1:])))
+            with autocast:
+                drafts = torch.cat([tokenizer.encode(chunk[:, None])[:, 0] for chunk in moved.split(batch_frames)])
+            episode.update(drafts=drafts.to(torch.int16).cpu(), motions=motions.to(torch.int8))
+        out.append(episode)
     return out
 
 
@@ -142,14 +161,14 @@ def copy_unchanged_patches(tokens_TN: torch.Tensor, frames_THW3: torch.Tensor, p
 
 class WorldModelObjective(nn.Module):
     def __init__(self, lam: LatentActionModel, dynamics: DynamicsModel, train: ClipSampler, val: ClipSampler,
-                 train_tokens: list[torch.Tensor], val_tokens: list[torch.Tensor], val_windows: int = 48):
+                 train_tokens: list[dict], val_tokens: list[dict], val_windows: int = 48):
         super().__init__()
         self.lam, self.dynamics = lam, dynamics
         self.train_clips, self.val_clips = train, val
         self.train_tokens, self.val_tokens = train_tokens, val_tokens
         batch = val.sample(val_windows, np.random.default_rng(1234))
         self.val_frames = batch.frames
-        self.val_tokens_BTN = self._tokens_for(batch, val_tokens)
+        self.val_parts = self._parts_for(batch, val_tokens)
         self.last_latents = None
         self.restarts = 0  # LAM codes re-seeded by this process: a re-seeded code changes meaning for the dynamics model
 
@@ -160,23 +179,39 @@ class WorldModelObjective(nn.Module):
     def device(self):
         return self.dynamics.pos_NC.device
 
-    @staticmethod
-    def _tokens_for(batch, tokens: list[torch.Tensor]) -> torch.Tensor:
+    def _parts_for(self, batch, episodes: list[dict]) -> dict[str, torch.Tensor]:
+        """The windows' tokens (B, T, N), and with motion their drafts (B, T, N; mask_id for frame 0)
+        and motions (B, T, 2)."""
         T = batch.frames.shape[1]
-        return torch.stack([tokens[e][s:s + T] for e, s in zip(batch.episode_ids.tolist(), batch.starts.tolist())]).long()
+        picked = [{part: t[s:s + T] for part, t in episodes[e].items()}
+                  for e, s in zip(batch.episode_ids.tolist(), batch.starts.tolist())]
+        parts = {part: torch.stack([p[part] for p in picked]).long() for part in picked[0]}
+        if "drafts" in parts:
+            parts["drafts"][:, 0] = self.dynamics.mask_id  # a window's first frame has no frame before it
+        return parts
 
     def sample_batch(self, batch_size: int, rng: np.random.Generator):
         batch = self.train_clips.sample(batch_size, rng)
-        return (torch.from_numpy(batch.frames).to(self.device),
-                self._tokens_for(batch, self.train_tokens).to(self.device))
+        parts = self._parts_for(batch, self.train_tokens)
+        return torch.from_numpy(batch.frames).to(self.device), {k: v.to(self.device) for k, v in parts.items()}
+
+    def _losses(self, frames, parts, generator=None):
+        motions = parts.get("motions")
+        lam = self.lam(frames, motions)
+        motion_ids = None if motions is None else motion_to_id(motions, self.dynamics.config.motion_radius)
+        # Stop-gradient: the dynamics model learns to follow the LAM's actions, not to shape them.
+        dyn = self.dynamics.masked_token_loss(parts["tokens"], lam.actions.detach(), generator, parts.get("drafts"),
+                                              motion_ids)
+        return lam, dyn
 
     def forward(self, batch):
-        frames, tokens = batch
-        lam = self.lam(frames)
+        lam, dyn = self._losses(*batch)
         self.last_latents = lam.quantized_latents
-        # Stop-gradient: the dynamics model learns to follow the LAM's actions, not to shape them.
-        dyn = self.dynamics.masked_token_loss(tokens, lam.actions.detach())
         metrics = {"lam_mse": lam.recon_loss.item(), "dyn_loss": dyn.loss.item(), "dyn_acc": dyn.accuracy.item()}
+        if dyn.motion_loss is not None:
+            metrics.update(motion_loss=dyn.motion_loss.item(), motion_acc=dyn.motion_accuracy.item())
+        if lam.motion_loss is not None:
+            metrics["lam_motion_loss"] = lam.motion_loss.item()
         return lam.loss + dyn.loss, metrics
 
     def after_step(self, step: int) -> None:
@@ -185,19 +220,23 @@ class WorldModelObjective(nn.Module):
 
     def validate(self) -> dict[str, float]:
         generator = torch.Generator().manual_seed(0)  # the same masks at every validation
-        lam_psnr, actions, acc, copy_acc = [], [], [], []
+        lam_psnr, actions, acc, copy_acc, motion_acc = [], [], [], [], []
         for i in range(0, len(self.val_frames), 8):
             frames = torch.from_numpy(self.val_frames[i:i + 8]).to(self.device)
-            tokens = self.val_tokens_BTN[i:i + 8].to(self.device)
-            out = self.lam(frames)
+            parts = {k: v[i:i + 8].to(self.device) for k, v in self.val_parts.items()}
+            out, dyn = self._losses(frames, parts, generator)
             lam_psnr.append(psnr(out.recon, frames[:, 1:]))
             actions.append(out.actions.flatten())
-            dyn = self.dynamics.masked_token_loss(tokens, out.actions, generator)
             acc.append(float(dyn.accuracy))
+            tokens = parts["tokens"]
             copy_acc.append(float((tokens[:, 1:] == tokens[:, :-1]).float().mean()))
+            if dyn.motion_accuracy is not None:
+                motion_acc.append(float(dyn.motion_accuracy))
         usage = code_usage(torch.cat(actions), self.lam.config.num_actions)
         metrics = {"lam_psnr": float(np.mean(lam_psnr)), "dyn_acc": float(np.mean(acc)),
                    "copy_acc": float(np.mean(copy_acc)), "action_min_share": float(usage.min()),
                    "lam_restarts": self.restarts}
+        if motion_acc:
+            metrics["motion_acc"] = float(np.mean(motion_acc))
         metrics.update({f"action_{i}": float(u) for i, u in enumerate(usage)})
         return metrics
