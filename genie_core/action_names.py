@@ -36,28 +36,15 @@ def name_actions(table: np.ndarray, true_names: list[str]) -> list[str]:
     return _names_from_directions(table.astype(np.float64), directions, relative=True, threshold=0.15)
 
 
-def scene_shifts(frames_BTHW3: torch.Tensor, radius: int = 6) -> torch.Tensor:
-    """(B, T-1, 2) integer (dy, dx) per transition: the global shift of frame t that best matches
-    frame t+1 (content moved dy rows down, dx columns right), judged away from the borders."""
-    x = frames_BTHW3.float()
-    before, after = x[:, :-1], x[:, 1:]
-    H, W = x.shape[2:4]
-    target = after[:, :, radius:H - radius, radius:W - radius]
-    offsets = [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
-    errors = torch.stack([(before[:, :, radius - dy:H - radius - dy, radius - dx:W - radius - dx] - target)
-                          .pow(2).mean((-3, -2, -1)) for dy, dx in offsets], dim=-1)
-    errors[..., offsets.index((0, 0))] -= 1e-6  # ties (e.g. a flat picture) count as standing still
-    return torch.tensor(offsets, device=x.device)[errors.argmin(-1)]
-
-
 MOTIONS = [(h, v) for h in (-1, 0, 1) for v in (-1, 0, 1)]  # the player's (horizontal, vertical) step
 
 
-def motion_table(latent: np.ndarray, shifts: np.ndarray, num_actions: int) -> np.ndarray:
+def motion_table(latent: np.ndarray, motions: np.ndarray, num_actions: int) -> np.ndarray:
     """Counts (latent, 9) of the player's visible step per latent action. latent: (X,) action ids;
-    shifts: (X, 2) scene (dy, dx) of the same transitions. With a camera that follows the player,
-    the scene moving left means the player went right, and moving down means it went up."""
-    player = np.stack((-np.sign(shifts[:, 1]), np.sign(shifts[:, 0])), axis=1).astype(int)
+    motions: (X, 2) the content's (dx, dy) in the same transitions (motion.estimate_motion). With a
+    camera that follows the player, the content moving left means the player went right, and
+    moving down means it went up."""
+    player = np.stack((-np.sign(motions[:, 0]), np.sign(motions[:, 1])), axis=1).astype(int)
     column = {m: i for i, m in enumerate(MOTIONS)}
     table = np.zeros((num_actions, len(MOTIONS)), dtype=np.int64)
     for action, (h, v) in zip(latent.tolist(), player.tolist()):

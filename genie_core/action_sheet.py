@@ -3,8 +3,10 @@
 What does each latent action do? From one start image, one row per action: the start frame, then
 `--frames` generated frames holding that action, every row from a fresh reset with the same seed
 (so rows differ only by the action). Writes PREFIX.png (the grid) and PREFIX.gif (frame k shows
-step k of every action side by side), each labelled with the action id and its name from the
-checkpoint's actions.json when there is one.
+step k of every action side by side), each labelled with the action id, its name from the
+checkpoint's actions.json when there is one, and (in the PNG) how far it moved the picture: the
+sum over the row of each frame's camera motion, measured on the pixels (motion.py), as the
+content's (dx, dy) in px (Right moves the content left: dx < 0; a jump moves it down: dy > 0).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from PIL import Image, ImageDraw
 
 from .checkpoint import CheckpointError, atomic_write_bytes
 from .imaging import load_image
+from .motion import estimate_motion
 from .world import World, load_world
 
 PAD = 2  # pixels between cells
@@ -36,6 +39,15 @@ def action_sheet(world: World, image: np.ndarray, frames: int) -> list[list[np.n
         row += [world.step(action) for _ in range(frames)]
         rows.append(row)
     return rows
+
+
+def row_motion(row: list[np.ndarray], radius: int = 8) -> tuple[int, int]:
+    """Total (dx, dy) the content moved over a row, frame to frame, measured on the pixels."""
+    import torch
+
+    frames = torch.from_numpy(np.stack(row))
+    dx, dy = estimate_motion(frames[:-1], frames[1:], radius).sum(0).tolist()
+    return int(dx), int(dy)
 
 
 def upscale_factor(image_size: int) -> int:
@@ -133,8 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         print(note, file=sys.stderr)
     rows = action_sheet(world, image, args.frames)
     scale = args.scale or upscale_factor(world.image_size)
+    labels = [f"{label}\nmoved {dx:+d},{dy:+d}" for label, (dx, dy) in
+              zip(action_labels(world.num_actions, world.action_names), map(row_motion, rows))]
     try:
-        write_png(draw_grid(rows, action_labels(world.num_actions, world.action_names), scale), f"{args.out}.png")
+        write_png(draw_grid(rows, labels, scale), f"{args.out}.png")
         write_gif(draw_animation(rows, action_labels(world.num_actions, world.action_names, one_line=True), scale),
                   f"{args.out}.gif")
     except OSError as error:

@@ -8,9 +8,15 @@ Numbers a user can trust, always beside the baseline of copying the last real fr
 - changed_pixels(_real): share of pixels that differ from the context frame, mean over the 10
   frames, generated and real: a model that scores near copying by barely moving shows it here.
 - delta_t_psnr: Genie's controllability metric at t = 4, PSNR with LAM actions minus PSNR with
-  uniformly random actions.
-- action_usage: share of held-out transitions per latent action; with true actions in the data,
-  action_nmi and a latent x true confusion picture (see --confusion).
+  uniformly random actions, the mean over --random-draws draws of those (each draw's in
+  delta_t_psnr_draws).
+- motion_error_px, motion_within_1px: the camera motion of each generated frame against the real
+  one, both measured on the pixels by the same shift search (motion.py): the mean distance in px,
+  and the share of frames within 1 px on both axes; motion_speed(_real): mean |dx|, |dy| per frame.
+- action_usage: share of held-out transitions per latent action; action_motion: the mean camera
+  motion (dx, dy) of the transitions given each action; motion_nmi: NMI between latent actions
+  and 8 k-means classes of those motions; with true actions in the data, action_nmi and a latent x
+  true confusion picture (see --confusion).
 """
 from __future__ import annotations
 
@@ -24,18 +30,21 @@ import numpy as np
 import torch
 
 from .action_names import (MOTIONS, direction_actions, motion_name, motion_table, name_actions_by_motion,
-                           scene_shifts, top_shares, write_action_names)
+                           top_shares, write_action_names)
 from .checkpoint import CheckpointError, GenieModels, atomic_write_text, load_genie
 from .config import on_off
 from .data.clips import list_episodes
 from .data.sampler import ClipSampler
-from .metrics import normalized_mutual_information, psnr_per_frame
+from .metrics import kmeans, normalized_mutual_information, psnr_per_frame
+from .motion import estimate_motion
 from .vq import code_usage
 from .world import Rollout, pick_device
 
 HORIZON = 10  # generated frames per window, from 1 real context frame
 DELTA_T = 4  # Genie reports delta-t PSNR at t = 4
 CHANGED_LEVEL = 24  # a pixel counts as changed when a channel moves by more than this (of 255): not tokenizer noise
+MOTION_RADIUS = 8  # camera motion is searched within +-8 px per frame (CoinRun moves up to ~7.4 px)
+MOTION_CLASSES = 8  # k-means classes of motion for motion_nmi (as many as latent actions)
 
 
 @dataclass(frozen=True)
@@ -61,19 +70,30 @@ def tokenizer_psnr(models: GenieModels, clips: ClipSampler, device, chunk: int =
 
 @torch.inference_mode()
 def rollout_scores(models: GenieModels, frames_BTHW3: torch.Tensor, actions_BA: torch.Tensor,
-                   settings: DecodeSettings, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+                   settings: DecodeSettings, generator: torch.Generator):
     """Frames generated from frame 0 with the given actions: their PSNR (B, HORIZON) against the real
-    frames, and the share of their pixels changed since the first shown frame (B, HORIZON)."""
+    frames, the share of their pixels changed since the first shown frame (B, HORIZON), and the
+    camera motion (dx, dy) of each from the frame before, measured on the pixels (B, HORIZON, 2)."""
     rollout = Rollout(models.tokenizer, models.dynamics, context=models.dynamics.config.max_frames,
                       reuse_patches=settings.reuse_patches)
-    first = rollout.start(frames_BTHW3[:, 0])
-    scores, changed = [], []
+    first = previous = rollout.start(frames_BTHW3[:, 0])
+    scores, changed, motions = [], [], []
     for t in range(actions_BA.shape[1]):
         frame = rollout.next_frame(actions_BA[:, t], settings.steps, settings.temperature, settings.order, generator,
                                    settings.copy_bias)
         scores.append(psnr_per_frame(frame, frames_BTHW3[:, t + 1]))
         changed.append(changed_pixels(first, frame))
-    return torch.stack(scores, dim=1).cpu(), torch.stack(changed, dim=1).cpu()
+        motions.append(estimate_motion(previous, frame, MOTION_RADIUS))
+        previous = frame
+    return (torch.stack(scores, dim=1).cpu(), torch.stack(changed, dim=1).cpu(),
+            torch.stack(motions, dim=1).cpu())
+
+
+def real_motions(frames_BTHW3: torch.Tensor) -> torch.Tensor:
+    """(B, T-1, 2) camera motion of each real frame from the one before."""
+    B, T = frames_BTHW3.shape[:2]
+    motion = estimate_motion(frames_BTHW3[:, :-1].flatten(0, 1), frames_BTHW3[:, 1:].flatten(0, 1), MOTION_RADIUS)
+    return motion.view(B, T - 1, 2).cpu()
 
 
 def changed_pixels(before_BHW3: torch.Tensor, after_BHW3: torch.Tensor) -> torch.Tensor:
@@ -83,19 +103,17 @@ def changed_pixels(before_BHW3: torch.Tensor, after_BHW3: torch.Tensor) -> torch
 
 
 @torch.inference_mode()
-def latent_and_true_actions(models: GenieModels, clips: ClipSampler, device, batch: int = 16,
-                            with_shifts: bool = False):
+def latent_and_true_actions(models: GenieModels, clips: ClipSampler, device, batch: int = 16):
     """LAM actions for every held-out transition (windows of the LAM's training length), with the
-    true actions (-1 where unknown) of the same transitions, and with_shifts, their scene shifts."""
+    true actions (-1 where unknown) and the camera motions (X, 2) of the same transitions."""
     window = models.dynamics.config.max_frames
-    latent, true, shifts = [], [], []
+    latent, true, motions = [], [], []
     for clip in clips.iter_windows(window=window, stride=window - 1, batch_size=batch):
         frames = torch.from_numpy(clip.frames).to(device)
         latent.append(models.lam.infer_actions(frames).flatten().cpu())
         true.append(torch.from_numpy(clip.actions).flatten())
-        if with_shifts:
-            shifts.append(scene_shifts(frames).reshape(-1, 2).cpu())
-    return torch.cat(latent), torch.cat(true), (torch.cat(shifts) if with_shifts else None)
+        motions.append(real_motions(frames).reshape(-1, 2))
+    return torch.cat(latent), torch.cat(true), torch.cat(motions)
 
 
 def confusion(latent: np.ndarray, true: np.ndarray, num_latent: int) -> tuple[np.ndarray, list[int]]:
@@ -134,33 +152,39 @@ def draw_confusion(table: np.ndarray, true_names: list[str], path: str) -> None:
 
 
 def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, seed: int = 0,
-             max_windows: int = 256, batch: int = 16, device="cpu", transitions=None) -> dict:
+             max_windows: int = 256, batch: int = 16, device="cpu", transitions=None, random_draws: int = 3) -> dict:
     """All metrics of the module docstring, as a dict (deterministic for a fixed seed).
-    transitions: (latent, true) from latent_and_true_actions, when the caller already has them."""
+    transitions: (latent, true, motions) from latent_and_true_actions, when the caller already has them."""
     started = time.time()
     generator = torch.Generator().manual_seed(seed)
     action_rng = torch.Generator().manual_seed(seed + 1)
     num_actions = models.lam.config.num_actions
     results = {"tokenizer_psnr": tokenizer_psnr(models, clips, device)}
-    model_scores, copy_scores, random_scores, changed, windows = [], [], [], [], 0
-    model_moved, real_moved = [], []
+    model_scores, copy_scores, changed, windows = [], [], [], 0
+    random_scores = [[] for _ in range(random_draws)]
+    model_moved, real_moved, model_motion, real_motion = [], [], [], []
     for clip in clips.iter_windows(window=HORIZON + 1, stride=HORIZON + 1, batch_size=batch):
         if windows >= max_windows:
             break
         frames = torch.from_numpy(clip.frames[: max_windows - windows]).to(device)
         windows += len(frames)
         actions = models.lam.infer_actions(frames)  # (B, HORIZON), from the real clip
-        random_actions = torch.randint(0, num_actions, actions.shape, generator=action_rng).to(device)
-        scores, moved = rollout_scores(models, frames, actions, settings, generator)
+        scores, moved, motion = rollout_scores(models, frames, actions, settings, generator)
         model_scores.append(scores)
         model_moved.append(moved)
-        random_scores.append(rollout_scores(models, frames, random_actions, settings, generator)[0])
+        model_motion.append(motion)
+        real_motion.append(real_motions(frames))
+        for draw in random_scores:
+            random_actions = torch.randint(0, num_actions, actions.shape, generator=action_rng).to(device)
+            draw.append(rollout_scores(models, frames, random_actions, settings, generator)[0])
         context = frames[:, :1].expand(-1, HORIZON, -1, -1, -1)
         real_moved.append(changed_pixels(context.flatten(0, 1), frames[:, 1:].flatten(0, 1)).cpu())
         copy_scores.append(psnr_per_frame(context, frames[:, 1:]).cpu())
         changed.append((context != frames[:, 1:]).flatten(2).any(-1).cpu())
-    model_scores, random_scores, copy_scores = (torch.cat(s) for s in (model_scores, random_scores, copy_scores))
-    model_t, random_t, copy_t = (s.mean(0) for s in (model_scores, random_scores, copy_scores))
+    model_scores, copy_scores = torch.cat(model_scores), torch.cat(copy_scores)
+    model_t, copy_t = model_scores.mean(0), copy_scores.mean(0)
+    random_draw_t = torch.stack([torch.cat(draw).mean(0) for draw in random_scores])  # (draws, HORIZON)
+    random_t = random_draw_t.mean(0)
     # Frames identical to the context score 100 dB (the cap) for copying and at best the tokenizer's
     # PSNR for any model, so the same means over only the frames that changed are reported too.
     changed = torch.cat(changed)
@@ -170,14 +194,19 @@ def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, 
         "copy_psnr": float(copy_t.mean()), "copy_psnr_by_t": copy_t.tolist(),
         "random_action_psnr_by_t": random_t.tolist(),
         "delta_t_psnr": float(model_t[DELTA_T - 1] - random_t[DELTA_T - 1]),
+        "delta_t_psnr_draws": (model_t[DELTA_T - 1] - random_draw_t[:, DELTA_T - 1]).tolist(),
         "dynamics_psnr_changed": model_changed, "copy_psnr_changed": copy_changed,
         "share_identical_to_context": float(1 - changed.float().mean()),
         "changed_pixels": float(torch.cat(model_moved).mean()),
         "changed_pixels_real": float(torch.cat(real_moved).mean()),
         "windows": windows,
     })
-    latent, true = transitions if transitions is not None else latent_and_true_actions(models, clips, device)[:2]
+    results.update(motion_errors(torch.cat(model_motion), torch.cat(real_motion)))
+    latent, true, motions = transitions if transitions is not None else latent_and_true_actions(models, clips, device)
     results["action_usage"] = code_usage(latent, num_actions).tolist()
+    results["action_motion"] = [motions[latent == a].float().mean(0).tolist() if (latent == a).any() else None
+                                for a in range(num_actions)]
+    results["motion_nmi"] = normalized_mutual_information(latent.numpy(), kmeans(motions.numpy(), MOTION_CLASSES))
     known = true >= 0
     if known.any():
         results["action_nmi"] = normalized_mutual_information(latent[known].numpy(), true[known].numpy())
@@ -188,6 +217,15 @@ def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, 
     return results
 
 
+def motion_errors(generated_X2: torch.Tensor, real_X2: torch.Tensor) -> dict:
+    """How far generated camera motion is from the real one, frame by frame (both (..., 2) in px)."""
+    difference = (generated_X2 - real_X2).float()
+    return {"motion_error_px": float(difference.norm(dim=-1).mean()),
+            "motion_within_1px": float((difference.abs().amax(-1) <= 1).float().mean()),
+            "motion_speed": generated_X2.float().abs().flatten(0, -2).mean(0).tolist(),
+            "motion_speed_real": real_X2.float().abs().flatten(0, -2).mean(0).tolist()}
+
+
 def format_table(r: dict) -> str:
     lines = [f"{'metric':<22}{'model':>10}{'copy frame':>12}",
              f"{'tokenizer PSNR (dB)':<22}{r['tokenizer_psnr']:>10.2f}{'':>12}",
@@ -196,10 +234,20 @@ def format_table(r: dict) -> str:
         lines.append(f"{'  t=' + str(t):<22}{m:>10.2f}{c:>12.2f}")
     lines.append(f"{'  changed frames only':<22}{r['dynamics_psnr_changed']:>10.2f}{r['copy_psnr_changed']:>12.2f}"
                  f"   ({r['share_identical_to_context']:.1%} of frames equal the context: 100 dB for copying)")
-    lines.append(f"{'delta-t PSNR (t=4)':<22}{r['delta_t_psnr']:>10.2f}")
+    draws = ", ".join(f"{d:.2f}" for d in r.get("delta_t_psnr_draws", []))
+    lines.append(f"{'delta-t PSNR (t=4)':<22}{r['delta_t_psnr']:>10.2f}   (mean of random-action draws: {draws})")
+    if "motion_error_px" in r:
+        speed, real = r["motion_speed"], r["motion_speed_real"]
+        lines.append(f"camera motion vs real: error {r['motion_error_px']:.2f} px per frame, within 1 px "
+                     f"{r['motion_within_1px']:.1%}; mean |dx|, |dy| {speed[0]:.2f}, {speed[1]:.2f} px "
+                     f"(real {real[0]:.2f}, {real[1]:.2f})")
     lines.append(f"pixels changed since the context, mean of {HORIZON} frames: model {r['changed_pixels']:.1%}, "
                  f"real video {r['changed_pixels_real']:.1%}")
     lines.append("action usage: " + " ".join(f"{i}:{u:.1%}" for i, u in enumerate(r["action_usage"])))
+    if "action_motion" in r:
+        lines.append("mean camera motion (dx, dy) per action: " + " ".join(
+            f"{i}:({m[0]:+.1f},{m[1]:+.1f})" if m else f"{i}:-" for i, m in enumerate(r["action_motion"]))
+            + f"; NMI with {MOTION_CLASSES} motion classes {r['motion_nmi']:.3f}")
     if "action_nmi" in r:
         lines.append(f"action NMI vs true actions: {r['action_nmi']:.3f}")
     s = r["settings"]
@@ -227,6 +275,8 @@ def main(argv=None) -> int:
     p.add_argument("--copy-bias", type=float, metavar="B",
                    help="decoding bonus on keeping each token of the previous frame (default: the checkpoint's)")
     p.add_argument("--max-windows", type=int, default=256, help="11-frame windows to roll out (default 256)")
+    p.add_argument("--random-draws", type=int, default=3,
+                   help="draws of random actions that delta-t PSNR averages over (default 3)")
     p.add_argument("--confusion", help="write the latent x true action picture here (PNG)")
     p.add_argument("--name-actions", action="store_true",
                    help="name each latent action by the player's visible step in the transitions it is "
@@ -250,9 +300,9 @@ def main(argv=None) -> int:
                               d.reuse_unchanged_patches if args.reuse_patches is None else args.reuse_patches,
                               d.decode_copy_bias if args.copy_bias is None else args.copy_bias)
     torch.manual_seed(args.seed)
-    latent, true, shifts = latent_and_true_actions(models, clips, device, with_shifts=args.name_actions)
+    latent, true, motions = latent_and_true_actions(models, clips, device)
     results = evaluate(models, clips, settings, args.seed, args.max_windows, device=device,
-                       transitions=(latent, true))
+                       transitions=(latent, true, motions), random_draws=args.random_draws)
     results.update({"checkpoint": args.checkpoint, "data": args.data})
     print(format_table(results))
     known = (true >= 0).numpy()
@@ -269,7 +319,7 @@ def main(argv=None) -> int:
     if args.name_actions:
         # Named by what each action visibly does (no labels needed); true actions, when the data
         # has them, are kept beside as evidence.
-        table = motion_table(latent.numpy(), shifts.numpy(), models.lam.config.num_actions)
+        table = motion_table(latent.numpy(), motions.numpy(), models.lam.config.num_actions)
         still = models.lam.config.still_id
         names, directions = name_actions_by_motion(table, still), direction_actions(table, still)
         evidence = {"player step (from the scene's shift)": top_shares(table, [motion_name(m) for m in MOTIONS])}

@@ -40,3 +40,25 @@ def normalized_mutual_information(a: np.ndarray, b: np.ndarray) -> float:
         return 1.0
     denom = (ha + hb) / 2
     return mi / denom if denom > 0 else 0.0
+
+
+def kmeans(points: np.ndarray, k: int, seed: int = 0, iterations: int = 50) -> np.ndarray:
+    """Cluster labels (X,) of points (X, D) into k classes (k-means++ seeding, Lloyd iterations);
+    deterministic for a seed. Used to turn camera motions into k motion classes for NMI."""
+    points = np.asarray(points, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    centres = [points[rng.integers(len(points))]]
+    for _ in range(1, min(k, len(points))):
+        distance = ((points[:, None] - np.array(centres)[None]) ** 2).sum(-1).min(1)
+        if distance.sum() == 0:
+            break
+        centres.append(points[rng.choice(len(points), p=distance / distance.sum())])
+    centres = np.array(centres)
+    for _ in range(iterations):
+        labels = ((points[:, None] - centres[None]) ** 2).sum(-1).argmin(1)
+        moved = np.array([points[labels == c].mean(0) if (labels == c).any() else centres[c]
+                          for c in range(len(centres))])
+        if np.allclose(moved, centres):
+            break
+        centres = moved
+    return ((points[:, None] - centres[None]) ** 2).sum(-1).argmin(1)

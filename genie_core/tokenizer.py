@@ -15,7 +15,7 @@ from torch import nn
 
 from .config import TokenizerConfig
 from .patches import patchify, to_uint8, to_unit, unpatchify
-from .st_transformer import KVBuffer, STTransformer, clean_past_mask
+from .st_transformer import KVBuffer, STTransformer
 from .vq import FiniteScalarQuantizer, VectorQuantizer
 
 
@@ -45,31 +45,10 @@ class VideoTokenizer(nn.Module):
         self.decoder = STTransformer(c.dim, c.decoder_depth, c.heads)
         self.to_pixels = nn.Linear(c.dim, patch_dim)
 
-    def _encoder_inputs(self, frames_BTHW3: torch.Tensor) -> torch.Tensor:
-        return self.patch_embed(patchify(to_unit(frames_BTHW3) - 0.5, self.config.patch)) + self.encoder_pos_NC
-
     def encode_latents(self, frames_BTHW3: torch.Tensor) -> torch.Tensor:
         """uint8 frames -> continuous latents (B, T, N, code_dim), before quantisation."""
-        return self.to_code(self.encoder(self._encoder_inputs(frames_BTHW3), window=self.config.temporal_window))
-
-    @torch.no_grad()
-    def encode_beside(self, frames_BTHW3: torch.Tensor, drafts_BTHW3: torch.Tensor) -> torch.Tensor:
-        """Code ids (B, T, N) of drafts_BTHW3[:, t], each encoded as if it stood at frame t after the
-        real frames before it (frames[:, t] itself unseen): the tokens a moved copy of frame t-1 gets
-        at play time, where the encoder sees the shown past and then the draft (see encode_step)."""
-        T = frames_BTHW3.shape[1]
-        x = torch.cat((self._encoder_inputs(frames_BTHW3), self._encoder_inputs(drafts_BTHW3)), dim=1)
-        positions = torch.arange(T, device=x.device).repeat(2)
-        mask = clean_past_mask(T, self.config.temporal_window, x.device)
-        h = self.encoder(x, positions, temporal_mask=mask)[:, T:]
-        return self.vq.nearest(self.to_code(h))
-
-    def encode_step(self, frames_BHW3: torch.Tensor, position: int, kv: KVBuffer) -> torch.Tensor:
-        """One frame (B, H, W, 3) at frame index `position` -> code ids (B, N), attending to the past
-        frames' encoder keys/values in `kv` (this frame's land in its spare slot)."""
-        positions = torch.tensor([position], device=frames_BHW3.device)
-        h = self.encoder(self._encoder_inputs(frames_BHW3[:, None]), positions, kv=kv)
-        return self.vq.nearest(self.to_code(h))[:, 0]
+        x = self.patch_embed(patchify(to_unit(frames_BTHW3) - 0.5, self.config.patch)) + self.encoder_pos_NC
+        return self.to_code(self.encoder(x, window=self.config.temporal_window))
 
     def decode_codes(self, codes_BTND: torch.Tensor, positions_T=None, kv: KVBuffer | None = None):
         """Quantised codes -> float frames (B, T, H, W, 3) in [0, 1] scale (unclamped)."""

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from genie_core.action_names import direction_actions, motion_table, name_actions, name_actions_by_motion, scene_shifts
+from genie_core.action_names import direction_actions, motion_table, name_actions, name_actions_by_motion
 from genie_core.checkpoint import build_genie, save_genie
 from genie_core.data.clips import write_episode
 from genie_core.data.sampler import ClipSampler
@@ -47,28 +47,21 @@ def test_name_actions_dedupes_keeping_first_plain():
     assert name_actions(table, ["LEFT", "RIGHT"]) == ["right", "right 2", "left"]
 
 
-def test_scene_shifts_find_a_known_shift_and_stillness():
-    first = torch.randint(0, 256, (32, 32, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    moved = torch.roll(first, shifts=(2, -3), dims=(0, 1))  # content 2 rows down, 3 columns left
-    frames = torch.stack((first, moved, moved))[None]
-    assert scene_shifts(frames).tolist() == [[[2, -3], [0, 0]]]
-
-
 def test_names_by_motion_follow_the_player_not_the_scene():
     latent = np.array([0, 0, 1, 1, 2, 2])
-    shifts = np.array([[0, -2], [0, -1], [0, 0], [0, 0], [3, 0], [2, 0]])  # scene left; still; scene down
+    shifts = np.array([[-2, 0], [-1, 0], [0, 0], [0, 0], [0, 3], [0, 2]])  # scene left; still; scene down
     assert name_actions_by_motion(motion_table(latent, shifts, 4)) == ["right", "noop", "jump", "unused"]
 
 
 def test_direction_keys_give_every_arrow_the_action_moving_most_that_way():
     # Every action runs right (as in CoinRun), at different rates: absolute names find no "left".
     latent = np.repeat(np.arange(5), 4)
-    shifts = np.array([[0, -3]] * 4                            # 0: always right
-                      + [[0, -3], [0, -3], [0, 0], [0, 0]]     # 1: half right, half still (least right)
-                      + [[0, -3], [-2, 0], [-2, -2], [0, -3]]  # 2: right, falling (scene moves up)
-                      + [[0, -3], [2, -2], [2, 0], [2, -3]]    # 3: right and up (jump)
-                      + [[0, -3]] * 3 + [[0, 0]])              # 4: mostly right
-    table = motion_table(latent, shifts, 6)
+    dy_dx = np.array([[0, -3]] * 4                            # 0: always right
+                     + [[0, -3], [0, -3], [0, 0], [0, 0]]     # 1: half right, half still (least right)
+                     + [[0, -3], [-2, 0], [-2, -2], [0, -3]]  # 2: right, falling (scene moves up)
+                     + [[0, -3], [2, -2], [2, 0], [2, -3]]    # 3: right and up (jump)
+                     + [[0, -3]] * 3 + [[0, 0]])              # 4: mostly right
+    table = motion_table(latent, dy_dx[:, ::-1], 6)  # motions are (dx, dy)
     assert "left" not in name_actions_by_motion(table)
     keys = direction_actions(table)
     assert keys == {"right": 0, "left": 1, "jump": 3, "down": 2}
@@ -91,8 +84,11 @@ def tiny_data(tmp_path_factory):
 
 def test_model_that_ignores_actions_has_zero_delta_t(tiny_data):
     models = build_genie("tiny", seed=0)
-    with torch.no_grad():
-        models.dynamics.action_embed.weight.zero_()  # actions now change nothing
+    d = models.dynamics
+    with torch.no_grad():  # actions now change nothing: not the tokens, not the camera (which never moves,
+        d.action_embed.weight.zero_()  # as under the still action)
+        d.motion_action_embed.weight.zero_()
+        d.motion_head[-1].bias[d.num_motions // 2] = 1e4
     for m in (models.tokenizer, models.lam, models.dynamics):
         m.eval()
     clips = ClipSampler(sorted(str(p) for p in tiny_data.glob("*.npz")), window=11)
@@ -142,7 +138,8 @@ def test_evaluate_command_writes_json_confusion_and_names(tmp_path, tiny_data):
     assert done.returncode == 0, done.stderr
     result = json.loads(out.read_text())
     for key in ("tokenizer_psnr", "dynamics_psnr", "dynamics_psnr_by_t", "copy_psnr", "copy_psnr_by_t",
-                "delta_t_psnr", "action_usage", "action_nmi"):
+                "delta_t_psnr", "delta_t_psnr_draws", "action_usage", "action_nmi", "action_motion", "motion_nmi",
+                "motion_error_px", "motion_within_1px"):
         assert key in result
     assert result["settings"]["copy_bias"] == 2.0
     assert picture.stat().st_size > 1000

@@ -1,0 +1,137 @@
+"""python -m genie_core.key_motion --checkpoint DIR --data DIR [--starts 16] [--json OUT] [--real]
+
+Do the keys do what they say? From the first frame (a level start) of each of the first --starts
+episodes of --data, play the world headless, as `main.py --headless --actions` does, with
+    right*10        right*10,left*10        jump*10
+and measure the camera motion of every generated frame from the one before (motion.py: the same
+shift search evaluate uses, on the pixels the player sees). Per start:
+- right: the content's total dx after 10 Right (the camera follows the player: content moves left);
+- left back: the content's dx gained over the 10 Left that follow them;
+- jump: how far the camera rose, the highest cumulative dy over 10 Jump (content moves down).
+A start passes when right <= -6 px, left back >= +5 px, jump >= +10 px. --real plays the same keys
+in the real game (procgen CoinRun, each file's level seed) and measures it the same way.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+import torch
+
+from .checkpoint import CheckpointError, atomic_write_text
+from .data.clips import ClipFormatError, list_episodes, read_frames, read_header
+from .motion import estimate_motion
+from .world import load_world, pick_device
+
+RADIUS = 8
+PLANS = {"right": "right*10", "right_left": "right*10,left*10", "jump": "jump*10"}
+# Floors (px): Right moves the content left, Left brings it back, Jump lifts the camera.
+FLOORS = {"right": -6.0, "left_back": 5.0, "jump": 10.0}
+PROCGEN_KEYS = {"right": 7, "left": 1, "jump": 5}  # procgen's RIGHT, LEFT and UP action ids
+
+
+def frame_motions(frames: list[np.ndarray]) -> np.ndarray:
+    """(T-1, 2) camera motion (dx, dy) of each frame from the one before."""
+    x = torch.from_numpy(np.stack(frames))
+    return estimate_motion(x[:-1], x[1:], RADIUS).numpy()
+
+
+def key_scores(runs: dict[str, list[np.ndarray]]) -> dict[str, float]:
+    """From the frames of each plan (start frame first): the three numbers of the module docstring."""
+    right = frame_motions(runs["right"])[:, 0].sum()
+    right_left = frame_motions(runs["right_left"])[:, 0]
+    jump = np.cumsum(frame_motions(runs["jump"])[:, 1])
+    return {"right": float(right), "left_back": float(right_left[10:].sum()), "jump": float(max(jump.max(), 0))}
+
+
+def passes(scores: dict[str, float]) -> dict[str, bool]:
+    return {"right": scores["right"] <= FLOORS["right"], "left_back": scores["left_back"] >= FLOORS["left_back"],
+            "jump": scores["jump"] >= FLOORS["jump"]}
+
+
+def play_model(world, image: np.ndarray) -> dict[str, list[np.ndarray]]:
+    from play.session import parse_actions, run_session
+
+    return {name: run_session(world, image, parse_actions(plan, world.num_actions, world.action_names,
+                                                          world.direction_keys)).frames
+            for name, plan in PLANS.items()}
+
+
+def play_real(level: int, image_size: int) -> dict[str, list[np.ndarray]]:
+    """The same plans in procgen CoinRun from the start of `level` (hard mode, backgrounds on)."""
+    from .data.coinrun import load_procgen
+
+    env_class, runs = load_procgen(), {}
+    for name, plan in PLANS.items():
+        keys = [word for part in plan.split(",") for word in [part.split("*")[0]] * int(part.split("*")[1])]
+        env = env_class(num=1, env_name="coinrun", start_level=level, num_levels=1, distribution_mode="hard",
+                        use_backgrounds=True, num_threads=0, rand_seed=0)
+        frames = [env.observe()[1]["rgb"][0].copy()]
+        for key in keys:
+            env.act(np.array([PROCGEN_KEYS[key]]))
+            frames.append(env.observe()[1]["rgb"][0].copy())
+        env.close()
+        if frames[0].shape[0] != image_size:
+            raise ValueError(f"the real game renders {frames[0].shape[0]} px, the model {image_size}")
+        runs[name] = frames
+    return runs
+
+
+def summarise(rows: list[dict[str, float]]) -> dict:
+    ok = [passes(r) for r in rows]
+    return {"mean": {k: float(np.mean([r[k] for r in rows])) for k in FLOORS},
+            "median": {k: float(np.median([r[k] for r in rows])) for k in FLOORS},
+            "passed": {k: int(sum(o[k] for o in ok)) for k in FLOORS}, "starts": len(rows)}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m genie_core.key_motion", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", required=True, help="checkpoint folder")
+    p.add_argument("--data", required=True, help="held-out episodes; each file's first frame is a level start")
+    p.add_argument("--starts", type=int, default=16, help="level starts to play from (default 16)")
+    p.add_argument("--real", action="store_true", help="also play the real game (needs procgen) for comparison")
+    p.add_argument("--json", help="write the per-start numbers and the summary here")
+    p.add_argument("--device", default="auto")
+    args = p.parse_args(argv)
+    try:
+        if args.starts < 1:
+            raise ValueError(f"--starts must be at least 1, got {args.starts}")
+        world = load_world(args.checkpoint, str(pick_device(args.device)))
+        missing = [k for k in ("right", "left", "jump") if k not in (world.direction_keys or {})]
+        if missing:
+            raise ValueError(f"{args.checkpoint}: actions.json names no action for {', '.join(missing)}")
+        headers = [read_header(path) for path in list_episodes(args.data)[:args.starts]]
+        if not headers:
+            raise ValueError(f"{args.data}: no episode .npz files")
+        starts = [np.asarray(read_frames(h)[0]) for h in headers]
+        rows, real_rows = [], []
+        for header, image in zip(headers, starts):
+            rows.append(key_scores(play_model(world, image)))
+            if args.real:
+                with np.load(header.path) as episode:
+                    level = int(episode["level"])
+                real_rows.append(key_scores(play_real(level, world.image_size)))
+    except (CheckpointError, ClipFormatError, ValueError, OSError, RuntimeError, KeyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    result = {"model": summarise(rows), "model_starts": rows, "floors": FLOORS, "plans": PLANS,
+              "direction_keys": world.direction_keys, "checkpoint": args.checkpoint, "data": args.data}
+    if real_rows:
+        result.update(real=summarise(real_rows), real_starts=real_rows)
+    print(f"{'':<22}{'right (dx)':>12}{'left back':>12}{'jump (dy)':>12}")
+    for name in ("model", "real") if real_rows else ("model",):
+        s = result[name]
+        print(f"{name + ' median px':<22}" + "".join(f"{s['median'][k]:>12.1f}" for k in FLOORS))
+        print(f"{name + ' starts passed':<22}" + "".join(f"{s['passed'][k]:>9d}/{s['starts']:<2d}" for k in FLOORS))
+    print(f"{'floor px':<22}" + "".join(f"{FLOORS[k]:>12.1f}" for k in FLOORS))
+    if args.json:
+        atomic_write_text(args.json, json.dumps(result, indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

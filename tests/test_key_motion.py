@@ -1,0 +1,59 @@
+"""The key-motion check: known camera moves give known scores, and the command runs end to end."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+from genie_core.checkpoint import build_genie, save_genie
+from genie_core.data.clips import write_episode
+from genie_core.key_motion import key_scores, passes
+from genie_core.motion import shift_frames
+from tests.test_motion import smooth_frames
+
+
+def moving(image: torch.Tensor, steps: list[tuple[int, int]]) -> list[np.ndarray]:
+    """The image, then moved cumulatively by each (dx, dy) step (a camera sliding over a still level)."""
+    frames, total = [image.numpy()], np.zeros(2, dtype=np.int64)
+    for step in steps:
+        total += step
+        frames.append(shift_frames(image[None], torch.tensor([total.tolist()]))[0].numpy())
+    return frames
+
+
+def test_key_scores_read_right_left_and_jump_moves():
+    image = smooth_frames(B=1, size=64)[0]
+    runs = {"right": moving(image, [(-1, 0)] * 10),
+            "right_left": moving(image, [(-1, 0)] * 10 + [(1, 0)] * 7 + [(0, 0)] * 3),
+            "jump": moving(image, [(0, 4)] * 4 + [(0, -2)] * 6)}
+    scores = key_scores(runs)
+    assert scores == {"right": -10.0, "left_back": 7.0, "jump": 16.0}
+    assert passes(scores) == {"right": True, "left_back": True, "jump": True}
+    still = key_scores({name: [image.numpy()] * 21 for name in runs})
+    assert still == {"right": 0.0, "left_back": 0.0, "jump": 0.0} and not any(passes(still).values())
+
+
+def test_key_motion_command_runs_on_a_tiny_checkpoint(tmp_path):
+    checkpoint = tmp_path / "ckpt"
+    save_genie(build_genie("tiny", seed=0), str(checkpoint))
+    (checkpoint / "actions.json").write_text(json.dumps({"names": [f"a{i}" for i in range(8)],
+                                                         "direction_keys": {"right": 1, "left": 2, "jump": 3,
+                                                                            "down": 4}}))
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for e in range(2):
+        write_episode(str(data / f"ep{e}.npz"), rng.integers(0, 256, (12, 16, 16, 3), dtype=np.uint8))
+    out = tmp_path / "keys.json"
+    done = subprocess.run([sys.executable, "-m", "genie_core.key_motion", "--checkpoint", str(checkpoint),
+                           "--data", str(data), "--starts", "2", "--json", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    assert result["model"]["starts"] == 2 and len(result["model_starts"]) == 2
+    assert set(result["model"]["passed"]) == {"right", "left_back", "jump"}
+    (checkpoint / "actions.json").write_text(json.dumps({"names": [f"a{i}" for i in range(8)]}))
+    done = subprocess.run([sys.executable, "-m", "genie_core.key_motion", "--checkpoint", str(checkpoint),
+                           "--data", str(data)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "names no action for" in done.stderr
