@@ -121,7 +121,8 @@ class LatentActionModel(nn.Module):
             R = self.config.motion_radius
             logits = self.to_motion(quantized).float().unflatten(-1, (2, 2 * R + 1))  # (B, T-1, 2, 2R+1)
             target = (motions_BT2[:, 1:] + R).clamp(0, 2 * R)
-            motion_loss = F.cross_entropy(logits.flatten(0, 2), target.flatten())
+            per_axis = F.cross_entropy(logits.flatten(0, 2), target.flatten(), reduction="none").view(-1, 2).mean(0)
+            motion_loss = (self.config.motion_dx_weight * per_axis[0] + per_axis[1]) / 2
             loss = loss + self.config.motion_weight * motion_loss
         return LAMOutput(actions, latents, quantized_latents, recon, loss, recon_loss, motion_loss)
 
