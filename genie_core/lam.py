@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -64,6 +65,9 @@ class LatentActionModel(nn.Module):
             with torch.no_grad():  # start as "no shift", i.e. copy the last frame
                 self.to_shift.bias.zero_()
                 self.to_shift.bias[c.decoder_shift] = self.to_shift.bias[taps + c.decoder_shift] = 10.0
+        if c.motion_codes:  # codes anchored to k-means classes of camera motion (set_motion_classes)
+            self.register_buffer("motion_centroids", torch.zeros(learned_codes, 2))
+            self.to_class = nn.Linear(c.code_dim, learned_codes)
         if c.motion_radius:  # the code alone must tell the camera motion: dx then dy logits
             self.to_motion = nn.Sequential(nn.Linear(c.code_dim, c.dim), nn.GELU(),
                                            nn.Linear(c.dim, 2 * (2 * c.motion_radius + 1)))
@@ -101,11 +105,51 @@ class LatentActionModel(nn.Module):
             loss = loss + vq.loss
         return actions, quantized, loss, latents_BAD[moving]
 
+    def motion_classes(self, motions_X2: torch.Tensor) -> torch.Tensor:
+        """(...) motion class of each (dx, dy): the nearest centroid, dx scaled by motion_dx_weight."""
+        scale = torch.tensor([self.config.motion_dx_weight, 1.0], device=motions_X2.device)
+        distance = ((motions_X2.float()[..., None, :] - self.motion_centroids) * scale).pow(2).sum(-1)
+        return distance.argmin(-1)
+
+    def set_motion_classes(self, motions_X2: torch.Tensor, seed: int = 0, sample: int = 20_000) -> None:
+        """k-means of the data's camera motions (X, 2) into the learned codes' number of classes."""
+        from .metrics import kmeans
+
+        rng = np.random.default_rng(seed)
+        points = motions_X2.float().numpy()
+        points = points[rng.choice(len(points), min(sample, len(points)), replace=False)]
+        scale = np.array([self.config.motion_dx_weight, 1.0])
+        labels = kmeans(points * scale, len(self.motion_centroids), seed)
+        centroids = [points[labels == k].mean(0) if (labels == k).any() else np.zeros(2)
+                     for k in range(len(self.motion_centroids))]
+        order = sorted(range(len(centroids)), key=lambda k: tuple(centroids[k]))  # a stable numbering
+        self.motion_centroids.copy_(torch.tensor(np.array([centroids[k] for k in order]), dtype=torch.float32))
+
+    def classify(self, latents_BAD: torch.Tensor, still_BA: torch.Tensor | None, motions_BT2: torch.Tensor | None):
+        """Motion-anchored codes: (actions (B, A), code vectors (B, A, D), class loss)."""
+        logits = self.to_class(latents_BAD).float()  # (B, A, K)
+        actions = logits.argmax(-1)
+        loss = latents_BAD.sum() * 0.0
+        moving = torch.ones_like(actions, dtype=torch.bool) if still_BA is None else ~still_BA
+        if motions_BT2 is not None and moving.any():
+            target = self.motion_classes(motions_BT2[:, 1:])
+            loss = loss + F.cross_entropy(logits[moving], target[moving])
+        quantized = self.vq.lookup(actions)
+        if still_BA is not None:
+            actions = actions.masked_fill(still_BA, self.config.still_id)
+            quantized = torch.where(still_BA[..., None], F.normalize(self.still_code, dim=-1), quantized)
+        return actions, quantized, loss
+
     def forward(self, frames_BTHW3: torch.Tensor, motions_BT2: torch.Tensor | None = None) -> LAMOutput:
         """motions_BT2: each frame's camera motion (dx, dy) from the one before (motion.py); with
-        motion_radius > 0 the codes learn to tell it."""
+        motion_radius > 0 the codes learn to tell it (with motion_codes, they are its class)."""
         latents = self.encode(frames_BTHW3)
-        actions, quantized, vq_loss, quantized_latents = self.quantize(latents, self.still_transitions(frames_BTHW3))
+        still = self.still_transitions(frames_BTHW3)
+        if self.config.motion_codes:
+            actions, quantized, vq_loss = self.classify(latents, still, motions_BT2)
+            quantized_latents = None  # no codebook upkeep: the classes are fixed
+        else:
+            actions, quantized, vq_loss, quantized_latents = self.quantize(latents, still)
         unit = to_unit(frames_BTHW3)
         past = unit[:, :-1]  # x_1..x_{T-1}
         x = self.decoder_embed(patchify(past - 0.5, self.config.patch)) + self.decoder_pos_NC
@@ -129,7 +173,8 @@ class LatentActionModel(nn.Module):
     @torch.no_grad()
     def infer_actions(self, frames_BTHW3: torch.Tensor) -> torch.Tensor:
         """Frames (B, T, H, W, 3) uint8 -> latent action ids (B, T-1)."""
-        actions = self.vq.nearest(self.encode(frames_BTHW3))
+        latents = self.encode(frames_BTHW3)
+        actions = self.to_class(latents).argmax(-1) if self.config.motion_codes else self.vq.nearest(latents)
         still = self.still_transitions(frames_BTHW3)
         return actions if still is None else actions.masked_fill(still, self.config.still_id)
 

@@ -104,3 +104,25 @@ def test_lam_codes_learn_the_motion_they_are_given():
     assert out.motion_loss is not None and torch.isfinite(out.motion_loss)
     out.loss.backward()
     assert lam.encoder_embed.weight.grad.abs().sum() > 0
+
+
+def test_motion_anchored_codes_are_the_nearest_motion_class_and_still_stays_by_rule():
+    models = build_genie("tiny", seed=0)
+    lam = models.lam
+    assert lam.config.motion_codes and lam.config.still_id == 7
+    motions = torch.tensor([[-2, 0]] * 50 + [[2, 0]] * 50 + [[0, 2]] * 50 + [[0, -2]] * 50 + [[0, 0]] * 50
+                           + [[-1, 2]] * 50 + [[-1, -2]] * 50)
+    lam.set_motion_classes(motions)
+    classes = lam.motion_classes(motions)
+    assert len(set(classes.tolist())) == 7  # seven distinct moves, seven classes
+    assert (lam.motion_classes(torch.tensor([[-2, 0], [-2, 1]])) == classes[0]).all()  # nearest centroid
+    frames = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (2, 4, 16, 16, 3), dtype=np.uint8))
+    frames[1, 2] = frames[1, 1]  # a still transition gets the reserved action, whatever the classifier says
+    clip_motions = torch.tensor([[[0, 0], [2, 0], [-2, 0], [0, 2]], [[0, 0], [0, -2], [0, 0], [-1, 2]]])
+    lam.train()
+    out = lam(frames, clip_motions)
+    assert out.actions[1, 1] == 7 and (out.actions[0] < 7).all()
+    assert torch.isfinite(out.loss)
+    out.loss.backward()
+    assert lam.to_class.weight.grad.abs().sum() > 0
+    assert lam.infer_actions(frames).shape == (2, 3)

@@ -132,6 +132,9 @@ def run_dynamics(args) -> dict:
     train_tokens = cached_pretokenize(tokenizer, train_clips, device, cache, bf16, dyn_config.motion_radius)
     val_tokens = cached_pretokenize(tokenizer, val_clips, device, cache, bf16, dyn_config.motion_radius)
     print(f"pretokenized {train_clips.num_frames + val_clips.num_frames} frames in {time.time() - started:.0f} s")
+    if lam_config.motion_codes and not lam.motion_centroids.any():  # fresh, or --init from a run without them
+        lam.set_motion_classes(torch.cat([episode["motions"][1:] for episode in train_tokens]), seed=args.seed)
+        print("motion classes (dx, dy): " + " ".join(f"({x:+.2f},{y:+.2f})" for x, y in lam.motion_centroids.tolist()))
     save_component(tokenizer, os.path.join(args.out, "tokenizer"))  # the run folder is a whole checkpoint
     objective = WorldModelObjective(lam, dynamics, train_clips, val_clips, train_tokens, val_tokens)
     return train(objective, _options(args), device,
@@ -139,16 +142,23 @@ def run_dynamics(args) -> dict:
                   "init": args.init, "pretokenize_s": round(time.time() - started, 1)})
 
 
+# Switches that add parts to a model without changing the rest: --init from a run without them
+# loads everything else and starts the added parts fresh.
+ADDED_BY_INIT = ("motion_codes",)
+
+
 def load_initial_weights(models: dict, folder: str) -> None:
     """Copy a checkpoint's weights into models built from the run's config ({"lam": ..., "dynamics": ...});
     decoding and training-mask settings may differ, sizes may not (raises ValueError)."""
     for kind, model in models.items():
         source = load_component(os.path.join(folder, kind), kind)
-        ignored = {f: getattr(model.config, f) for f in NOT_ARCHITECTURE if hasattr(model.config, f)}
+        ignored = {f: getattr(model.config, f) for f in NOT_ARCHITECTURE + ADDED_BY_INIT if hasattr(model.config, f)}
         if dataclasses.replace(source.config, **ignored) != model.config:
             raise ValueError(f"--init {folder}: its {kind} config differs from this run's (preset and tokenizer); "
                              f"pass the --preset it was trained with")
-        model.load_state_dict(source.state_dict())
+        missing, _ = model.load_state_dict(source.state_dict(), strict=False)
+        if missing:  # parts a newer config adds (e.g. motion-anchored LAM codes) start fresh
+            print(f"--init: {kind} starts these fresh: {', '.join(missing)}")
 
 
 def run_export(args) -> dict:
