@@ -5,8 +5,11 @@ x_1..x_{t+1} (causal ST-transformer over pixel patches) and emits one latent per
 quantised to a tiny codebook (8 codes); the decoder sees x_1..x_t plus that code and must
 rebuild x_{t+1}. The bottleneck leaves room only for "what changed", i.e. the action.
 With `still_action`, the last code is reserved for transitions that change no pixel at all (given
-by rule, not learned); the others share the remaining codes. At play time the player's key
-replaces the encoder.
+by rule, not learned); the others share the remaining codes. With `motion_codes`, those codes
+are anchored to motion: before training, the camera motions measured on the training video
+(motion.py) are clustered into as many classes as learned codes, and the encoder learns to tell
+a transition's class from its frames; the code is that class, so each key means one camera move
+(right, left, jump, fall, ...). At play time the player's key replaces the encoder.
 """
 from __future__ import annotations
 
