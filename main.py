@@ -99,6 +99,8 @@ def check_arguments(args: argparse.Namespace) -> None:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if args.copy_bias is not None and not math.isfinite(args.copy_bias):
         raise ValueError(f"--copy-bias must be a finite number, got {args.copy_bias}")
+    if args.temperature is not None and not (math.isfinite(args.temperature) and args.temperature >= 0):
+        raise ValueError(f"--temperature must be 0 (greedy) or more, got {args.temperature}")
     if args.fps < 0:
         raise ValueError(f"--fps must be 0 (no cap) or more, got {args.fps}")
     if args.record:
@@ -152,6 +154,10 @@ def play(args: argparse.Namespace) -> int:
         print(note, file=sys.stderr)
     if args.idle_action is not None and not 0 <= args.idle_action < world.num_actions:
         raise ValueError(f"--idle-action {args.idle_action} out of range 0..{world.num_actions - 1}")
+    trained = world.models.dynamics.config.max_frames
+    if args.context > trained:
+        print(f"note: --context {args.context} is beyond the {trained} frames this model was trained on; "
+              f"frames further back than that are new to it", file=sys.stderr)
     return play_headless(world, start_image, args) if args.headless else play_window(world, start_image, args)
 
 
@@ -159,10 +165,18 @@ def play_headless(world, start_image, args: argparse.Namespace) -> int:
     from play.recorder import GifRecorder
     from play.session import parse_actions, run_session
 
+    import numpy as np
+    import torch
+
+    from genie_core.motion import estimate_motion
+
     actions = parse_actions(args.actions, world.num_actions, world.action_names, world.direction_keys)
     result = run_session(world, start_image, actions)
+    frames = torch.from_numpy(np.stack(result.frames))
+    dx, dy = estimate_motion(frames[:-1], frames[1:], 8).sum(0).tolist()
     print(f"headless: {result.summary()}; steps {world.steps}, temperature {world.temperature:g}, "
-          f"copy bias {world.copy_bias:g}")
+          f"copy bias {world.copy_bias:g}; the picture moved {dx:+d}, {dy:+d} px (content dx, dy, "
+          f"measured frame to frame)")
     if args.record:
         recorder = GifRecorder(args.record, scale=args.record_scale)
         for frame in result.frames:

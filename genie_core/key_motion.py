@@ -106,7 +106,7 @@ def main(argv=None) -> int:
         headers = [read_header(path) for path in list_episodes(args.data)[:args.starts]]
         if not headers:
             raise ValueError(f"{args.data}: no episode .npz files")
-        starts = [np.asarray(read_frames(h)[0]) for h in headers]
+        starts = [np.array(read_frames(h)[0]) for h in headers]  # a writable copy of the memory map
         rows, real_rows = [], []
         for header, image in zip(headers, starts):
             rows.append(key_scores(play_model(world, image)))
