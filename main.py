@@ -56,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="decoding bonus on keeping each token of the previous frame (0: plain argmax; higher: "
                         "a patch changes only when the model is surer); default from the checkpoint")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed and actions replay the same frames")
-    p.add_argument("--context", type=int, default=16, metavar="FRAMES",
-                   help="past frames the model attends to")
+    p.add_argument("--context", type=int, metavar="FRAMES",
+                   help="past frames the model attends to; default: as many as it was trained on")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="where the model runs; auto picks CUDA when present")
     p.add_argument("--mode", choices=("continuous", "hold"), default="continuous",
@@ -155,7 +155,7 @@ def play(args: argparse.Namespace) -> int:
     if args.idle_action is not None and not 0 <= args.idle_action < world.num_actions:
         raise ValueError(f"--idle-action {args.idle_action} out of range 0..{world.num_actions - 1}")
     trained = world.models.dynamics.config.max_frames
-    if args.context > trained:
+    if args.context is not None and args.context > trained:
         print(f"note: --context {args.context} is beyond the {trained} frames this model was trained on; "
               f"frames further back than that are new to it", file=sys.stderr)
     return play_headless(world, start_image, args) if args.headless else play_window(world, start_image, args)

@@ -306,11 +306,13 @@ def read_action_labels(folder: str, num_actions: int) -> tuple[list[str] | None,
     return names, keys or None
 
 
-def load_world(checkpoint: str, device: str = "auto", context: int = 16, steps: int | None = None,
+def load_world(checkpoint: str, device: str = "auto", context: int | None = None, steps: int | None = None,
                temperature: float | None = None, seed: int = 0, reuse_patches: bool | None = None,
                copy_bias: float | None = None) -> World:
-    """A World from a checkpoint folder (see genie_core.checkpoint); raises CheckpointError."""
+    """A World from a checkpoint folder (see genie_core.checkpoint); raises CheckpointError.
+    context: past frames attended to (None: the dynamics model's training length)."""
     models = load_genie(checkpoint, pick_device(device))
+    context = models.dynamics.config.max_frames if context is None else context
     names, direction_keys = read_action_labels(checkpoint, models.dynamics.config.num_actions)
     return World(models, context, steps, temperature, seed, names, reuse_patches=reuse_patches,
                  direction_keys=direction_keys, copy_bias=copy_bias)

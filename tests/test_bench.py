@@ -38,6 +38,8 @@ def saved_genie(folder: Path, actions: str = "random") -> Path:
             dynamics = models.dynamics
             dynamics.token_embed.weight.mul_(50)
             dynamics.action_embed.weight.normal_(0, 1).mul_(1.0 if actions == "strong" else 0.0)
+            if actions == "alike":  # the action must not steer the camera either
+                dynamics.motion_action_embed.weight.zero_()
         save_component(models.dynamics, str(folder / "dynamics"))
     (folder / "actions.json").write_text(json.dumps({"names": NAMES}))
     return folder

@@ -129,7 +129,8 @@ def test_real_world_actions_matter_and_seeds_replay():
     def play(actions, seed=0, temperature=None):
         world = random_world("tiny", seed=seed)
         with torch.no_grad():  # at random init the copy prior hides the action; make actions loud
-            world.models.dynamics.copy_logit.zero_()
+            world.models.dynamics.copy_logit.zero_()  # the moved frame's copy bonus ...
+            world.models.dynamics.previous_copy_logit.zero_()  # ... and the unmoved frame's
             world.models.dynamics.action_embed.weight.normal_(0, 1)
         world.temperature = world.temperature if temperature is None else temperature
         return run_session(world, image, actions).frames
