@@ -100,7 +100,8 @@ def main(argv=None) -> int:
         if args.starts < 1:
             raise ValueError(f"--starts must be at least 1, got {args.starts}")
         world = load_world(args.checkpoint, str(pick_device(args.device)))
-        missing = [k for k in ("right", "left", "jump") if k not in (world.direction_keys or {})]
+        known = set(world.direction_keys or {}) | set(world.action_names or [])  # as --actions reads words
+        missing = [k for k in ("right", "left", "jump") if k not in known]
         if missing:
             raise ValueError(f"{args.checkpoint}: actions.json names no action for {', '.join(missing)}")
         headers = [read_header(path) for path in list_episodes(args.data)[:args.starts]]
@@ -112,9 +113,12 @@ def main(argv=None) -> int:
             rows.append(key_scores(play_model(world, image)))
             if args.real:
                 with np.load(header.path) as episode:
+                    if "level" not in episode:
+                        raise ValueError(f"{header.path}: no level seed; --real needs files made by "
+                                         f"`python -m genie_core.data coinrun`")
                     level = int(episode["level"])
                 real_rows.append(key_scores(play_real(level, world.image_size)))
-    except (CheckpointError, ClipFormatError, ValueError, OSError, RuntimeError, KeyError) as error:
+    except (CheckpointError, ClipFormatError, ValueError, OSError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     result = {"model": summarise(rows), "model_starts": rows, "floors": FLOORS, "plans": PLANS,

@@ -53,7 +53,7 @@ def test_key_motion_command_runs_on_a_tiny_checkpoint(tmp_path):
     result = json.loads(out.read_text())
     assert result["model"]["starts"] == 2 and len(result["model_starts"]) == 2
     assert set(result["model"]["passed"]) == {"right", "left_back", "jump"}
-    (checkpoint / "actions.json").write_text(json.dumps({"names": [f"a{i}" for i in range(8)]}))
+    (checkpoint / "actions.json").write_text(json.dumps({"names": [f"a{i}" for i in range(8)]}))  # no words
     done = subprocess.run([sys.executable, "-m", "genie_core.key_motion", "--checkpoint", str(checkpoint),
                            "--data", str(data)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "Traceback" not in done.stderr and "names no action for" in done.stderr
