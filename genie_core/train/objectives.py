@@ -89,7 +89,8 @@ def cached_pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, ca
     precision and the motion radius) so that several phase-2 runs on one tokenizer pay for it once."""
     if cache_dir is None:
         return pretokenize(tokenizer, clips, device, bf16=bf16, motion_radius=motion_radius)
-    key = hashlib.sha1((b"bf16;" if bf16 else b"") + b"copy-unchanged-patches;")
+    # "episode-parts": the file holds {part}/{episode} tensors (older caches held one per episode).
+    key = hashlib.sha1((b"bf16;" if bf16 else b"") + b"copy-unchanged-patches;episode-parts;")
     if motion_radius:
         key.update(f"motion-drafts-{motion_radius};".encode())
     for header in clips.episodes:
