@@ -165,15 +165,11 @@ def play_headless(world, start_image, args: argparse.Namespace) -> int:
     from play.recorder import GifRecorder
     from play.session import parse_actions, run_session
 
-    import numpy as np
-    import torch
-
-    from genie_core.motion import estimate_motion
+    from genie_core.motion import frame_motions
 
     actions = parse_actions(args.actions, world.num_actions, world.action_names, world.direction_keys)
     result = run_session(world, start_image, actions)
-    frames = torch.from_numpy(np.stack(result.frames))
-    dx, dy = estimate_motion(frames[:-1], frames[1:], 8).sum(0).tolist()
+    dx, dy = frame_motions(result.frames).sum(0).tolist()
     print(f"headless: {result.summary()}; steps {world.steps}, temperature {world.temperature:g}, "
           f"copy bias {world.copy_bias:g}; the picture moved {dx:+d}, {dy:+d} px (content dx, dy, "
           f"measured frame to frame)")

@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 
 from .checkpoint import CheckpointError, atomic_write_bytes
 from .imaging import load_image
-from .motion import estimate_motion
+from .motion import frame_motions
 from .world import World, load_world
 
 PAD = 2  # pixels between cells
@@ -39,15 +39,6 @@ def action_sheet(world: World, image: np.ndarray, frames: int) -> list[list[np.n
         row += [world.step(action) for _ in range(frames)]
         rows.append(row)
     return rows
-
-
-def row_motion(row: list[np.ndarray], radius: int = 8) -> tuple[int, int]:
-    """Total (dx, dy) the content moved over a row, frame to frame, measured on the pixels."""
-    import torch
-
-    frames = torch.from_numpy(np.stack(row))
-    dx, dy = estimate_motion(frames[:-1], frames[1:], radius).sum(0).tolist()
-    return int(dx), int(dy)
 
 
 def upscale_factor(image_size: int) -> int:
@@ -146,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = action_sheet(world, image, args.frames)
     scale = args.scale or upscale_factor(world.image_size)
     labels = [f"{label}\nmoved {dx:+d},{dy:+d}" for label, (dx, dy) in
-              zip(action_labels(world.num_actions, world.action_names), map(row_motion, rows))]
+              zip(action_labels(world.num_actions, world.action_names), (frame_motions(row).sum(0).tolist() for row in rows))]
     try:
         write_png(draw_grid(rows, labels, scale), f"{args.out}.png")
         write_gif(draw_animation(rows, action_labels(world.num_actions, world.action_names, one_line=True), scale),

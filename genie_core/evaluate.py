@@ -36,14 +36,13 @@ from .config import on_off
 from .data.clips import list_episodes
 from .data.sampler import ClipSampler
 from .metrics import kmeans, normalized_mutual_information, psnr_per_frame
-from .motion import estimate_motion
+from .motion import SEARCH_RADIUS, estimate_motion, frame_motions
 from .vq import code_usage
 from .world import Rollout, pick_device
 
 HORIZON = 10  # generated frames per window, from 1 real context frame
 DELTA_T = 4  # Genie reports delta-t PSNR at t = 4
 CHANGED_LEVEL = 24  # a pixel counts as changed when a channel moves by more than this (of 255): not tokenizer noise
-MOTION_RADIUS = 8  # camera motion is searched within +-8 px per frame (CoinRun moves up to ~7.4 px)
 MOTION_CLASSES = 8  # k-means classes of motion for motion_nmi (as many as latent actions)
 
 
@@ -83,17 +82,10 @@ def rollout_scores(models: GenieModels, frames_BTHW3: torch.Tensor, actions_BA: 
                                    settings.copy_bias)
         scores.append(psnr_per_frame(frame, frames_BTHW3[:, t + 1]))
         changed.append(changed_pixels(first, frame))
-        motions.append(estimate_motion(previous, frame, MOTION_RADIUS))
+        motions.append(estimate_motion(previous, frame, SEARCH_RADIUS))
         previous = frame
     return (torch.stack(scores, dim=1).cpu(), torch.stack(changed, dim=1).cpu(),
             torch.stack(motions, dim=1).cpu())
-
-
-def real_motions(frames_BTHW3: torch.Tensor) -> torch.Tensor:
-    """(B, T-1, 2) camera motion of each real frame from the one before."""
-    B, T = frames_BTHW3.shape[:2]
-    motion = estimate_motion(frames_BTHW3[:, :-1].flatten(0, 1), frames_BTHW3[:, 1:].flatten(0, 1), MOTION_RADIUS)
-    return motion.view(B, T - 1, 2).cpu()
 
 
 def changed_pixels(before_BHW3: torch.Tensor, after_BHW3: torch.Tensor) -> torch.Tensor:
@@ -112,7 +104,7 @@ def latent_and_true_actions(models: GenieModels, clips: ClipSampler, device, bat
         frames = torch.from_numpy(clip.frames).to(device)
         latent.append(models.lam.infer_actions(frames).flatten().cpu())
         true.append(torch.from_numpy(clip.actions).flatten())
-        motions.append(real_motions(frames).reshape(-1, 2))
+        motions.append(frame_motions(frames).reshape(-1, 2).cpu())
     return torch.cat(latent), torch.cat(true), torch.cat(motions)
 
 
@@ -173,7 +165,7 @@ def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, 
         model_scores.append(scores)
         model_moved.append(moved)
         model_motion.append(motion)
-        real_motion.append(real_motions(frames))
+        real_motion.append(frame_motions(frames).cpu())
         for draw in random_scores:
             random_actions = torch.randint(0, num_actions, actions.shape, generator=action_rng).to(device)
             draw.append(rollout_scores(models, frames, random_actions, settings, generator)[0])

@@ -18,31 +18,23 @@ import json
 import sys
 
 import numpy as np
-import torch
 
 from .checkpoint import CheckpointError, atomic_write_text
 from .data.clips import ClipFormatError, list_episodes, read_frames, read_header
-from .motion import estimate_motion
+from .motion import frame_motions
 from .world import load_world, pick_device
 
-RADIUS = 8
 PLANS = {"right": "right*10", "right_left": "right*10,left*10", "jump": "jump*10"}
 # Floors (px): Right moves the content left, Left brings it back, Jump lifts the camera.
 FLOORS = {"right": -6.0, "left_back": 5.0, "jump": 10.0}
 PROCGEN_KEYS = {"right": 7, "left": 1, "jump": 5}  # procgen's RIGHT, LEFT and UP action ids
 
 
-def frame_motions(frames: list[np.ndarray]) -> np.ndarray:
-    """(T-1, 2) camera motion (dx, dy) of each frame from the one before."""
-    x = torch.from_numpy(np.stack(frames))
-    return estimate_motion(x[:-1], x[1:], RADIUS).numpy()
-
-
 def key_scores(runs: dict[str, list[np.ndarray]]) -> dict[str, float]:
     """From the frames of each plan (start frame first): the three numbers of the module docstring."""
-    right = frame_motions(runs["right"])[:, 0].sum()
-    right_left = frame_motions(runs["right_left"])[:, 0]
-    jump = np.cumsum(frame_motions(runs["jump"])[:, 1])
+    right = frame_motions(runs["right"])[:, 0].sum().item()
+    right_left = frame_motions(runs["right_left"])[:, 0].numpy()
+    jump = np.cumsum(frame_motions(runs["jump"])[:, 1].numpy())
     return {"right": float(right), "left_back": float(right_left[10:].sum()), "jump": float(max(jump.max(), 0))}
 
 

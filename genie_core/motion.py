@@ -11,11 +11,13 @@ Motion ids: a shift within +-radius on each axis is one class, id = (dy + R) * (
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 # Shifts tie on flat backgrounds; a tiny cost per pixel of shift picks the smallest of equal ones.
 TIE_BREAK = 1e-6
+SEARCH_RADIUS = 8  # what the tools measure within: CoinRun's camera moves up to ~7.4 px a frame
 
 
 def num_motions(radius: int) -> int:
@@ -80,10 +82,20 @@ def shift_frames(frames_BHW3: torch.Tensor, motion_B2: torch.Tensor) -> torch.Te
     return frames_BHW3[batch, rows[:, :, None], cols[:, None, :]]
 
 
+def frame_motions(frames_xTHW3, radius: int = SEARCH_RADIUS) -> torch.Tensor:
+    """(..., T-1, 2) motion of each frame from the one before; frames: a (..., T, H, W, 3) tensor or a
+    list of (H, W, 3) arrays."""
+    if not isinstance(frames_xTHW3, torch.Tensor):
+        frames_xTHW3 = torch.from_numpy(np.stack(frames_xTHW3))
+    lead = frames_xTHW3.shape[:-4]
+    before, after = frames_xTHW3[..., :-1, :, :, :], frames_xTHW3[..., 1:, :, :, :]
+    motion = estimate_motion(before.reshape(-1, *before.shape[-3:]), after.reshape(-1, *after.shape[-3:]), radius)
+    return motion.view(*lead, -1, 2)
+
+
 def episode_motions(frames_THW3: torch.Tensor, radius: int, chunk: int = 512) -> torch.Tensor:
-    """(T, 2) motion of every frame from the one before it; frame 0 gets (0, 0)."""
+    """(T, 2) motion of every frame from the one before; frame 0 gets (0, 0). Chunked for memory."""
     out = [torch.zeros(1, 2, dtype=torch.long)]
     for start in range(1, len(frames_THW3), chunk):
-        stop = min(start + chunk, len(frames_THW3))
-        out.append(estimate_motion(frames_THW3[start - 1:stop - 1], frames_THW3[start:stop], radius).cpu())
+        out.append(frame_motions(frames_THW3[start - 1:start + chunk], radius).cpu())
     return torch.cat(out)
