@@ -6,11 +6,10 @@ Controls and how time advances: see the play package docstring (or press H in th
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
-from genie_core.config import on_off
+from genie_core.decoding import add_decode_flags
 
 SHIPPED_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "coinrun"
 
@@ -45,16 +44,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: checkpoints/coinrun beside main.py, the shipped CoinRun world")
     p.add_argument("--fit", choices=("crop", "letterbox", "stretch"), default="crop",
                    help="how a non-square or other-sized image becomes the model's square frame")
-    p.add_argument("--steps", type=int, metavar="N",
-                   help="MaskGIT decoding steps per frame (more: slower, often sharper); default from the checkpoint")
-    p.add_argument("--temperature", type=float, metavar="T",
-                   help="sampling temperature (0: greedy); default from the checkpoint")
-    p.add_argument("--reuse-patches", type=on_off, metavar="on|off",
-                   help="show the previous frame's pixels where a patch's token did not change "
-                        "(sharp start image); default from the checkpoint")
-    p.add_argument("--copy-bias", type=float, metavar="B",
-                   help="decoding bonus on keeping each token of the previous frame (0: plain argmax; higher: "
-                        "a patch changes only when the model is surer); default from the checkpoint")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed and actions replay the same frames")
     p.add_argument("--context", type=int, metavar="FRAMES",
                    help="past frames the model attends to; default: as many as it was trained on")
@@ -81,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--actions", metavar="LIST",
                    help="with --headless: comma-separated action ids or names; ACTION*COUNT repeats "
                         "(e.g. 0,3,3,right*10)")
+    add_decode_flags(p)
     return p
 
 
@@ -93,14 +83,10 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise ValueError("--headless needs --actions (e.g. --actions 0,3,3,5)")
     if args.actions and not args.headless:
         raise ValueError("--actions is for --headless play; in the window, use the keys")
-    for name in ("steps", "scale", "record_scale", "context", "threads"):
+    for name in ("scale", "record_scale", "context", "threads"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    if args.copy_bias is not None and not math.isfinite(args.copy_bias):
-        raise ValueError(f"--copy-bias must be a finite number, got {args.copy_bias}")
-    if args.temperature is not None and not (math.isfinite(args.temperature) and args.temperature >= 0):
-        raise ValueError(f"--temperature must be 0 (greedy) or more, got {args.temperature}")
     if args.fps < 0:
         raise ValueError(f"--fps must be 0 (no cap) or more, got {args.fps}")
     if args.record:
@@ -142,13 +128,11 @@ def play(args: argparse.Namespace) -> int:
     import torch
 
     from genie_core.imaging import load_image
-    from genie_core.world import load_world
+    from genie_core.loading import load_world
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    world = load_world(args.checkpoint, device=args.device, context=args.context, steps=args.steps,
-                       temperature=args.temperature, seed=args.seed,
-                       reuse_patches=args.reuse_patches, copy_bias=args.copy_bias)
+    world = load_world(args.checkpoint, device=args.device, context=args.context, seed=args.seed, flags=args)
     start_image, note = load_image(args.image, world.image_size, args.fit)
     if note:
         print(note, file=sys.stderr)
@@ -162,16 +146,16 @@ def play(args: argparse.Namespace) -> int:
 
 
 def play_headless(world, start_image, args: argparse.Namespace) -> int:
+    from genie_core.blocks.motion import frame_motions
     from play.recorder import GifRecorder
     from play.session import parse_actions, run_session
-
-    from genie_core.motion import frame_motions
 
     actions = parse_actions(args.actions, world.num_actions, world.action_names, world.direction_keys)
     result = run_session(world, start_image, actions)
     dx, dy = frame_motions(result.frames).sum(0).tolist()
-    print(f"headless: {result.summary()}; steps {world.steps}, temperature {world.temperature:g}, "
-          f"copy bias {world.copy_bias:g}; the picture moved {dx:+d}, {dy:+d} px (content dx, dy, "
+    s = world.settings
+    print(f"headless: {result.summary()}; steps {s.steps}, temperature {s.temperature:g}, "
+          f"copy bias {s.copy_bias:g}; the picture moved {dx:+d}, {dy:+d} px (content dx, dy, "
           f"measured frame to frame)")
     if args.record:
         recorder = GifRecorder(args.record, scale=args.record_scale)

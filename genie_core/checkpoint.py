@@ -2,8 +2,11 @@
 
     DIR/tokenizer/{config.json, model.safetensors}
     DIR/lam/{config.json, model.safetensors}
-    DIR/dynamics/{config.json, model.safetensors}
-    DIR/actions.json      (optional: names of the latent actions, see genie_core.action_names)
+    DIR/dynamics/{config.json, model.safetensors, decode.json}
+    DIR/actions.json      (optional: names of the latent actions, see genie_core.tools.name_actions)
+
+decode.json holds the decoding defaults (genie_core.decoding); a checkpoint written before it
+existed kept them in dynamics/config.json, and still loads.
 
 Nothing on the load path unpickles anything. Every file is written to a temporary name in the
 same folder and renamed, so a crash never leaves a half-written checkpoint in place.
@@ -12,17 +15,25 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
-from .config import DynamicsConfig, LAMConfig, TokenizerConfig, config_from_dict, config_to_json, preset
-from .dynamics import DynamicsModel
-from .lam import LatentActionModel
-from .tokenizer import VideoTokenizer
+from .decoding import DecodeSettings, read_settings, split_legacy_fields, write_settings
+from .files import atomic_write_bytes, atomic_write_text
+from .models.config import (
+    DynamicsConfig,
+    LAMConfig,
+    TokenizerConfig,
+    config_from_dict,
+    config_to_json,
+    preset,
+)
+from .models.dynamics import DynamicsModel
+from .models.lam import LatentActionModel
+from .models.tokenizer import VideoTokenizer
 
 COMPONENTS = {"tokenizer": (VideoTokenizer, TokenizerConfig), "lam": (LatentActionModel, LAMConfig),
               "dynamics": (DynamicsModel, DynamicsConfig)}
@@ -37,27 +48,7 @@ class GenieModels:
     tokenizer: VideoTokenizer
     lam: LatentActionModel
     dynamics: DynamicsModel
-
-
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; checkpoints and pictures are for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
+    decoding: DecodeSettings = DecodeSettings()  # the checkpoint's decoding defaults
 
 
 def save_component(model: torch.nn.Module, folder: str) -> None:
@@ -76,9 +67,8 @@ def load_component(folder: str, kind: str, device="cpu") -> torch.nn.Module:
         if not os.path.isfile(path):
             raise CheckpointError(f"{path}: missing ({kind} checkpoint incomplete)")
     try:
-        with open(config_path) as f:
-            config = config_from_dict(config_cls, json.load(f))
-    except (ValueError, TypeError) as error:
+        config = config_from_dict(config_cls, split_legacy_fields(read_json(config_path))[0])
+    except (ValueError, TypeError, OSError) as error:
         raise CheckpointError(f"{config_path}: bad {kind} config ({error})") from None
     model = model_cls(config)
     try:
@@ -98,15 +88,32 @@ def load_component(folder: str, kind: str, device="cpu") -> torch.nn.Module:
     return model.to(device).eval()
 
 
+def read_json(path: str):
+    with open(path) as f:
+        return json.load(f)
+
+
+def load_decode_settings(dynamics_folder: str) -> DecodeSettings:
+    """dynamics_folder/decode.json, else the decoding fields an older config.json held; raises CheckpointError."""
+    path = os.path.join(dynamics_folder, "decode.json")
+    try:
+        legacy = split_legacy_fields(read_json(os.path.join(dynamics_folder, "config.json")))[1]
+        return read_settings(dynamics_folder, legacy)
+    except (ValueError, TypeError, OSError) as error:
+        raise CheckpointError(f"{path}: bad decoding settings ({error})") from None
+
+
 def save_genie(models: GenieModels, folder: str) -> None:
     for kind in COMPONENTS:
         save_component(getattr(models, kind), os.path.join(folder, kind))
+    write_settings(os.path.join(folder, "dynamics"), models.decoding)
 
 
 def load_genie(folder: str, device="cpu") -> GenieModels:
     if not os.path.isdir(folder):
         raise CheckpointError(f"{folder}: no such checkpoint folder")
     models = GenieModels(*(load_component(os.path.join(folder, kind), kind, device) for kind in COMPONENTS))
+    models.decoding = load_decode_settings(os.path.join(folder, "dynamics"))
     if models.dynamics.config.num_codes != models.tokenizer.config.num_codes:
         raise CheckpointError(f"{folder}: dynamics vocabulary {models.dynamics.config.num_codes} != "
                               f"tokenizer codebook {models.tokenizer.config.num_codes}")
@@ -118,7 +125,7 @@ def build_genie(preset_name: str = "tiny", seed: int = 0) -> GenieModels:
     config = preset(preset_name)
     torch.manual_seed(seed)
     return GenieModels(VideoTokenizer(config.tokenizer), LatentActionModel(config.lam),
-                       DynamicsModel(config.dynamics))
+                       DynamicsModel(config.dynamics), config.decoding)
 
 
 def save_random_genie(folder: str, preset: str = "tiny", seed: int = 0) -> GenieModels:

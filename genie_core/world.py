@@ -1,43 +1,34 @@
-"""The playable world: start image + action IDs in, generated frames out (DIAMOND-style env API).
+"""The engine: start image + action IDs in, generated frames out (DIAMOND-style env API).
 
-Per generated frame, `Rollout.next_frame` runs `steps` MaskGIT rounds of the dynamics model on
-the new frame only, attending to keys/values of past frames that were computed once, when each
-frame was made (and kept per frame, so `undo` is exact and cheap). One more pass on the final
-tokens records the new frame's keys/values; the tokenizer decoder works the same way. With a
-sliding temporal window this equals recomputing the whole context (see st_transformer).
+Per generated frame, `Rollout.next_frame` runs `settings.steps` MaskGIT rounds of the dynamics
+model on the new frame only, attending to keys/values of past frames that were computed once,
+when each frame was made (and kept per frame, so `undo` is exact and cheap). One more pass on
+the final tokens records the new frame's keys/values; the tokenizer decoder works the same way.
+With a sliding temporal window this equals recomputing the whole context (see st_transformer).
 
 With a motion model (DynamicsConfig.motion_radius > 0) each frame starts with its camera motion,
 predicted from the last frame's outputs, its motion and the action; the last shown frame moved by
 it is encoded as the new frame's draft, MaskGIT decodes against that draft, and every patch
-whose token equals the draft's shows the moved pixels (with reused patches).
+whose token equals the draft's shows the moved pixels (with settings.reuse_patches).
+
+The models are reached only through their play methods (new_kv_buffer, step, decode_step,
+newest_logits, decode_newest, motion_logits, encode); loading a World is loading.py's job.
 """
 from __future__ import annotations
 
-import json
-import os
+import dataclasses
 from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .checkpoint import GenieModels, build_genie, load_genie
-from .dynamics import DynamicsModel
-from .maskgit import maskgit_decode, sample_tokens
-from .motion import id_to_motion, shift_frames
-from .patches import to_uint8
-from .tokenizer import VideoTokenizer
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """auto: CUDA when present, else CPU. The one place where the device is chosen."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda asked for, but no CUDA GPU is available")
-    if name not in ("cpu", "cuda"):
-        raise ValueError(f"unknown device {name!r}; use auto, cpu or cuda")
-    return torch.device(name)
+from .blocks.maskgit import maskgit_decode, sample_tokens
+from .blocks.motion import id_to_motion, shift_frames
+from .checkpoint import GenieModels
+from .decoding import DecodeSettings
+from .models.dynamics import DynamicsModel
+from .models.tokenizer import VideoTokenizer
 
 
 @dataclass
@@ -60,29 +51,24 @@ class FrameRecord:
 class Rollout:
     """Batched cached generation; the engine under World and the evaluation."""
 
-    def __init__(self, tokenizer: VideoTokenizer, dynamics: DynamicsModel, context: int = 16, cached: bool = True,
-                 reuse_patches: bool | None = None):
-        """cached=False recomputes every kept frame at every MaskGIT round: the reference that the
-        cache must equal, and the baseline the benchmark measures the cache against.
-        reuse_patches: see DynamicsConfig.reuse_unchanged_patches (None: the checkpoint's default)."""
+    def __init__(self, tokenizer: VideoTokenizer, dynamics: DynamicsModel, settings: DecodeSettings,
+                 context: int = 16, cached: bool = True):
+        """settings may be replaced between frames. cached=False recomputes every kept frame at every
+        MaskGIT round: the reference that the cache must equal, and the baseline the benchmark
+        measures the cache against."""
         self.tokenizer, self.dynamics, self.context, self.cached = tokenizer, dynamics, context, cached
-        self.reuse_patches = dynamics.config.reuse_unchanged_patches if reuse_patches is None else reuse_patches
+        self.settings = settings
         self.device = next(dynamics.parameters()).device
         self.history: list[FrameRecord] = []
         self.batch = 0
-
-    def _buffers(self, batch: int):
-        n, positions = self.tokenizer.config.tokens_per_frame, self.dynamics.config.positions_per_frame
-        dyn = self.dynamics.transformer.new_kv_buffer(batch * positions, self.context, self.device)
-        dec = self.tokenizer.decoder.new_kv_buffer(batch * n, self.tokenizer.config.temporal_window, self.device)
-        return dyn, dec
 
     @torch.inference_mode()
     def start(self, frames_BHW3: torch.Tensor) -> torch.Tensor:
         """Tokenize the start frames (B, H, W, 3) uint8; returns their reconstructions (the frames
         themselves when reusing unchanged patches)."""
         self.batch = frames_BHW3.shape[0]
-        self.dyn_kv, self.dec_kv = self._buffers(self.batch)
+        self.dyn_kv = self.dynamics.new_kv_buffer(self.batch, self.context, self.device)
+        self.dec_kv = self.tokenizer.new_kv_buffer(self.batch, self.device)
         tokens = self.tokenizer.encode(frames_BHW3.to(self.device)[:, None])[:, 0]
         self.history = []
         self.dyn_kv.load([])
@@ -91,7 +77,7 @@ class Rollout:
         if self.motion_radius:
             motion = torch.full((self.batch,), self.dynamics.num_motions, device=self.device)
             draft = torch.full_like(tokens, self.dynamics.mask_id)
-        return self._commit(tokens, no_action, frames_BHW3.to(self.device) if self.reuse_patches else None,
+        return self._commit(tokens, no_action, frames_BHW3.to(self.device) if self.settings.reuse_patches else None,
                             motion, draft)
 
     @property
@@ -117,7 +103,7 @@ class Rollout:
             dynamics_kv, decoder_kv = self.dyn_kv.new_frame_kv(), self.dec_kv.new_frame_kv()
         if shown_BHW3 is None:
             shown_BHW3 = (self._reuse_unchanged(tokens_BN, pixels, draft_BN, moved_BHW3)
-                          if self.reuse_patches and self.history else pixels)
+                          if self.settings.reuse_patches and self.history else pixels)
         self.history.append(FrameRecord(tokens_BN, dynamics_kv, decoder_kv, position, action_B, shown_BHW3,
                                         features, motion_B, draft_BN))
         return shown_BHW3
@@ -149,26 +135,26 @@ class Rollout:
         return motion
 
     @torch.inference_mode()
-    def next_frame(self, action_B: torch.Tensor, steps: int, temperature: float, order: str,
-                   generator: torch.Generator | None, copy_bias: float = 0.0) -> torch.Tensor:
-        """Generate one frame per batch element for actions (B,); returns uint8 (B, H, W, 3).
-        copy_bias: see DynamicsConfig.decode_copy_bias."""
+    def next_frame(self, action_B: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Generate one frame per batch element for actions (B,); returns uint8 (B, H, W, 3)."""
         action_B = action_B.to(self.device)
+        settings = self.settings
         position = self.history[-1].position + 1
         motion = draft = moved = None
         if self.motion_radius:
-            motion = self._next_motion(action_B, temperature, generator)
+            motion = self._next_motion(action_B, settings.temperature, generator)
             moved = shift_frames(self.history[-1].shown_BHW3, id_to_motion(motion, self.motion_radius))
             draft = self.tokenizer.encode(moved[:, None])[:, 0]
         previous = self.history[-1].tokens_BN
         if self.cached:
             self.dyn_kv.load([r.dynamics_kv for r in self.history])  # once per frame, not per round
             logits_fn = lambda tokens: self.dynamics.step(tokens, action_B, position, self.dyn_kv, previous,
-                                                          copy_bias=copy_bias, draft_BN=draft)
+                                                          copy_bias=settings.copy_bias, draft_BN=draft)
         else:
-            logits_fn = lambda tokens: self._full_logits(tokens, action_B, copy_bias, draft)
+            logits_fn = lambda tokens: self.dynamics.newest_logits(
+                *self._full_inputs(tokens, action_B, draft), window=self.context, copy_bias=settings.copy_bias)
         tokens = maskgit_decode(logits_fn, self.batch, self.tokenizer.config.tokens_per_frame,
-                                self.dynamics.mask_id, steps, temperature, order, generator, self.device)
+                                self.dynamics.mask_id, settings, generator, self.device)
         return self._commit(tokens, action_B, None, motion, draft, moved)
 
     def last_motion(self) -> torch.Tensor | None:
@@ -180,37 +166,26 @@ class Rollout:
             return None
         return id_to_motion(motion, self.motion_radius)
 
-    def _full_logits(self, tokens_BN, action_B, copy_bias: float, draft_BN=None):
-        """Uncached reference for the cached MaskGIT step: the new frame's logits (B, N, V)."""
-        h = self._full_outputs(tokens_BN, action_B, draft_BN)
-        return self.dynamics.head(h, self.history[-1].tokens_BN, action_B, copy_bias=copy_bias, drafts_BTN=draft_BN)
-
-    def _full_outputs(self, tokens_BN, action_B, draft_BN):
-        """Uncached reference: the new frame's transformer outputs (B, positions, C), recomputed over
-        every kept frame of the context."""
-        past = torch.stack([r.tokens_BN for r in self.history], dim=1)  # (B, P, N)
-        tokens = torch.cat((past, tokens_BN[:, None]), dim=1)
+    def _full_inputs(self, tokens_BN, action_B, draft_BN):
+        """Uncached reference: every kept frame plus the new one, as (tokens (B, T, N), transition
+        actions (B, T-1), drafts (B, T, N) or None, positions (T,))."""
+        tokens = torch.stack([r.tokens_BN for r in self.history] + [tokens_BN], dim=1)
         actions = torch.stack([r.action_B for r in self.history[1:]] + [action_B], dim=1)
-        positions = torch.tensor([r.position for r in self.history] + [self.history[-1].position + 1])
-        drafts = None
-        if self.motion_radius:
-            drafts = torch.stack([r.draft_BN for r in self.history] + [draft_BN], dim=1)
-        d = self.dynamics
-        x = d.embed(tokens, d.frame_actions(actions, tokens.shape[1]), drafts)
-        return d.transformer(x, positions.to(self.device), window=self.context)[:, -1]
+        drafts = torch.stack([r.draft_BN for r in self.history] + [draft_BN], dim=1) if self.motion_radius else None
+        return tokens, actions, drafts, self._positions()
+
+    def _positions(self) -> torch.Tensor:
+        """Frame indices of every kept frame and the next one."""
+        next_position = self.history[-1].position + 1 if self.history else 0
+        return torch.tensor([r.position for r in self.history] + [next_position], device=self.device)
 
     def _full_features(self, tokens_BN, action_B, draft_BN):
         """Uncached reference for a frame being committed: its transformer outputs (B, positions, C)."""
-        if not self.history:  # the start frame: nothing before it
-            x = self.dynamics.embed(tokens_BN[:, None], action_B[:, None], draft_BN[:, None])
-            return self.dynamics.transformer(x, torch.tensor([0], device=self.device))[:, 0]
-        return self._full_outputs(tokens_BN, action_B, draft_BN)
+        return self.dynamics.newest_outputs(*self._full_inputs(tokens_BN, action_B, draft_BN), window=self.context)
 
     def _full_decode(self, tokens_BN):
         tokens = torch.stack([r.tokens_BN for r in self.history] + [tokens_BN], dim=1)
-        positions = torch.tensor([r.position for r in self.history] + [len(self.history) and self.history[-1].position + 1])
-        frames = self.tokenizer.decode_codes(self.tokenizer.vq.lookup(tokens), positions.to(self.device))
-        return to_uint8(frames[:, -1])
+        return self.tokenizer.decode_newest(tokens, self._positions())
 
     def trim(self, keep: int) -> None:
         """Forget all but the newest `keep` frames (keep >= context keeps generation exact)."""
@@ -218,25 +193,32 @@ class Rollout:
 
 
 class World:
-    """reset(image) -> frame, step(action_id) -> frame, undo() -> frame; frames are uint8 (H, W, 3)."""
+    """reset(image) -> frame, step(action_id) -> frame, undo() -> frame; frames are uint8 (H, W, 3).
+    `settings` (DecodeSettings) may be replaced between steps."""
 
-    def __init__(self, models: GenieModels, context: int = 16, steps: int | None = None,
-                 temperature: float | None = None, seed: int = 0, action_names: list[str] | None = None,
-                 max_undo: int = 256, reuse_patches: bool | None = None,
-                 direction_keys: dict[str, int] | None = None, copy_bias: float | None = None):
-        d = models.dynamics.config
+    def __init__(self, models: GenieModels, settings: DecodeSettings, context: int = 16, seed: int = 0,
+                 action_names: list[str] | None = None, direction_keys: dict[str, int] | None = None,
+                 max_undo: int = 256):
         self.models = models
         self.context = context
-        self.steps = d.maskgit_steps if steps is None else steps
-        self.temperature = d.temperature if temperature is None else temperature
-        self.copy_bias = d.decode_copy_bias if copy_bias is None else copy_bias
-        self.order = d.unmask_order
         self.action_names = action_names
         self.direction_keys = direction_keys
         self.max_undo = max_undo
-        self.rollout = Rollout(models.tokenizer, models.dynamics, context, reuse_patches=reuse_patches)
+        self.rollout = Rollout(models.tokenizer, models.dynamics, settings, context)
         self.frames: deque[np.ndarray] = deque()
         self.reseed(seed)
+
+    @property
+    def settings(self) -> DecodeSettings:
+        return self.rollout.settings
+
+    @settings.setter
+    def settings(self, settings: DecodeSettings) -> None:
+        self.rollout.settings = settings
+
+    def change_settings(self, **changes) -> None:
+        """Replace some decoding settings (e.g. steps=4) from the next frame on."""
+        self.settings = dataclasses.replace(self.settings, **changes)
 
     @property
     def image_size(self) -> int:
@@ -265,10 +247,7 @@ class World:
             raise RuntimeError("call reset(image) before step(action)")
         if not 0 <= int(action) < self.num_actions:
             raise ValueError(f"action {action} out of range 0..{self.num_actions - 1}")
-        action_B = torch.tensor([int(action)])
-        frame = self.rollout.next_frame(action_B, self.steps, self.temperature, self.order, self.generator,
-                                        self.copy_bias)
-        frame = frame[0].cpu().numpy()
+        frame = self.rollout.next_frame(torch.tensor([int(action)]), self.generator)[0].cpu().numpy()
         self.frames.append(frame)
         # Bounded memory: keep what the context needs plus the undo depth.
         self.rollout.trim(self.context + self.max_undo)
@@ -287,40 +266,3 @@ class World:
     @property
     def frame(self) -> np.ndarray | None:
         return self.frames[-1].copy() if self.frames else None
-
-
-def read_action_labels(folder: str, num_actions: int) -> tuple[list[str] | None, dict[str, int] | None]:
-    """Names and direction keys from folder/actions.json ({"names": [...], "direction_keys":
-    {"left": id, ...}}), each None when absent or malformed."""
-    path = os.path.join(folder, "actions.json")
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return None, None
-    names = data.get("names") if isinstance(data, dict) else None
-    names = [str(n) for n in names] if isinstance(names, list) and len(names) == num_actions else None
-    keys = data.get("direction_keys") if isinstance(data, dict) else None
-    keys = ({str(k): int(v) for k, v in keys.items() if isinstance(v, int) and 0 <= v < num_actions}
-            if isinstance(keys, dict) else None)
-    return names, keys or None
-
-
-def load_world(checkpoint: str, device: str = "auto", context: int | None = None, steps: int | None = None,
-               temperature: float | None = None, seed: int = 0, reuse_patches: bool | None = None,
-               copy_bias: float | None = None) -> World:
-    """A World from a checkpoint folder (see genie_core.checkpoint); raises CheckpointError.
-    context: past frames attended to (None: the dynamics model's training length)."""
-    models = load_genie(checkpoint, pick_device(device))
-    context = models.dynamics.config.max_frames if context is None else context
-    names, direction_keys = read_action_labels(checkpoint, models.dynamics.config.num_actions)
-    return World(models, context, steps, temperature, seed, names, reuse_patches=reuse_patches,
-                 direction_keys=direction_keys, copy_bias=copy_bias)
-
-
-def random_world(preset: str = "tiny", seed: int = 0, **options) -> World:
-    """A World on random-initialised weights: for tests and for developing the player."""
-    models = build_genie(preset, seed)
-    for model in (models.tokenizer, models.lam, models.dynamics):
-        model.eval()
-    return World(models, seed=seed, **options)

@@ -11,6 +11,7 @@ Controls (the defaults in play/keymap.json):
 | . or P | pause / resume |
 | , or N | one step while paused (pauses first if running) |
 | + / - (also ] / [) | more / fewer MaskGIT steps per frame |
+| C / L | steadier / livelier: more / less copy bias (a patch changes only when the model is surer) |
 | R | start / stop recording a GIF |
 | F12 or S | screenshot of the frame (PNG) |
 | H or F1 | show / hide the controls |

@@ -5,6 +5,7 @@ Controls and how time advances: see the play package docstring (play/__init__.py
 from __future__ import annotations
 
 import collections
+import dataclasses
 import os
 import sys
 import time
@@ -91,7 +92,7 @@ class PlayerApp:
         self.world, self.start_image, self.keymap, self.options = world, start_image, keymap, options
         self.scale = options.scale or default_scale(world.image_size)
         self.idle_action = next(a for a in (options.idle_action, keymap.idle_action, 0) if a is not None)
-        self.steps, self.temperature, self.copy_bias = world.steps, world.temperature, world.copy_bias
+        self.settings = world.settings  # what the HUD shows; the world's own copy changes on its worker thread
         self.summary = PlaySummary()
         self.running = False
         self.paused = False
@@ -189,14 +190,10 @@ class PlayerApp:
                 self._submit_step(*self._chosen_action())
         elif command in ("more_steps", "fewer_steps"):
             change = 1 if command == "more_steps" else -1
-            self.steps = min(self.options.max_steps, max(1, self.steps + change))
-            steps = self.steps
-            self.worker.submit("set", lambda: setattr(self.world, "steps", steps))
+            self._change_settings(steps=min(self.options.max_steps, max(1, self.settings.steps + change)))
         elif command in ("steadier", "livelier"):
             change = COPY_BIAS_STEP if command == "steadier" else -COPY_BIAS_STEP
-            self.copy_bias = min(COPY_BIAS_LIMIT, max(-COPY_BIAS_LIMIT, self.copy_bias + change))
-            bias = self.copy_bias
-            self.worker.submit("set", lambda: setattr(self.world, "copy_bias", bias))
+            self._change_settings(copy_bias=min(COPY_BIAS_LIMIT, max(-COPY_BIAS_LIMIT, self.settings.copy_bias + change)))
         elif command == "record":
             if self.files.recorder is not None:
                 self.files.stop_gif()
@@ -208,6 +205,11 @@ class PlayerApp:
             self.show_help = not self.show_help
 
     # ---- ticking --------------------------------------------------------------------------
+    def _change_settings(self, **changes) -> None:
+        """Decode differently from the next frame on (on the worker, between two frames)."""
+        self.settings = dataclasses.replace(self.settings, **changes)
+        self.worker.submit("set", lambda: self.world.change_settings(**changes))
+
     def _chosen_action(self) -> tuple[int, bool]:
         """(action, is_idle): the newest held key, else a key tapped since the last tick, else idle."""
         if self.held:
@@ -287,7 +289,8 @@ class PlayerApp:
         action = self.keymap.action_label(self.last_action) if self.last_action is not None else "-"
         self.hud.draw(self.screen, HudState(
             action=action, idle=self.last_was_idle, fps=self._fps(), tick_ms=median_ms,
-            steps=self.steps, temperature=self.temperature, copy_bias=self.copy_bias, paused=self.paused,
+            steps=self.settings.steps, temperature=self.settings.temperature, copy_bias=self.settings.copy_bias,
+            paused=self.paused,
             recording_frames=len(self.files.recorder.frames) if self.files.recorder is not None else None,
             message=message))
         if self.show_help:

@@ -5,6 +5,8 @@ from typing import Protocol
 
 import numpy as np
 
+from genie_core.decoding import DecodeSettings
+
 
 class PlayableWorld(Protocol):
     """A stateful world: reset to an image, then one generated frame per latent action.
@@ -13,9 +15,9 @@ class PlayableWorld(Protocol):
     tests use a fake one, which is the point: play/ never imports a model.
     """
 
-    steps: int  # MaskGIT decoding steps per frame; the player lets you change it live.
-    temperature: float
-    copy_bias: float  # decoding bonus on keeping the previous frame's tokens; also live
+    settings: DecodeSettings  # how frames are decoded; the player changes steps and copy bias live
+
+    def change_settings(self, **changes) -> None: ...  # from the next frame on
 
     @property
     def image_size(self) -> int: ...
@@ -27,7 +29,7 @@ class PlayableWorld(Protocol):
     def action_names(self) -> list[str] | None: ...
 
     @property
-    def direction_keys(self) -> dict[str, int] | None: ...  # {"left": id, ...}: see genie_core.action_names
+    def direction_keys(self) -> dict[str, int] | None: ...  # {"left": id, ...}: see genie_core.tools.action_names
 
     @property
     def context(self) -> int: ...

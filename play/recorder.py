@@ -11,9 +11,9 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
+from genie_core.files import atomic_write
+
 MIN_FRAME_MS = 20  # GIF delays are in 1/100 s, and viewers slow anything under 2/100 s to 1/10 s.
-_UMASK = os.umask(0)  # read once (it can only be read by setting it), so outputs get normal permissions
-os.umask(_UMASK)
 
 
 class OutputPathError(ValueError):
@@ -35,20 +35,6 @@ def check_writable(path: str | os.PathLike) -> None:
         raise OutputPathError(f"{path}: folder {folder} is not writable ({error.strerror})") from None
 
 
-def _replace_atomically(path: Path, write) -> None:
-    """write(tmp_path) then rename over `path`, so readers see the old file or the whole new one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes owner-only files; a GIF is for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def upscale(frame: np.ndarray, factor: int) -> np.ndarray:
     """Nearest-neighbour integer upscale: keeps pixels square and sharp."""
     return frame if factor == 1 else frame.repeat(factor, axis=0).repeat(factor, axis=1)
@@ -56,7 +42,7 @@ def upscale(frame: np.ndarray, factor: int) -> np.ndarray:
 
 def save_png(path: str | os.PathLike, frame: np.ndarray, scale: int = 1) -> Path:
     path = Path(path)
-    _replace_atomically(path, lambda tmp: Image.fromarray(upscale(frame, scale)).save(tmp, format="PNG"))
+    atomic_write(path, lambda file: Image.fromarray(upscale(frame, scale)).save(file, format="PNG"))
     return path
 
 
@@ -102,11 +88,11 @@ class GifRecorder:
             raise ValueError(f"{self.path}: nothing recorded")
         images = [self._gif_frame(f) for f in self.frames]
 
-        def write(tmp: str) -> None:
-            images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+        def write(file) -> None:
+            images[0].save(file, format="GIF", save_all=True, append_images=images[1:],
                            duration=self.durations_ms, loop=0)
 
-        _replace_atomically(self.path, write)
+        atomic_write(self.path, write)
         return self.path
 
 

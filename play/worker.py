@@ -60,15 +60,6 @@ class WorldWorker:
         if self._pending > 0 and timeout > 0:
             self._result_ready.wait(timeout)
 
-    def wait_idle(self, timeout: float) -> list[JobResult]:
-        """Block until every submitted job finished (or timeout); for scripts and shutdown."""
-        deadline = time.perf_counter() + timeout
-        done = []
-        while self._pending > 0 and time.perf_counter() < deadline:
-            done.extend(self.collect())
-            time.sleep(0.002)
-        return done
-
     def close(self, timeout: float = 10.0) -> None:
         """Drop queued jobs, let the running one finish (torch cannot be interrupted), stop the thread."""
         while True:

@@ -13,12 +13,12 @@ import pytest
 import torch
 from PIL import Image
 
-from genie_core import action_sheet as sheet
-from genie_core.bench import benchmark, synthetic_image
-from genie_core.bench import main as bench_main
 from genie_core.checkpoint import save_component, save_random_genie
-from genie_core.config import preset
-from genie_core.world import load_world
+from genie_core.loading import load_world
+from genie_core.models.config import preset
+from genie_core.tools import action_sheet as sheet
+from genie_core.tools.bench import benchmark, synthetic_image
+from genie_core.tools.bench import main as bench_main
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = preset("tiny")
@@ -60,7 +60,7 @@ def test_bench_reports_every_key_with_sane_values(results):
     for key in KEYS - {"device", "cpu", "torch", "config"}:
         assert results[key] > 0, key
     assert results["tick_ms_p99"] >= results["tick_ms_p50"]
-    assert results["device"] == "cpu" and results["steps"] == 8 and results["context"] == 16
+    assert results["device"] == "cpu" and results["decoding"]["steps"] == 4 and results["context"] == 16  # tiny preset
     assert results["config"]["image_size"] == TINY.tokenizer.image_size
     assert results["config"]["dynamics_depth"] == TINY.dynamics.depth
     # FLOPs: at least the dynamics' linear layers (16 C^2 multiply-adds per token and layer) over
@@ -84,7 +84,7 @@ def test_bench_cli_writes_parseable_json(checkpoint, tmp_path, capsys):
 
 def test_missing_checkpoint_exits_2_with_one_line(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    done = subprocess.run([sys.executable, "-m", "genie_core.bench", "--checkpoint", str(tmp_path / "nope")],
+    done = subprocess.run([sys.executable, "-m", "genie_core.tools.bench", "--checkpoint", str(tmp_path / "nope")],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.startswith("error: ") and len(done.stderr.strip().splitlines()) == 1
@@ -128,7 +128,7 @@ def test_action_sheet_png_and_gif(tmp_path):
 
 def test_rows_differ_only_by_the_action(tmp_path):
     # With every action embedded alike, a fresh reset with the same seed must give identical rows.
-    world = load_world(str(saved_genie(tmp_path / "ckpt", actions="alike")), "cpu", steps=4)
+    world = load_world(str(saved_genie(tmp_path / "ckpt", actions="alike")), "cpu")
     rows = sheet.action_sheet(world, synthetic_image(world.image_size), frames=2)
     assert len(rows) == world.num_actions and all(len(r) == 3 for r in rows)
     still = world.models.dynamics.config.still_action  # the one action that differs by design

@@ -1,20 +1,38 @@
 """Behaviour of the core models: causality, action timing, caching, MaskGIT, VQ, checkpoints."""
 import dataclasses
+import json
 import os
 
 import numpy as np
 import pytest
 import torch
 
-from genie_core.checkpoint import CheckpointError, GenieModels, build_genie, load_component, load_genie, save_genie
-from genie_core.config import PRESETS, DynamicsConfig, config_to_json, preset
-from genie_core.dynamics import DynamicsModel, merge_tokens, split_tokens
-from genie_core.lam import LatentActionModel, shift_mix
-from genie_core.maskgit import maskgit_decode, num_masked
-from genie_core.tokenizer import VideoTokenizer
-from genie_core.st_transformer import STTransformer, clean_past_mask
-from genie_core.vq import VectorQuantizer
-from genie_core.world import Rollout, random_world
+from genie_core.blocks.maskgit import maskgit_decode, num_masked
+from genie_core.blocks.st_transformer import STTransformer, clean_past_mask
+from genie_core.blocks.vq import VectorQuantizer
+from genie_core.checkpoint import (
+    CheckpointError,
+    GenieModels,
+    build_genie,
+    load_component,
+    load_genie,
+    save_genie,
+)
+from genie_core.decoding import DecodeSettings
+from genie_core.loading import random_world
+from genie_core.models.config import PRESETS, DynamicsConfig, config_to_json, preset
+from genie_core.models.dynamics import DynamicsModel, merge_tokens, split_tokens
+from genie_core.models.lam import LatentActionModel, shift_mix
+from genie_core.models.tokenizer import VideoTokenizer
+from genie_core.world import Rollout
+
+GREEDY_REUSE = DecodeSettings(steps=2, temperature=0.0, order="confidence", reuse_patches=True)
+
+
+def next_frame_with(rollout: Rollout, action_B: torch.Tensor, settings: DecodeSettings, generator):
+    """One frame at the given decoding settings, keeping the rollout's patch reuse."""
+    rollout.settings = dataclasses.replace(settings, reuse_patches=rollout.settings.reuse_patches)
+    return rollout.next_frame(action_B, generator)
 
 
 @pytest.fixture(scope="module")
@@ -106,37 +124,38 @@ def test_cached_world_equals_uncached(models, context):
     image = frames_uint8(B=1, T=1)[:, 0]
     results = []
     for cached in (True, False):
-        rollout = Rollout(models.tokenizer, models.dynamics, context=context, cached=cached)
+        rollout = Rollout(models.tokenizer, models.dynamics, DecodeSettings(steps=4, temperature=1.0, order="random"), context=context, cached=cached)
         first = rollout.start(image)
         g = torch.Generator().manual_seed(3)
-        frames = [first] + [rollout.next_frame(torch.tensor([a]), 4, 1.0, "random", g) for a in [0, 5, 2, 7, 1, 3]]
+        frames = [first] + [rollout.next_frame(torch.tensor([a]), g) for a in [0, 5, 2, 7, 1, 3]]
         results.append((torch.stack([r.tokens_BN for r in rollout.history]), torch.stack(frames)))
     assert results[0][0].equal(results[1][0])
     assert (results[0][1].int() - results[1][1].int()).abs().max() <= 1  # float rounding at most
 
 
 def test_cached_logits_equal_full_forward(models):
-    rollout = Rollout(models.tokenizer, models.dynamics, context=16)
+    rollout = Rollout(models.tokenizer, models.dynamics, DecodeSettings(steps=2, temperature=1.0, order="random"), context=16)
     rollout.start(frames_uint8(B=1, T=1)[:, 0])
     for a in (1, 2, 3):
-        rollout.next_frame(torch.tensor([a]), 2, 1.0, "random", torch.Generator().manual_seed(0))
+        rollout.next_frame(torch.tensor([a]), torch.Generator().manual_seed(0))
     query = torch.randint(0, 33, (1, 16))
     draft = torch.randint(0, 32, (1, 16))  # the tiny preset has motion: the new frame's draft tokens
     with torch.inference_mode():
         rollout.dyn_kv.load([r.dynamics_kv for r in rollout.history])
         cached = rollout.dynamics.step(query, torch.tensor([4]), 4, rollout.dyn_kv, rollout.history[-1].tokens_BN,
                                        draft_BN=draft)
-        full = rollout._full_logits(query, torch.tensor([4]), 0.0, draft)
+        inputs = rollout._full_inputs(query, torch.tensor([4]), draft)
+        full = rollout.dynamics.newest_logits(*inputs, window=16)
         cached_biased = rollout.dynamics.step(query, torch.tensor([4]), 4, rollout.dyn_kv,
                                               rollout.history[-1].tokens_BN, copy_bias=2.5, draft_BN=draft)
-        full_biased = rollout._full_logits(query, torch.tensor([4]), 2.5, draft)
+        full_biased = rollout.dynamics.newest_logits(*inputs, window=16, copy_bias=2.5)
     assert torch.allclose(cached, full, atol=1e-4)
     assert torch.allclose(cached_biased, full_biased, atol=1e-4)
 
 
 def test_copy_bias_raises_only_the_previous_tokens_logit_and_keeps_the_frame_when_large():
     models = build_still_camera()
-    rollout = Rollout(models.tokenizer, models.dynamics, context=16)
+    rollout = Rollout(models.tokenizer, models.dynamics, DecodeSettings(steps=2, temperature=1.0, order="random"), context=16)
     rollout.start(frames_uint8(B=1, T=1)[:, 0])
     previous = rollout.history[-1].tokens_BN
     query = torch.full_like(previous, models.dynamics.mask_id)
@@ -148,30 +167,32 @@ def test_copy_bias_raises_only_the_previous_tokens_logit_and_keeps_the_frame_whe
     assert torch.allclose(biased - plain, expected, atol=1e-5)
     with torch.no_grad():
         models.dynamics.copy_logit.fill_(-30.0)  # the learned part votes for changing every token ...
-    rollout.next_frame(torch.tensor([2]), 2, 0.0, "confidence", None)
+    rollout.settings = DecodeSettings(steps=2, temperature=0.0, order="confidence")
+    rollout.next_frame(torch.tensor([2]), None)
     assert (rollout.history[-1].tokens_BN != previous).all()
     rollout.history.pop()
-    rollout.next_frame(torch.tensor([2]), 2, 0.0, "confidence", None, copy_bias=1e4)  # ... and the bias outvotes it
+    rollout.settings = dataclasses.replace(rollout.settings, copy_bias=1e4)
+    rollout.next_frame(torch.tensor([2]), None)  # ... and the bias outvotes it
     assert rollout.history[-1].tokens_BN.equal(previous)
 
 
 def test_reused_patches_keep_the_start_image_where_tokens_do_not_change():
     models = build_still_camera()
     image = frames_uint8(B=1, T=1)[:, 0]
-    rollout = Rollout(models.tokenizer, models.dynamics, reuse_patches=True)
+    rollout = Rollout(models.tokenizer, models.dynamics, GREEDY_REUSE)
     assert rollout.start(image).equal(image)  # the real start image, not its reconstruction
     with torch.no_grad():
         models.dynamics.copy_logit.fill_(1e4)  # greedy decoding now repeats every token
-    same = rollout.next_frame(torch.tensor([3]), 2, 0.0, "confidence", None)
+    same = rollout.next_frame(torch.tensor([3]), None)
     assert same.equal(image)
     with torch.no_grad():
         models.dynamics.copy_logit.fill_(-1e4)  # and now changes every token
-    changed = rollout.next_frame(torch.tensor([3]), 2, 0.0, "confidence", None)
+    changed = rollout.next_frame(torch.tensor([3]), None)
     assert (rollout.history[-1].tokens_BN != rollout.history[-2].tokens_BN).all()
     tokens = torch.stack([r.tokens_BN for r in rollout.history], dim=1)
     decoded = models.tokenizer.decode(tokens)[:, -1]  # every patch changed: all pixels are decoded
     assert (changed.int() - decoded.int()).abs().max() <= 1
-    off = Rollout(models.tokenizer, models.dynamics, reuse_patches=False)
+    off = Rollout(models.tokenizer, models.dynamics, dataclasses.replace(GREEDY_REUSE, reuse_patches=False))
     assert not off.start(image).equal(image)  # off: the tokenizer's reconstruction
 
 
@@ -207,10 +228,10 @@ def test_action_copy_prior_lets_one_action_keep_every_token():
         models.dynamics.copy_logit.fill_(-1e4)  # every token changes ...
         models.dynamics.action_copy_logit[5] = 2e4  # ... except under action 5
     image = frames_uint8(B=1, T=1)[:, 0]
-    rollout = Rollout(models.tokenizer, models.dynamics, reuse_patches=True)
+    rollout = Rollout(models.tokenizer, models.dynamics, GREEDY_REUSE)
     rollout.start(image)
-    assert rollout.next_frame(torch.tensor([5]), 2, 0.0, "confidence", None).equal(image)
-    rollout.next_frame(torch.tensor([4]), 2, 0.0, "confidence", None)
+    assert rollout.next_frame(torch.tensor([5]), None).equal(image)
+    rollout.next_frame(torch.tensor([4]), None)
     assert (rollout.history[-1].tokens_BN != rollout.history[-2].tokens_BN).all()
 
 
@@ -222,12 +243,12 @@ def test_still_action_keeps_every_token_even_against_the_network_and_when_sampli
     with torch.no_grad():
         models.dynamics.copy_logit.fill_(-20.0)  # the learned part votes against copying
     image = frames_uint8(B=2, T=1)[:, 0]
-    rollout = Rollout(models.tokenizer, models.dynamics, reuse_patches=True)
+    rollout = Rollout(models.tokenizer, models.dynamics, GREEDY_REUSE)
     rollout.start(image)
     generator = torch.Generator().manual_seed(0)
     for _ in range(3):
-        assert rollout.next_frame(torch.tensor([still, still]), 4, 1.0, "random", generator).equal(image)
-    rollout.next_frame(torch.tensor([2, 2]), 4, 0.0, "confidence", None)
+        assert next_frame_with(rollout, torch.tensor([still, still]), DecodeSettings(steps=4, temperature=1.0, order="random"), generator).equal(image)
+    next_frame_with(rollout, torch.tensor([2, 2]), DecodeSettings(steps=4, temperature=0.0, order="confidence"), None)
     assert (rollout.history[-1].tokens_BN != rollout.history[-2].tokens_BN).any()
 
 
@@ -260,7 +281,7 @@ def test_unmerged_dynamics_keeps_the_v1_weight_layout():
 
 
 def test_world_memory_is_flat_over_long_rollouts():
-    world = random_world("tiny", context=4, steps=1, max_undo=8)
+    world = random_world("tiny", context=4, max_undo=8, settings=DecodeSettings(steps=1, temperature=1.0, order="random"))
     world.reset(np.zeros((16, 16, 3), np.uint8))
     for i in range(300):
         world.step(i % 8)
@@ -269,7 +290,7 @@ def test_world_memory_is_flat_over_long_rollouts():
 
 
 def test_world_undo_restores_previous_frame():
-    world = random_world("tiny", steps=2)
+    world = random_world("tiny", settings=DecodeSettings(steps=2, temperature=1.0, order="random"))
     world.reset(np.full((16, 16, 3), 40, np.uint8))
     first = world.step(1)
     world.step(2)
@@ -296,7 +317,7 @@ def test_maskgit_fills_everything_and_never_changes_fixed_tokens(order):
         history.append(tokens.clone())
         return torch.randn(tokens.shape[0], N, V)
 
-    out = maskgit_decode(logits_fn, 3, N, mask_id, steps=5, temperature=1.0, order=order,
+    out = maskgit_decode(logits_fn, 3, N, mask_id, DecodeSettings(steps=5, temperature=1.0, order=order),
                          generator=torch.Generator().manual_seed(0))
     assert (out != mask_id).all()
     states = history + [out]
@@ -308,7 +329,7 @@ def test_maskgit_fills_everything_and_never_changes_fixed_tokens(order):
 
 def test_maskgit_greedy_is_deterministic():
     logits = torch.randn(1, 8, 5)
-    run = lambda: maskgit_decode(lambda t: logits, 1, 8, 5, steps=3, temperature=0.0, order="confidence")
+    run = lambda: maskgit_decode(lambda t: logits, 1, 8, 5, DecodeSettings(steps=3, temperature=0.0, order="confidence"))
     assert run().equal(run()) and run().equal(logits.argmax(-1))
 
 
@@ -396,3 +417,38 @@ def test_presets_build_and_agree():
     assert preset("tiny").lam.num_actions == 8
     with pytest.raises(ValueError, match="unknown preset"):
         preset("huge")
+
+
+def test_tiny_session_is_pixel_identical_to_the_pinned_frames():
+    """Frames made before the engine was restructured (tests/fixtures/tiny_session.npz): any change
+    to what a fixed seed and action list produce shows here. Within 1 level for float rounding on
+    other CPUs; a changed token would move a whole patch."""
+    world = random_world("tiny", seed=1, settings=DecodeSettings(steps=3, temperature=1.0, order="random"))
+    world.reset(np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8))
+    frames = np.stack([world.step(a % world.num_actions) for a in range(12)])
+    pinned = np.load(os.path.join(os.path.dirname(__file__), "fixtures", "tiny_session.npz"))["frames"]
+    assert frames.shape == pinned.shape
+    assert np.abs(frames.astype(int) - pinned).max() <= 1
+
+
+def test_checkpoint_from_before_decode_json_still_loads(tmp_path, models):
+    """Decoding defaults used to live in dynamics/config.json under other names."""
+    save_genie(models, str(tmp_path))
+    os.remove(tmp_path / "dynamics" / "decode.json")
+    config_path = tmp_path / "dynamics" / "config.json"
+    legacy = {**json.loads(config_path.read_text()), "maskgit_steps": 5, "temperature": 0.5,
+              "unmask_order": "confidence", "decode_copy_bias": 1.5, "reuse_unchanged_patches": True}
+    config_path.write_text(json.dumps(legacy))
+    loaded = load_genie(str(tmp_path))
+    assert loaded.decoding == DecodeSettings(steps=5, temperature=0.5, order="confidence", copy_bias=1.5,
+                                             reuse_patches=True)
+    assert loaded.dynamics.config == models.dynamics.config
+
+
+def test_decode_json_round_trips_and_bad_values_fail_clearly(tmp_path, models):
+    models.decoding = DecodeSettings(steps=3, temperature=0.25, order="random", copy_bias=-1.0)
+    save_genie(models, str(tmp_path))
+    assert load_genie(str(tmp_path)).decoding == models.decoding
+    (tmp_path / "dynamics" / "decode.json").write_text('{"steps": 0}')
+    with pytest.raises(CheckpointError, match="decode.json: bad decoding settings"):
+        load_genie(str(tmp_path))

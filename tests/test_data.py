@@ -12,11 +12,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from genie_core.data import ClipFormatError, ClipSampler, list_episodes, read_episode, split_episodes, write_episode
+from genie_core.data import (
+    ClipFormatError,
+    ClipSampler,
+    list_episodes,
+    read_episode,
+    split_episodes,
+    write_episode,
+)
 from genie_core.data.__main__ import main
-from genie_core.data.clips import read_header, remove_stale_temp_files
+from genie_core.data.clips import read_header
 from genie_core.data.importer import ImportSettings, import_videos
 from genie_core.data.quality import SPLIT, QualityConfig, filter_frames
+from genie_core.files import remove_stale_temp_files
 
 
 def counting_episode(num_frames: int, offset: int = 0, size: int = 8) -> tuple[np.ndarray, np.ndarray]:
@@ -159,7 +167,12 @@ def test_split_is_deterministic_by_name_and_stable_when_files_are_added():
 
 def test_coinrun_episodes_have_true_aligned_actions(tmp_path):
     pytest.importorskip("procgen")
-    from genie_core.data.coinrun import CoinRunSettings, episode_name, generate_coinrun, load_procgen
+    from genie_core.data.coinrun import (
+        CoinRunSettings,
+        episode_name,
+        generate_coinrun,
+        load_procgen,
+    )
 
     out = str(tmp_path / "coinrun")
     settings = CoinRunSettings(steps=12, min_frames=4, agent="mix", seed=3)

@@ -8,16 +8,29 @@ import numpy as np
 import pytest
 import torch
 
-from genie_core.action_names import direction_actions, motion_table, name_actions, name_actions_by_motion
+from genie_core.blocks.metrics import (
+    normalized_mutual_information,
+    psnr,
+    psnr_per_frame,
+)
 from genie_core.checkpoint import GenieModels, build_genie, save_genie
-from genie_core.config import preset
-from genie_core.dynamics import DynamicsModel
-from genie_core.lam import LatentActionModel
-from genie_core.tokenizer import VideoTokenizer
 from genie_core.data.clips import write_episode
 from genie_core.data.sampler import ClipSampler
-from genie_core.evaluate import DecodeSettings, changed_pixels, confusion, evaluate
-from genie_core.metrics import normalized_mutual_information, psnr, psnr_per_frame
+from genie_core.decoding import DecodeSettings
+from genie_core.models.config import preset
+from genie_core.models.dynamics import DynamicsModel
+from genie_core.models.lam import LatentActionModel
+from genie_core.models.tokenizer import VideoTokenizer
+from genie_core.tools.action_names import (
+    direction_actions,
+    motion_table,
+    name_actions_by_motion,
+)
+from genie_core.tools.confusion import confusion
+from genie_core.tools.evaluate import (
+    changed_pixels,
+    evaluate,
+)
 
 
 def test_psnr_known_values():
@@ -38,18 +51,17 @@ def test_nmi_known_values():
     assert normalized_mutual_information(independent_a, independent_b) == pytest.approx(0.0, abs=1e-12)
 
 
-def test_confusion_and_names():
+def test_confusion_counts_latent_against_true_actions():
     latent = np.array([0, 0, 0, 1, 1, 2, 2, 2])
     true = np.array([1, 1, 1, 7, 7, 4, 4, 7])  # procgen ids: 1 LEFT, 7 RIGHT, 4 NOOP
     table, ids = confusion(latent, true, num_latent=3)
     assert ids == [1, 4, 7] and table.tolist() == [[3, 0, 0], [0, 0, 2], [0, 2, 1]]
-    names = name_actions(table, ["LEFT", "NOOP", "RIGHT"])
-    assert names[0] == "left" and names[1] == "right"
 
 
-def test_name_actions_dedupes_keeping_first_plain():
-    table = np.array([[0, 5], [0, 5], [5, 0]])
-    assert name_actions(table, ["LEFT", "RIGHT"]) == ["right", "right 2", "left"]
+def test_names_by_motion_dedupe_keeping_the_first_plain():
+    latent = np.array([0, 1, 2])
+    shifts = np.array([[-2, 0], [-2, 0], [2, 0]])  # scene left twice (player right), then right
+    assert name_actions_by_motion(motion_table(latent, shifts, 3)) == ["right", "right 2", "left"]
 
 
 def test_names_by_motion_follow_the_player_not_the_scene():
@@ -134,13 +146,13 @@ def test_changed_pixels_ignores_small_differences():
     assert changed_pixels(before, after).tolist() == [0.25]
 
 
-def test_evaluate_command_writes_json_confusion_and_names(tmp_path, tiny_data):
+def test_evaluate_writes_json_and_confusion_and_action_names_writes_names(tmp_path, tiny_data):
     checkpoint = tmp_path / "ckpt"
     save_genie(build_genie("tiny", seed=1), str(checkpoint))
     out = tmp_path / "eval.json"
     picture = tmp_path / "confusion.png"
-    cmd = [sys.executable, "-m", "genie_core.evaluate", "--checkpoint", str(checkpoint), "--data", str(tiny_data),
-           "--json", str(out), "--confusion", str(picture), "--name-actions", "--max-windows", "4",
+    cmd = [sys.executable, "-m", "genie_core.tools.evaluate", "--checkpoint", str(checkpoint), "--data", str(tiny_data),
+           "--json", str(out), "--confusion", str(picture), "--max-windows", "4",
            "--copy-bias", "2"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -151,13 +163,16 @@ def test_evaluate_command_writes_json_confusion_and_names(tmp_path, tiny_data):
         assert key in result
     assert result["settings"]["copy_bias"] == 2.0
     assert picture.stat().st_size > 1000
+    named = subprocess.run([sys.executable, "-m", "genie_core.tools.action_names", "--checkpoint", str(checkpoint),
+                            "--data", str(tiny_data)], capture_output=True, text=True, timeout=300)
+    assert named.returncode == 0, named.stderr
     labels = json.loads((checkpoint / "actions.json").read_text())
     assert len(labels["names"]) == 8
     assert set(labels["direction_keys"]) <= {"left", "right", "jump", "down"}
 
 
 def test_evaluate_command_bad_checkpoint_is_one_line(tmp_path, tiny_data):
-    done = subprocess.run([sys.executable, "-m", "genie_core.evaluate", "--checkpoint", str(tmp_path / "none"),
+    done = subprocess.run([sys.executable, "-m", "genie_core.tools.evaluate", "--checkpoint", str(tmp_path / "none"),
                            "--data", str(tiny_data)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().count("\n") == 0 and "no such checkpoint folder" in done.stderr

@@ -6,10 +6,10 @@ import sys
 import numpy as np
 import torch
 
+from genie_core.blocks.motion import shift_frames
 from genie_core.checkpoint import build_genie, save_genie
 from genie_core.data.clips import write_episode
-from genie_core.key_motion import key_scores, passes
-from genie_core.motion import shift_frames
+from genie_core.tools.key_motion import key_scores, passes
 from tests.test_motion import smooth_frames
 
 
@@ -46,7 +46,7 @@ def test_key_motion_command_runs_on_a_tiny_checkpoint(tmp_path):
     for e in range(2):
         write_episode(str(data / f"ep{e}.npz"), rng.integers(0, 256, (12, 16, 16, 3), dtype=np.uint8))
     out = tmp_path / "keys.json"
-    done = subprocess.run([sys.executable, "-m", "genie_core.key_motion", "--checkpoint", str(checkpoint),
+    done = subprocess.run([sys.executable, "-m", "genie_core.tools.key_motion", "--checkpoint", str(checkpoint),
                            "--data", str(data), "--starts", "2", "--json", str(out)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -54,6 +54,6 @@ def test_key_motion_command_runs_on_a_tiny_checkpoint(tmp_path):
     assert result["model"]["starts"] == 2 and len(result["model_starts"]) == 2
     assert set(result["model"]["passed"]) == {"right", "left_back", "jump"}
     (checkpoint / "actions.json").write_text(json.dumps({"names": [f"a{i}" for i in range(8)]}))  # no words
-    done = subprocess.run([sys.executable, "-m", "genie_core.key_motion", "--checkpoint", str(checkpoint),
+    done = subprocess.run([sys.executable, "-m", "genie_core.tools.key_motion", "--checkpoint", str(checkpoint),
                            "--data", str(data)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "Traceback" not in done.stderr and "names no action for" in done.stderr

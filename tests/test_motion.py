@@ -3,9 +3,16 @@ import numpy as np
 import pytest
 import torch
 
+from genie_core.blocks.motion import (
+    episode_motions,
+    estimate_motion,
+    id_to_motion,
+    motion_to_id,
+    shift_errors,
+    shift_frames,
+)
 from genie_core.checkpoint import build_genie
-from genie_core.motion import (estimate_motion, episode_motions, id_to_motion, motion_to_id, shift_errors,
-                               shift_frames)
+from genie_core.decoding import DecodeSettings
 from genie_core.world import Rollout
 
 
@@ -79,7 +86,7 @@ def test_play_moves_the_previous_frame_by_the_predicted_motion():
     models = build_genie("tiny", seed=0)
     for part in (models.tokenizer, models.lam, models.dynamics):
         part.eval()
-    rollout = Rollout(models.tokenizer, models.dynamics, reuse_patches=True)
+    rollout = Rollout(models.tokenizer, models.dynamics, DecodeSettings(steps=2, temperature=1.0, order="random", reuse_patches=True))
     image = smooth_frames(B=1, size=16)
     rollout.start(image)
     with torch.no_grad():  # every draft token is kept: the shown frame is exactly the moved one
@@ -88,7 +95,7 @@ def test_play_moves_the_previous_frame_by_the_predicted_motion():
     g = torch.Generator().manual_seed(0)
     for action in (0, 1, 2, 3, 4, 5):
         previous = rollout.history[-1].shown_BHW3
-        frame = rollout.next_frame(torch.tensor([action]), 2, 1.0, "random", g)
+        frame = rollout.next_frame(torch.tensor([action]), g)
         motion = rollout.last_motion()
         assert frame.equal(shift_frames(previous, motion))
         moves.append(motion)

@@ -1,6 +1,7 @@
 """The player: keymap, scripted sessions, GIFs, main.py's errors, and the window under SDL's dummy driver."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -12,13 +13,14 @@ os.environ["SDL_VIDEODRIVER"] = "dummy"  # before pygame is imported, so no wind
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import numpy as np
-import torch
 import pygame
 import pytest
+import torch
 from PIL import Image
 
 from genie_core.checkpoint import save_random_genie
-from genie_core.world import random_world
+from genie_core.decoding import DecodeSettings
+from genie_core.loading import random_world
 from play.app import PlayerApp, PlayOptions
 from play.keymap import load_keymap
 from play.recorder import GifRecorder, OutputPathError, check_writable
@@ -34,7 +36,7 @@ class FakeWorld:
     def __init__(self, size: int = 16, delay: float = 0.0, action_names: list[str] | None = None):
         self.image_size, self.num_actions, self.action_names, self.context = size, 8, action_names, 16
         self.direction_keys = None
-        self.steps, self.temperature, self.copy_bias, self.delay = 4, 1.0, 0.0, delay
+        self.settings, self.delay = DecodeSettings(steps=4, temperature=1.0, order="random"), delay
         self.frames: list[np.ndarray] = []
 
     def reset(self, image):
@@ -56,6 +58,9 @@ class FakeWorld:
 
     def reseed(self, seed):
         pass
+
+    def change_settings(self, **changes):
+        self.settings = dataclasses.replace(self.settings, **changes)
 
 
 def start_image(size: int = 16, seed: int = 0) -> np.ndarray:
@@ -132,7 +137,8 @@ def test_real_world_actions_matter_and_seeds_replay():
             world.models.dynamics.copy_logit.zero_()  # the moved frame's copy bonus ...
             world.models.dynamics.previous_copy_logit.zero_()  # ... and the unmoved frame's
             world.models.dynamics.action_embed.weight.normal_(0, 1)
-        world.temperature = world.temperature if temperature is None else temperature
+        if temperature is not None:
+            world.change_settings(temperature=temperature)
         return run_session(world, image, actions).frames
 
     left, right, again = play([0, 0, 0]), play([5, 5, 5]), play([0, 0, 0])
@@ -151,7 +157,7 @@ def test_gif_save_is_atomic_and_never_clobbers_half_way(tmp_path, monkeypatch):
     recorder.add(start_image(), 0.1)
 
     def broken_save(self, fp, *args, **kwargs):
-        Path(fp).write_bytes(b"half")
+        fp.write(b"half")  # the GIF goes to an open temp file beside the target
         raise OSError("disk full")
 
     monkeypatch.setattr(Image.Image, "save", broken_save)
@@ -287,8 +293,8 @@ def test_window_plays_keys_resets_undoes_and_records_with_the_real_world(tmp_pat
     right_ticks, right_action = seen["after_right"]
     assert right_ticks >= 3 and right_action == 2  # held RIGHT kept ticking with "right"
     assert np.array_equal(seen["reset"], image) and np.array_equal(seen["undone"], image)
-    assert seen["ticks"] == right_ticks + 1 and world.steps == 5  # one tick for the tap of 2
-    assert world.copy_bias == pytest.approx(-0.5)  # two steps livelier, one steadier, from the tiny preset's 0
+    assert seen["ticks"] == right_ticks + 1 and world.settings.steps == 5  # one tick for the tap of 2
+    assert world.settings.copy_bias == pytest.approx(-0.5)  # two steps livelier, one steadier, from the tiny preset's 0
     assert seen["paused_ticks"] == right_ticks + 3  # + the two jumps; LEFT while paused did nothing
     assert seen["stepped_ticks"] == seen["paused_ticks"] + 1 and seen["stepped_action"] == 1
     gifs = [p for p in summary.saved if p.suffix == ".gif"]

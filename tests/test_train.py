@@ -1,8 +1,8 @@
 """Training: real optimisation steps on the tiny preset, resume after a kill, and the DDP path."""
 import json
 import os
-import socket
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,6 +13,7 @@ import torch
 
 from genie_core.checkpoint import build_genie, load_genie, save_genie
 from genie_core.data.clips import write_episode
+from genie_core.models.config import preset
 from genie_core.train.__main__ import main as train_main
 
 
@@ -76,13 +77,14 @@ def test_both_phases_reduce_their_losses(tmp_path, moving_squares, capsys):
     assert train_main(["export", "--run", str(dyn), "--out", str(shipped), "--temperature", "0.5",
                        "--order", "confidence", "--copy-bias", "1.5"]) == 0
     models = load_genie(str(shipped))
-    d = models.dynamics.config
-    assert (d.temperature, d.unmask_order, d.decode_copy_bias) == (0.5, "confidence", 1.5)
-    assert models.dynamics.config.maskgit_steps == load_genie(str(dyn)).dynamics.config.maskgit_steps
-    capsys.readouterr()
+    d = models.decoding
+    assert (d.temperature, d.order, d.copy_bias) == (0.5, "confidence", 1.5)
+    assert d.steps == load_genie(str(dyn)).decoding.steps == preset("tiny").decoding.steps  # the run's where not given
+    assert models.dynamics.config == load_genie(str(dyn)).dynamics.config
     refused = tmp_path / "refused"
-    assert train_main(["export", "--run", str(dyn), "--out", str(refused), "--copy-bias", "nan"]) == 2
-    assert "decode_copy_bias" in capsys.readouterr().err and not refused.exists()  # nothing copied
+    with pytest.raises(SystemExit) as exit_code:
+        train_main(["export", "--run", str(dyn), "--out", str(refused), "--copy-bias", "nan"])
+    assert exit_code.value.code == 2 and "--copy-bias" in capsys.readouterr().err and not refused.exists()
 
 
 def test_init_starts_phase_2_from_a_checkpoints_weights(tmp_path, moving_squares, capsys):

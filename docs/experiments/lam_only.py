@@ -7,12 +7,12 @@ its PSNR on frames that changed next to the PSNR of copying the last frame.
     PYTHONPATH=. python docs/experiments/lam_only.py NAME MINUTES [LAMConfig_field=value ...]
 """
 import ast, sys, time, json, dataclasses, numpy as np, torch
-from genie_core.config import LAMConfig
-from genie_core.lam import LatentActionModel
+from genie_core.models.config import LAMConfig
+from genie_core.models.lam import LatentActionModel
 from genie_core.data.clips import list_episodes
 from genie_core.data.sampler import ClipSampler
-from genie_core.metrics import normalized_mutual_information, psnr_per_frame
-from genie_core.vq import code_usage
+from genie_core.blocks.metrics import normalized_mutual_information, psnr_per_frame
+from genie_core.blocks.vq import code_usage
 from genie_core.train.schedule import warmup_cosine
 name, minutes = sys.argv[1], float(sys.argv[2])
 over = {k: ast.literal_eval(v) for k, v in (a.split("=") for a in sys.argv[3:])}

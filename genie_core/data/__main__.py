@@ -52,7 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
                                        "or your own game videos. The format is described at the top of\n"
                                        "genie_core/data/clips.py.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{coinrun,import,check}")
+    add_coinrun_command(commands)
+    add_import_command(commands)
+    check = commands.add_parser("check", help="index a clip folder and report what a trainer would use",
+                                description="Read every episode header in a folder and report episodes, "
+                                            "frames, windows, too-short and unreadable files.")
+    check.add_argument("folder", help="a folder of episode files")
+    check.add_argument("--window", type=positive_int, default=16, help="window length in frames (default 16)")
+    return parser
 
+
+def add_coinrun_command(commands) -> None:
     coinrun = commands.add_parser("coinrun", help="generate CoinRun episodes with procgen",
                                   description="Play CoinRun (hard mode) with random and scripted agents "
                                               "and record one episode per level seed, with true actions.")
@@ -78,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     coinrun.add_argument("--compress", action="store_true",
                          help="write compressed files (~9x smaller, but the loader reads them much more slowly)")
 
+
+def add_import_command(commands) -> None:
     imports = commands.add_parser("import", help="import your own videos, GIFs or image folders",
                                   description="Decode videos (mp4, webm, mkv, mov, avi), GIFs and folders of "
                                               "images (in name order), resample to --fps by timestamps, fit to "
@@ -99,13 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
                          help="keep the shorter rest of a stretch if it has this many frames (default 16)")
     imports.add_argument("--static-seconds", type=positive_float, default=QualityConfig.static_seconds,
                          help="drop stretches where nothing moves for this long (default 2)")
-
-    check = commands.add_parser("check", help="index a clip folder and report what a trainer would use",
-                                description="Read every episode header in a folder and report episodes, "
-                                            "frames, windows, too-short and unreadable files.")
-    check.add_argument("folder", help="a folder of episode files")
-    check.add_argument("--window", type=positive_int, default=16, help="window length in frames (default 16)")
-    return parser
 
 
 def run(args: argparse.Namespace) -> None:

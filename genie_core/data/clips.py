@@ -27,20 +27,19 @@ files raise `ClipFormatError` naming the file, or are skipped with a warning.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
-import secrets
 import struct
 import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable, IO
+from typing import IO, Any, Callable
 
 import numpy as np
 
-__all__ = ["ClipFormatError", "Episode", "EpisodeHeader", "ClipBatch", "ClipSampler", "write_episode",
-           "read_episode", "read_header", "list_episodes", "split_episodes", "write_json_atomic"]
+from ..files import atomic_write
+
+__all__ = ["ClipFormatError", "Episode", "EpisodeHeader", "write_episode",
+           "read_episode", "read_header", "list_episodes", "split_episodes"]
 
 
 class ClipFormatError(ValueError):
@@ -64,49 +63,6 @@ class EpisodeHeader:
     width: int
     frames_offset: int | None  # byte offset of the raw frames for np.memmap; None if compressed
     actions: np.ndarray | None  # (T-1,) int64; small, so read eagerly
-
-
-def atomic_write(path: str, write: Callable[[IO[bytes]], None]) -> None:
-    """Write via `write(file)` into a temp file beside `path`, then rename it over `path`."""
-    # The temp name does not end in .npz/.json, so a crash never leaves something that looks done.
-    tmp = os.path.join(os.path.dirname(os.path.abspath(path)),
-                       f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())  # the rename must not reach the disk before the data does
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def remove_stale_temp_files(folder: str) -> int:
-    """Delete temp files left by writers that were killed (their process is gone) -> count."""
-    removed = 0
-    for name in os.listdir(folder) if os.path.isdir(folder) else ():
-        match = re.fullmatch(r"\..+\.(\d+)\.[0-9a-f]{8}\.tmp", name)
-        if match and not _process_alive(int(match.group(1))):
-            os.remove(os.path.join(folder, name))
-            removed += 1
-    return removed
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def write_json_atomic(path: str, obj: Any) -> None:
-    """Write `obj` as indented JSON, atomically."""
-    atomic_write(path, lambda file: file.write((json.dumps(obj, indent=2) + "\n").encode()))
 
 
 def write_episode(path: str, frames: np.ndarray, actions: np.ndarray | None = None,
@@ -259,6 +215,3 @@ class LruCache(OrderedDict):
             self.cost -= cost(old)
         return value
 
-
-# The sampler lives in its own file to keep both short; re-exported so the loader sits beside the format.
-from .sampler import ClipBatch, ClipSampler  # noqa: E402,F401

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from .clips import list_episodes, read_header, remove_stale_temp_files, write_episode, write_json_atomic
+from ..files import atomic_write_json, remove_stale_temp_files
+from .clips import list_episodes, read_header, write_episode
 
 # procgen's 15 action ids (ProcgenGym3Env.get_combos order). Ids 9-14 are special keys that
 # CoinRun ignores (they behave exactly like NOOP), so the agents only use the 9 direction combos.
@@ -157,7 +158,7 @@ def write_meta(out: str, settings: CoinRunSettings) -> dict:
             "resolution": [64, 64], "episodes": len(paths), "frames": sum(read_header(p).num_frames for p in paths),
             "num_actions": len(ACTION_NAMES), "action_names": ACTION_NAMES,
             "note": "actions[t] leads from frames[t] to frames[t+1]; ids 9-14 act like NOOP in CoinRun"}
-    write_json_atomic(os.path.join(out, "meta.json"), meta)
+    atomic_write_json(os.path.join(out, "meta.json"), meta)
     return meta
 
 

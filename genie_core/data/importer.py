@@ -21,7 +21,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from .clips import remove_stale_temp_files, write_episode, write_json_atomic
+from ..files import atomic_write_json, remove_stale_temp_files
+from .clips import write_episode
 from .quality import SPLIT, QualityConfig, filter_frames
 from .sources import Source, decode, expand_inputs
 
@@ -166,7 +167,7 @@ def load_manifest(out: str, settings: ImportSettings) -> dict:
 
 def write_meta(out: str, manifest: dict, settings: ImportSettings) -> None:
     entries = manifest["inputs"].values()
-    write_json_atomic(os.path.join(out, "meta.json"), {
+    atomic_write_json(os.path.join(out, "meta.json"), {
         "source": "imported video", "resolution": [settings.size, settings.size], "fps": settings.fps,
         "fit": settings.fit, "episode_len": settings.episode_len, "min_len": settings.min_len,
         "inputs": len(manifest["inputs"]), "episodes": sum(len(e["episodes"]) for e in entries),
@@ -199,7 +200,7 @@ def import_videos(paths: list[str], out: str, settings: ImportSettings = ImportS
         manifest["inputs"][key] = {"fingerprint": source.fingerprint(), "status": result.status,
                                    "episodes": result.episodes, "hashes": result.hashes,
                                    "counts": dict(result.counts), "reason": result.reason}
-        write_json_atomic(os.path.join(out, "manifest.json"), manifest)
+        atomic_write_json(os.path.join(out, "manifest.json"), manifest)
         write_meta(out, manifest, settings)
     log(report.summary())
     return report

@@ -12,20 +12,26 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import shutil
 import sys
 import time
 
 import torch
 
-from ..checkpoint import CheckpointError, atomic_write_text, load_component, save_component
-from ..config import NOT_ARCHITECTURE, config_to_json, on_off, preset
+from ..checkpoint import (
+    CheckpointError,
+    load_component,
+    load_decode_settings,
+    save_component,
+)
 from ..data.clips import list_episodes, split_episodes
 from ..data.sampler import ClipSampler
-from ..dynamics import DynamicsModel
-from ..lam import LatentActionModel
-from ..tokenizer import VideoTokenizer
-from ..world import pick_device
+from ..decoding import add_decode_flags, on_off, resolve_decode_settings, write_settings
+from ..device import pick_device
+from ..files import atomic_copy, atomic_write_text
+from ..models.config import TRAINING_ONLY, config_to_json, preset
+from ..models.dynamics import DynamicsModel
+from ..models.lam import LatentActionModel
+from ..models.tokenizer import VideoTokenizer
 from .loop import LoopOptions, check_resumable, train
 from .objectives import TokenizerObjective, WorldModelObjective, cached_pretokenize
 
@@ -70,13 +76,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     exp = sub.add_parser("export", help="copy a finished phase-2 run into a self-contained checkpoint folder")
     exp.add_argument("--run", required=True, help="phase-2 run folder (holds tokenizer/, lam/, dynamics/)")
     exp.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/coinrun")
-    exp.add_argument("--maskgit-steps", type=int, help="decoding default for the player and evaluation")
-    exp.add_argument("--temperature", type=float, help="decoding default: sampling temperature (0 = greedy)")
-    exp.add_argument("--order", choices=["confidence", "random"], help="decoding default: MaskGIT unmasking order")
-    exp.add_argument("--reuse-patches", type=on_off, metavar="on|off",
-                     help="decoding default: show unchanged patches from the previous frame")
-    exp.add_argument("--copy-bias", type=float, metavar="B",
-                     help="decoding default: bonus on keeping each token of the previous frame")
+    add_decode_flags(exp, steps_flag="--maskgit-steps")  # the checkpoint's new defaults; the run's where not given
     return parser.parse_args(argv)
 
 
@@ -136,6 +136,7 @@ def run_dynamics(args) -> dict:
         lam.set_motion_classes(torch.cat([episode["motions"][1:] for episode in train_tokens]), seed=args.seed)
         print("motion classes (dx, dy): " + " ".join(f"({x:+.2f},{y:+.2f})" for x, y in lam.motion_centroids.tolist()))
     save_component(tokenizer, os.path.join(args.out, "tokenizer"))  # the run folder is a whole checkpoint
+    write_settings(os.path.join(args.out, "dynamics"), config.decoding)
     objective = WorldModelObjective(lam, dynamics, train_clips, val_clips, train_tokens, val_tokens)
     return train(objective, _options(args), device,
                  {"phase": "dynamics", "data": args.data, "preset": args.preset, "tokenizer": args.tokenizer,
@@ -149,10 +150,10 @@ ADDED_BY_INIT = ("motion_codes",)
 
 def load_initial_weights(models: dict, folder: str) -> None:
     """Copy a checkpoint's weights into models built from the run's config ({"lam": ..., "dynamics": ...});
-    decoding and training-mask settings may differ, sizes may not (raises ValueError)."""
+    training settings may differ, sizes may not (raises ValueError)."""
     for kind, model in models.items():
         source = load_component(os.path.join(folder, kind), kind)
-        ignored = {f: getattr(model.config, f) for f in NOT_ARCHITECTURE + ADDED_BY_INIT if hasattr(model.config, f)}
+        ignored = {f: getattr(model.config, f) for f in TRAINING_ONLY + ADDED_BY_INIT if hasattr(model.config, f)}
         if dataclasses.replace(source.config, **ignored) != model.config:
             raise ValueError(f"--init {folder}: its {kind} config differs from this run's (preset and tokenizer); "
                              f"pass the --preset it was trained with")
@@ -162,25 +163,17 @@ def load_initial_weights(models: dict, folder: str) -> None:
 
 
 def run_export(args) -> dict:
-    # Validates every part, and the decoding defaults, before copying anything.
+    """Copy the run's weights and configs, with its decoding settings and any given flags in decode.json."""
+    # Validates every part, and the decoding settings, before copying anything.
     loaded = {kind: load_component(os.path.join(args.run, kind), kind) for kind in ("tokenizer", "lam", "dynamics")}
-    decoding = {field: value for field, value in (("maskgit_steps", args.maskgit_steps),  # see NOT_ARCHITECTURE
-                                                  ("temperature", args.temperature),
-                                                  ("unmask_order", args.order),
-                                                  ("reuse_unchanged_patches", args.reuse_patches),
-                                                  ("decode_copy_bias", args.copy_bias))
-                if value is not None}
-    # Chosen on validation levels after training; only the config changes, not the weights.
-    dynamics_config = dataclasses.replace(loaded["dynamics"].config, **decoding) if decoding else None
-    for kind in ("tokenizer", "lam", "dynamics"):
-        os.makedirs(os.path.join(args.out, kind), exist_ok=True)
-        for name in ("config.json", "model.safetensors"):
-            tmp = os.path.join(args.out, kind, f".tmp-{name}")
-            shutil.copyfile(os.path.join(args.run, kind, name), tmp)
-            os.replace(tmp, os.path.join(args.out, kind, name))
-    if dynamics_config is not None:
-        atomic_write_text(os.path.join(args.out, "dynamics", "config.json"), config_to_json(dynamics_config))
-    print(f"exported {args.run} -> {args.out}" + "".join(f", {k}={v}" for k, v in decoding.items()))
+    settings = resolve_decode_settings(args, load_decode_settings(os.path.join(args.run, "dynamics")))
+    for kind, model in loaded.items():
+        folder = os.path.join(args.out, kind)
+        atomic_copy(os.path.join(args.run, kind, "model.safetensors"), os.path.join(folder, "model.safetensors"))
+        atomic_write_text(os.path.join(folder, "config.json"), config_to_json(model.config))
+    write_settings(os.path.join(args.out, "dynamics"), settings)
+    print(f"exported {args.run} -> {args.out}; decoding: " + ", ".join(
+        f"{k}={v}" for k, v in dataclasses.asdict(settings).items()))
     return {}
 
 

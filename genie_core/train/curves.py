@@ -5,7 +5,7 @@ import json
 import math
 import os
 
-from ..checkpoint import atomic_write_bytes
+from ..files import atomic_write_bytes
 
 
 def read_metrics(path: str) -> list[dict]:

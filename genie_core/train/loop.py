@@ -20,8 +20,10 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from ..checkpoint import CheckpointError, atomic_write_bytes, save_component
-from ..config import config_to_json
+from ..checkpoint import CheckpointError, save_component
+from ..decoding import split_legacy_fields
+from ..files import atomic_write_bytes
+from ..models.config import config_to_json
 from .curves import draw_curves
 from .schedule import parameter_groups, warmup_cosine
 
@@ -102,7 +104,7 @@ def check_resumable(out: str, configs: dict) -> None:
         path = os.path.join(out, name, "config.json")
         try:
             with open(path) as f:
-                saved = json.load(f)
+                saved = split_legacy_fields(json.load(f))[0] if name == "dynamics" else json.load(f)
         except (OSError, ValueError):
             saved = None
         if saved != json.loads(config_to_json(config)):
@@ -130,8 +132,22 @@ def append_metrics(path: str, row: dict) -> None:
         f.write(json.dumps(row) + "\n")
 
 
-def train(objective, options: LoopOptions, device: torch.device, run_info: dict | None = None) -> dict:
-    """Run the loop; returns the last validation metrics. Only rank 0 writes files."""
+@dataclass
+class Run:
+    """What the loop carries from step to step."""
+    objective: torch.nn.Module
+    model: torch.nn.Module  # the objective, or its DistributedDataParallel wrapper
+    optimizer: torch.optim.Optimizer
+    ddp: Distributed
+    device: torch.device
+    rng: np.random.Generator
+    step: int
+    start: float  # time.time() at step 0, moved back by the time an interrupted run had spent
+    metrics_path: str
+
+
+def start_run(objective, options: LoopOptions, device: torch.device, run_info: dict | None) -> Run:
+    """Distributed setup, the optimiser, resume from options.out, and run.json."""
     ddp = setup_distributed(device)
     device = ddp.device
     objective.to(device)
@@ -148,68 +164,85 @@ def train(objective, options: LoopOptions, device: torch.device, run_info: dict 
     if ddp.world_size > 1:
         model = torch.nn.parallel.DistributedDataParallel(
             objective, device_ids=[device.index] if device.type == "cuda" else None)
-    metrics_path = os.path.join(options.out, "metrics.jsonl")
     if ddp.is_main:
         with open(os.path.join(options.out, "run.json"), "w") as f:
             json.dump({"options": asdict(options), "world_size": ddp.world_size, "device": str(device),
                        "resumed_at_step": step, **(run_info or {})}, f, indent=2)
-    autocast = (torch.autocast(device.type, dtype=torch.bfloat16)
-                if device.type == "cuda" or options.cpu_bf16 else contextlib.nullcontext())
+    return Run(objective, model, optimizer, ddp, device, rng, step, time.time() - elapsed,
+               os.path.join(options.out, "metrics.jsonl"))
+
+
+def out_of_time(run: Run, budget_s: float | None) -> bool:
+    """Whether the minute budget is spent; every rank agrees, so all stop at the same step."""
+    spent = budget_s is not None and time.time() - run.start >= budget_s
+    if run.ddp.world_size > 1:
+        flag = torch.tensor([float(spent)], device=run.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        spent = bool(flag.item())
+    return spent
+
+
+def train_step(run: Run, options: LoopOptions, lr: float, autocast) -> dict:
+    """One optimiser step at learning rate lr -> its metrics."""
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+    run.objective.train()
+    batch = run.objective.sample_batch(options.batch_size, run.rng)
+    with autocast:
+        loss, metrics = run.model(batch)
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    parameters = [p for m in run.objective.components().values() for p in m.parameters()]
+    grad_norm = torch.nn.utils.clip_grad_norm_(parameters, options.grad_clip)
+    run.optimizer.step()
+    run.objective.after_step(run.step)
+    run.step += 1
+    return {**metrics, "loss": loss.item(), "grad_norm": grad_norm.item()}
+
+
+def train(objective, options: LoopOptions, device: torch.device, run_info: dict | None = None) -> dict:
+    """Run the loop; returns the last validation metrics. Only rank 0 writes files."""
+    run = start_run(objective, options, device, run_info)
+    autocast = (torch.autocast(run.device.type, dtype=torch.bfloat16)
+                if run.device.type == "cuda" or options.cpu_bf16 else contextlib.nullcontext())
     budget_s = options.minutes * 60 if options.minutes else None
-    start = time.time() - elapsed
-    last_save = time.time()
-    bar = tqdm(total=options.steps, initial=step, disable=not ddp.is_main, dynamic_ncols=True,
-               desc=os.path.basename(os.path.normpath(options.out)))
-    last_val: dict = {}
-    window: list[dict] = []
-    while True:
-        elapsed = time.time() - start
-        out_of_time = budget_s is not None and elapsed >= budget_s
-        if ddp.world_size > 1:  # every rank must stop at the same step
-            flag = torch.tensor([float(out_of_time)], device=device)
-            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-            out_of_time = bool(flag.item())
-        if step >= options.steps or out_of_time:
-            break
-        progress = max(step / options.steps, elapsed / budget_s if budget_s else 0.0)
-        lr = warmup_cosine(step, progress, options.warmup_steps, options.lr)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        objective.train()
-        batch = objective.sample_batch(options.batch_size, rng)
-        with autocast:
-            loss, metrics = model(batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_([p for m in modules for p in m.parameters()], options.grad_clip)
-        optimizer.step()
-        objective.after_step(step)
-        step += 1
-        window.append({**metrics, "loss": loss.item(), "grad_norm": grad_norm.item()})
+    name = os.path.basename(os.path.normpath(options.out))
+    bar = tqdm(total=options.steps, initial=run.step, disable=not run.ddp.is_main, dynamic_ncols=True, desc=name)
+    last_val, window, last_save = {}, [], time.time()
+    while run.step < options.steps and not out_of_time(run, budget_s):
+        elapsed = time.time() - run.start
+        progress = max(run.step / options.steps, elapsed / budget_s if budget_s else 0.0)
+        lr = warmup_cosine(run.step, progress, options.warmup_steps, options.lr)
+        window.append(train_step(run, options, lr, autocast))
         bar.update(1)
-        if ddp.is_main and step % options.log_every == 0:
+        if run.ddp.is_main and run.step % options.log_every == 0:
             mean = {k: float(np.mean([w[k] for w in window])) for k in window[0]}
             window = []
-            append_metrics(metrics_path, {"step": step, "time_s": round(time.time() - start, 1), "lr": lr, **mean})
+            append_metrics(run.metrics_path, {"step": run.step, "time_s": round(time.time() - run.start, 1),
+                                              "lr": lr, **mean})
             bar.set_postfix({k: f"{v:.3g}" for k, v in list(mean.items())[:4]})
             if budget_s:  # tqdm's ETA assumes the step budget; a time budget ends sooner
-                bar.set_description(f"{os.path.basename(os.path.normpath(options.out))} "
-                                    f"{(budget_s - (time.time() - start)) / 60:.1f} min left")
-        if step % options.val_every == 0:
-            last_val = _validate(objective, metrics_path, step, start, ddp)
-        if ddp.is_main and time.time() - last_save > options.save_every_minutes * 60:
-            save_state(options.out, objective, optimizer, step, time.time() - start, rng)
+                bar.set_description(f"{name} {(budget_s - (time.time() - run.start)) / 60:.1f} min left")
+        if run.step % options.val_every == 0:
+            last_val = _validate(objective, run.metrics_path, run.step, run.start, run.ddp)
+        if run.ddp.is_main and time.time() - last_save > options.save_every_minutes * 60:
+            save_state(options.out, objective, run.optimizer, run.step, time.time() - run.start, run.rng)
             last_save = time.time()
     bar.close()
-    if step % options.val_every != 0 or not last_val:
-        last_val = _validate(objective, metrics_path, step, start, ddp)
-    if ddp.is_main:
-        save_state(options.out, objective, optimizer, step, time.time() - start, rng)
-        draw_curves(metrics_path, os.path.join(options.out, "curves.png"))
-    if ddp.world_size > 1:
+    return finish_run(run, options, last_val)
+
+
+def finish_run(run: Run, options: LoopOptions, last_val: dict) -> dict:
+    """Validate unless the last step just did, save, draw the curves, leave the process group."""
+    if run.step % options.val_every != 0 or not last_val:
+        last_val = _validate(run.objective, run.metrics_path, run.step, run.start, run.ddp)
+    if run.ddp.is_main:
+        save_state(options.out, run.objective, run.optimizer, run.step, time.time() - run.start, run.rng)
+        draw_curves(run.metrics_path, os.path.join(options.out, "curves.png"))
+    if run.ddp.world_size > 1:
         dist.barrier()
         dist.destroy_process_group()
-    return {"step": step, "time_s": time.time() - start, **last_val}
+    return {"step": run.step, "time_s": time.time() - run.start, **last_val}
 
 
 def _validate(objective, metrics_path: str, step: int, start: float, ddp: Distributed) -> dict:

@@ -12,20 +12,20 @@ import os
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save
 import torch.distributed as dist
+from safetensors.torch import load_file, save
 from torch import nn
 from tqdm import tqdm
 
-from ..checkpoint import atomic_write_bytes
+from ..blocks.metrics import psnr
+from ..blocks.motion import episode_motions, motion_to_id, shift_frames
+from ..blocks.patches import patchify
+from ..blocks.vq import VectorQuantizer, code_usage, perplexity
 from ..data.sampler import ClipSampler
-from ..dynamics import DynamicsModel
-from ..lam import LatentActionModel
-from ..metrics import psnr
-from ..motion import episode_motions, motion_to_id, shift_frames
-from ..patches import patchify
-from ..tokenizer import VideoTokenizer
-from ..vq import VectorQuantizer, code_usage, perplexity
+from ..files import atomic_write_bytes
+from ..models.dynamics import DynamicsModel
+from ..models.lam import LatentActionModel
+from ..models.tokenizer import VideoTokenizer
 
 RESTART_EVERY = 50  # steps between dead-code restarts
 

@@ -10,6 +10,8 @@ from typing import Callable
 
 import torch
 
+from ..decoding import DecodeSettings
+
 
 def num_masked(step: int, steps: int, num_tokens: int) -> int:
     """Tokens still masked after round `step` (0-based) of `steps`; 0 after the last round."""
@@ -33,21 +35,19 @@ def maskgit_decode(
     batch: int,
     num_tokens: int,
     mask_id: int,
-    steps: int,
-    temperature: float = 1.0,
-    order: str = "random",
+    settings: DecodeSettings,
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
 ) -> torch.Tensor:
-    """Generate (batch, num_tokens) token ids with `steps` rounds of masked prediction.
+    """Generate (batch, num_tokens) token ids with settings.steps rounds of masked prediction, at
+    settings.temperature and in settings.order (copy_bias and reuse_patches are the caller's).
 
     logits_fn: (B, N) ids with `mask_id` at unknown places -> (B, N, V) logits.
     order: "random" fixes a random subset of the newly sampled tokens each round (Genie's
     default); "confidence" fixes the most probable ones first (MaskGIT's).
     Invariants: every masked token is filled by the end, and a token once fixed never changes.
     """
-    if steps < 1:
-        raise ValueError("MaskGIT needs at least one step")
+    steps, temperature, order = settings.steps, settings.temperature, settings.order
     tokens = torch.full((batch, num_tokens), mask_id, dtype=torch.long, device=device)
     masked = torch.ones(batch, num_tokens, dtype=torch.bool, device=device)
     for step in range(steps):

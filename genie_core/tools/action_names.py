@@ -1,40 +1,24 @@
-"""Name each latent action by its dominant effect on held-out transitions.
+"""python -m genie_core.tools.action_names --checkpoint DIR --data DIR [--max-windows N]
 
-Two sources of evidence: the visible motion (how the picture shifts from frame t to t+1, which
-needs no labels and works on any video), or the true actions when the data recorded them.
-Writes CHECKPOINT/actions.json: {"names": [...], "evidence": ..., "direction_keys": ...}. The
-player shows the names in its header and puts on the arrow and jump keys the actions named so,
-else those that `direction_keys` picks as moving most that way.
+Names each latent action by what it visibly does on held-out transitions: the player's average
+step, read from how the picture shifts from frame t to t+1 (no labels needed, any video). The
+true actions, when the data recorded them, are kept beside as evidence. Writes
+CHECKPOINT/actions.json: {"names": [...], "evidence": ..., "direction_keys": ...}. The player
+shows the names in its header and puts on the arrow and jump keys the actions named so, else
+those that `direction_keys` picks as moving most that way.
 """
 from __future__ import annotations
 
-import json
+import argparse
 import os
+import sys
 
 import numpy as np
-import torch
 
-from .checkpoint import atomic_write_text
-
-# Game-specific true action labels -> words the player's keymap understands.
-FRIENDLY = {"LEFT": "left", "RIGHT": "right", "UP": "jump", "DOWN": "down", "NOOP": "noop",
-            "LEFT+UP": "left+jump", "RIGHT+UP": "right+jump", "LEFT+DOWN": "left+down",
-            "RIGHT+DOWN": "right+down"}
-
-
-def _direction(name: str) -> tuple[int, int]:
-    """(horizontal, vertical) of a true action name: LEFT -1, RIGHT +1, UP (jump) +1, DOWN -1."""
-    parts = name.upper().split("+")
-    return (("RIGHT" in parts) - ("LEFT" in parts), ("UP" in parts) - ("DOWN" in parts))
-
-
-def name_actions(table: np.ndarray, true_names: list[str]) -> list[str]:
-    """table: counts (latent, true). Each latent is named by the average direction of the true
-    actions behind it, relative to the data's overall mix (so data dominated by running right
-    does not name everything "right")."""
-    directions = np.array([_direction(n) for n in true_names], dtype=np.float64)  # (K, 2)
-    return _names_from_directions(table.astype(np.float64), directions, relative=True, threshold=0.15)
-
+from ..checkpoint import CheckpointError
+from ..files import atomic_write_json
+from .confusion import clips_action_name, confusion
+from .evaluate import HORIZON, latent_and_true_actions, load_held_out
 
 MOTIONS = [(h, v) for h in (-1, 0, 1) for v in (-1, 0, 1)]  # the player's (horizontal, vertical) step
 
@@ -67,25 +51,22 @@ def name_actions_by_motion(table: np.ndarray, still: int | None = None) -> list[
     """table from motion_table. Named by the average step of the player when the action was
     inferred, in absolute terms: an action whose transitions mostly stand still is "noop".
     still: the LAM's reserved "nothing changed" action, named "still" whatever the table says."""
-    names = _names_from_directions(table.astype(np.float64), np.array(MOTIONS, dtype=np.float64),
-                                   relative=False, threshold=0.25)
+    names = _names_from_directions(table.astype(np.float64), np.array(MOTIONS, dtype=np.float64), threshold=0.25)
     if still is not None:
         names[still] = "still"
     return names
 
 
-def _names_from_directions(table: np.ndarray, directions: np.ndarray, relative: bool, threshold: float) -> list[str]:
+def _names_from_directions(table: np.ndarray, directions: np.ndarray, threshold: float) -> list[str]:
     """table (latent, K) counts of K outcomes, each with a (horizontal, vertical) direction; the
-    average direction of a latent's outcomes (minus the data's average when relative) names it."""
-    overall = table.sum(0) / max(table.sum(), 1)
-    mean_direction = overall @ directions if relative else np.zeros(2)
+    average direction of a latent's outcomes names it."""
     names = []
     for row in table:
         if row.sum() == 0:
             names.append("unused")
             continue
         share = row / row.sum()
-        dx, dy = share @ directions - mean_direction
+        dx, dy = share @ directions
         names.append(_direction_words(dx, dy, threshold, idle="noop"))
     # The first latent with a name keeps it plain (so the player's arrow keys find it); later
     # ones with the same effect become "right 2", "right 3".
@@ -135,4 +116,45 @@ def write_action_names(checkpoint: str, names: list[str], method: str, evidence:
     payload = {"names": names, "method": method, "evidence": evidence}
     if directions:
         payload["direction_keys"] = directions
-    atomic_write_text(os.path.join(checkpoint, "actions.json"), json.dumps(payload, indent=2))
+    atomic_write_json(os.path.join(checkpoint, "actions.json"), payload)
+
+
+def name_from_data(checkpoint: str, data: str, device: str = "auto") -> tuple[list[str], dict[str, int]]:
+    """Infer the latent action of every held-out transition, name each action by its motion, and
+    write CHECKPOINT/actions.json; returns (names, direction keys). Raises CheckpointError,
+    ValueError or OSError."""
+    models, clips = load_held_out(checkpoint, data, device, HORIZON + 1)  # the episodes evaluate reads
+    latent, true, motions = latent_and_true_actions(models, clips, next(models.lam.parameters()).device)
+    num_actions, still = models.lam.config.num_actions, models.lam.config.still_id
+    table = motion_table(latent.numpy(), motions.numpy(), num_actions)
+    names, directions = name_actions_by_motion(table, still), direction_actions(table, still)
+    evidence = {"player step (from the scene's shift)": top_shares(table, [motion_name(m) for m in MOTIONS])}
+    known = (true >= 0).numpy()
+    if known.any():  # true actions, when the data has them, are kept beside as evidence
+        true_table, true_ids = confusion(latent.numpy()[known], true.numpy()[known], num_actions)
+        evidence["true action"] = top_shares(true_table, [clips_action_name(data, a) for a in true_ids])
+    write_action_names(checkpoint, names, "average visible step of the player (the scene's global shift between "
+                       "frames, reversed) over held-out transitions given each latent action", evidence, directions)
+    return names, directions
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m genie_core.tools.action_names", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", required=True, help="checkpoint folder; its actions.json is (re)written")
+    p.add_argument("--data", required=True, help="held-out episodes in the clip format")
+    p.add_argument("--device", default="auto")
+    args = p.parse_args(argv)
+    try:
+        names, directions = name_from_data(args.checkpoint, args.data, args.device)
+    except (CheckpointError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print("action names: " + ", ".join(f"{i}={n}" for i, n in enumerate(names))
+          + "; direction keys: " + ", ".join(f"{k}={a}" for k, a in directions.items()))
+    print(f"wrote {os.path.join(args.checkpoint, 'actions.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

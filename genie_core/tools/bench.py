@@ -1,4 +1,4 @@
-"""python -m genie_core.bench --checkpoint DIR [--json OUT] [--ticks N] [--steps 8] [--device auto] [--threads N]
+"""python -m genie_core.tools.bench --checkpoint DIR [--json OUT] [--ticks N] [--steps N] [--device auto] [--threads N]
 
 Times the play loop exactly as the player runs it: `load_world`, `reset(start image)`, then
 `world.step(action)` per tick (MaskGIT rounds, the cache update and decoding to pixels), with
@@ -10,7 +10,7 @@ matmul on the same device and threads (how far the small shapes are from peak), 
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
 import resource
 import sys
 import time
@@ -20,9 +20,12 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
-from .checkpoint import CheckpointError, atomic_write_text
-from .imaging import load_image
-from .world import Rollout, World, load_world
+from ..checkpoint import CheckpointError
+from ..decoding import add_decode_flags
+from ..imaging import load_image
+from ..loading import load_world
+from ..world import Rollout, World
+from . import print_and_save
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 ACTION_CYCLE = 8  # actions 0..7, wrapped to the checkpoint's action count
@@ -90,13 +93,12 @@ def time_world_ticks(world: World, image: np.ndarray, ticks: int) -> np.ndarray:
 def time_uncached_ticks(world: World, image: np.ndarray, ticks: int) -> float:
     """Mean seconds per tick of Rollout(cached=False), same context/steps/actions, full context."""
     models = world.models
-    rollout = Rollout(models.tokenizer, models.dynamics, world.context, cached=False)
+    rollout = Rollout(models.tokenizer, models.dynamics, world.settings, world.context, cached=False)
     generator = torch.Generator().manual_seed(world.seed)
     rollout.start(torch.from_numpy(image)[None])
 
     def tick(action: int) -> None:
-        frame = rollout.next_frame(torch.tensor([action % world.num_actions]), world.steps,
-                                   world.temperature, world.order, generator, world.copy_bias)
+        frame = rollout.next_frame(torch.tensor([action % world.num_actions]), generator)
         frame[0].cpu().numpy()
         rollout.trim(world.context)  # a cache-less player recomputes its whole context window each round
 
@@ -150,27 +152,29 @@ def config_sizes(world: World) -> dict:
 
 
 @torch.inference_mode()
-def benchmark(checkpoint: str, ticks: int = 100, steps: int = 8, device: str = "auto", image: str | None = None,
-              context: int = 16, threads: int | None = None, uncached_ticks: int | None = None) -> dict:
-    """Every number of the benchmark, measured in one run; raises CheckpointError / ValueError."""
-    counts = (ticks, steps, context) + tuple(n for n in (threads, uncached_ticks) if n is not None)
+def benchmark(checkpoint: str, ticks: int = 100, device: str = "auto", image: str | None = None,
+              context: int = 16, threads: int | None = None, uncached_ticks: int | None = None,
+              flags: argparse.Namespace | None = None) -> dict:
+    """Every number of the benchmark, measured in one run; raises CheckpointError / ValueError.
+    flags: decoding flags (genie_core.decoding); the checkpoint's settings where not given."""
+    counts = (ticks, context) + tuple(n for n in (threads, uncached_ticks) if n is not None)
     if min(counts) < 1:
-        raise ValueError("--ticks, --steps, --context, --threads and --uncached-ticks must be at least 1")
+        raise ValueError("--ticks, --context, --threads and --uncached-ticks must be at least 1")
     if threads is not None:
         torch.set_num_threads(threads)
-    world = load_world(checkpoint, device, context=context, steps=steps)
+    world = load_world(checkpoint, device, context=context, flags=flags)
     dev = next(world.models.dynamics.parameters()).device
     frame, source = start_image(image, world.image_size)
     tick_s = time_world_ticks(world, frame, ticks)
     flops = flops_per_tick(world)
     per_context = {size: tick_s if size == context else
-                   time_world_ticks(World(world.models, size, steps, seed=world.seed), frame, ticks)
+                   time_world_ticks(World(world.models, world.settings, size, seed=world.seed), frame, ticks)
                    for size in (4, 16)}
     uncached_s = time_uncached_ticks(world, frame, uncached_ticks or max(3, ticks // 10))  # ~10x slower
     results = {
         "checkpoint": checkpoint, "image": source, "device": str(dev), "threads": torch.get_num_threads(),
-        "cpu": cpu_name(), "torch": torch.__version__, "context": context, "steps": steps,
-        "copy_bias": world.copy_bias, "ticks": ticks,
+        "cpu": cpu_name(), "torch": torch.__version__, "context": context,
+        "decoding": dataclasses.asdict(world.settings), "ticks": ticks,
         "ticks_per_s": round(1 / tick_s.mean(), 2),
         "tick_ms_p50": round(float(np.percentile(tick_s, 50)) * 1e3, 3),
         "tick_ms_p99": round(float(np.percentile(tick_s, 99)) * 1e3, 3),
@@ -202,23 +206,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--json", help="also write the results here (atomically)")
     p.add_argument("--ticks", type=int, default=100, help="timed ticks (default 100)")
-    p.add_argument("--steps", type=int, default=8, help="MaskGIT steps per tick (default 8)")
     p.add_argument("--context", type=int, default=16, help="frames of context, as the player's (default 16)")
     p.add_argument("--uncached-ticks", type=int, help="timed ticks of the uncached engine (default ticks/10)")
     p.add_argument("--image", help="start image (default: first PNG in assets/, else a synthetic scene)")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's own choice)")
+    add_decode_flags(p)
     args = p.parse_args(argv)
     try:
-        results = benchmark(args.checkpoint, args.ticks, args.steps, args.device, args.image, args.context,
-                            args.threads, args.uncached_ticks)
+        results = benchmark(args.checkpoint, args.ticks, args.device, args.image, args.context,
+                            args.threads, args.uncached_ticks, flags=args)
     except (CheckpointError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(format_table(results))
-    if args.json:
-        atomic_write_text(args.json, json.dumps(results, indent=2))
-        print(f"wrote {args.json}")
+    print_and_save(format_table(results), results, args.json)
     return 0
 
 

@@ -31,9 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..blocks.motion import num_motions
+from ..blocks.st_transformer import KVBuffer, STTransformer, clean_past_mask
 from .config import DynamicsConfig
-from .motion import num_motions
-from .st_transformer import KVBuffer, STTransformer, clean_past_mask
 
 STILL_COPY_BONUS = 100.0  # v4's learned logits: within +-18 on a held-out clip. Copying is certain, even sampled
 
@@ -103,7 +103,7 @@ class DynamicsModel(nn.Module):
         frame's tokens (mask_id where there is none); frame_actions_BT: each frame's action;
         drafts_BTN: with motion, the moved previous frame's tokens (the main copy source).
         select_BTN: a boolean mask; then only the selected tokens' logits, (S, V), are computed.
-        copy_bias: added to the copy logits (decoding only; see DynamicsConfig.decode_copy_bias)."""
+        copy_bias: added to the copy logits (decoding only; see DecodeSettings.copy_bias)."""
         if self.to_tokens is not None:
             h_BTPC = self.to_tokens(h_BTPC)
         h_BTNE = split_tokens(h_BTPC, self.config.grid, self.config.token_merge)
@@ -171,6 +171,25 @@ class DynamicsModel(nn.Module):
         known = motions_BT[:, :-1].clone()
         known[:, 0] = self.num_motions
         return logits, self.motion_logits(h[:, :T - 1], actions_BA[:, :T - 1], known)
+
+    def new_kv_buffer(self, batch: int, window: int, device) -> KVBuffer:
+        """Keys/values of up to window-1 past frames for `batch` rollouts, plus the frame being made."""
+        return self.transformer.new_kv_buffer(batch * self.config.positions_per_frame, window, device)
+
+    def newest_outputs(self, tokens_BTN: torch.Tensor, actions_BA: torch.Tensor, drafts_BTN: torch.Tensor | None = None,
+                       positions_T: torch.Tensor | None = None, window: int | None = None) -> torch.Tensor:
+        """Transformer outputs (B, positions, C) of the newest frame, recomputed over all the frames
+        given (the uncached reference for `step`); actions_BA: the T-1 transition actions."""
+        x = self.embed(tokens_BTN, self.frame_actions(actions_BA, tokens_BTN.shape[1]), drafts_BTN)
+        return self.transformer(x, positions_T, window=window)[:, -1]
+
+    def newest_logits(self, tokens_BTN: torch.Tensor, actions_BA: torch.Tensor, drafts_BTN: torch.Tensor | None = None,
+                      positions_T: torch.Tensor | None = None, window: int | None = None,
+                      copy_bias: float = 0.0) -> torch.Tensor:
+        """Logits (B, N, V) of the newest frame (masked where unknown), recomputed over all the frames given."""
+        h = self.newest_outputs(tokens_BTN, actions_BA, drafts_BTN, positions_T, window)
+        return self.head(h, tokens_BTN[:, -2], actions_BA[:, -1], copy_bias=copy_bias,
+                         drafts_BTN=None if drafts_BTN is None else drafts_BTN[:, -1])
 
     def step(self, tokens_BN: torch.Tensor, action_B: torch.Tensor, position: int, kv: KVBuffer,
              previous_BN: torch.Tensor | None = None, with_logits: bool = True, copy_bias: float = 0.0,

@@ -1,4 +1,4 @@
-"""python -m genie_core.evaluate --checkpoint DIR --data DIR [--json OUT] [--seed S]
+"""python -m genie_core.tools.evaluate --checkpoint DIR --data DIR [--json OUT] [--seed S]
 
 Numbers a user can trust, always beside the baseline of copying the last real frame:
 - tokenizer_psnr: tokenize -> detokenize over every frame of the data.
@@ -21,38 +21,29 @@ Numbers a user can trust, always beside the baseline of copying the last real fr
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
 import sys
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .action_names import (MOTIONS, direction_actions, motion_name, motion_table, name_actions_by_motion,
-                           top_shares, write_action_names)
-from .checkpoint import CheckpointError, GenieModels, atomic_write_text, load_genie
-from .config import on_off
-from .data.clips import list_episodes
-from .data.sampler import ClipSampler
-from .metrics import kmeans, normalized_mutual_information, psnr_per_frame
-from .motion import SEARCH_RADIUS, estimate_motion, frame_motions
-from .vq import code_usage
-from .world import Rollout, pick_device
+from ..blocks.metrics import kmeans, normalized_mutual_information, psnr_per_frame
+from ..blocks.motion import SEARCH_RADIUS, estimate_motion, frame_motions
+from ..blocks.vq import code_usage
+from ..checkpoint import CheckpointError, GenieModels, load_genie
+from ..data.clips import list_episodes
+from ..data.sampler import ClipSampler
+from ..decoding import DecodeSettings, add_decode_flags, resolve_decode_settings
+from ..device import pick_device
+from ..world import Rollout
+from . import print_and_save
+from .confusion import write_confusion
 
 HORIZON = 10  # generated frames per window, from 1 real context frame
 DELTA_T = 4  # Genie reports delta-t PSNR at t = 4
 CHANGED_LEVEL = 24  # a pixel counts as changed when a channel moves by more than this (of 255): not tokenizer noise
 MOTION_CLASSES = 8  # k-means classes of motion for motion_nmi (as many as latent actions)
-
-
-@dataclass(frozen=True)
-class DecodeSettings:
-    steps: int
-    temperature: float
-    order: str
-    reuse_patches: bool = False  # see DynamicsConfig.reuse_unchanged_patches
-    copy_bias: float = 0.0  # see DynamicsConfig.decode_copy_bias
 
 
 @torch.inference_mode()
@@ -73,13 +64,11 @@ def rollout_scores(models: GenieModels, frames_BTHW3: torch.Tensor, actions_BA: 
     """Frames generated from frame 0 with the given actions: their PSNR (B, HORIZON) against the real
     frames, the share of their pixels changed since the first shown frame (B, HORIZON), and the
     camera motion (dx, dy) of each from the frame before, measured on the pixels (B, HORIZON, 2)."""
-    rollout = Rollout(models.tokenizer, models.dynamics, context=models.dynamics.config.max_frames,
-                      reuse_patches=settings.reuse_patches)
+    rollout = Rollout(models.tokenizer, models.dynamics, settings, context=models.dynamics.config.max_frames)
     first = previous = rollout.start(frames_BTHW3[:, 0])
     scores, changed, motions = [], [], []
     for t in range(actions_BA.shape[1]):
-        frame = rollout.next_frame(actions_BA[:, t], settings.steps, settings.temperature, settings.order, generator,
-                                   settings.copy_bias)
+        frame = rollout.next_frame(actions_BA[:, t], generator)
         scores.append(psnr_per_frame(frame, frames_BTHW3[:, t + 1]))
         changed.append(changed_pixels(first, frame))
         motions.append(estimate_motion(previous, frame, SEARCH_RADIUS))
@@ -106,41 +95,6 @@ def latent_and_true_actions(models: GenieModels, clips: ClipSampler, device, bat
         true.append(torch.from_numpy(clip.actions).flatten())
         motions.append(frame_motions(frames).reshape(-1, 2).cpu())
     return torch.cat(latent), torch.cat(true), torch.cat(motions)
-
-
-def confusion(latent: np.ndarray, true: np.ndarray, num_latent: int) -> tuple[np.ndarray, list[int]]:
-    """Counts (num_latent, K) of latent action vs true action id, and the K true ids seen."""
-    true_ids = sorted(set(true.tolist()))
-    table = np.zeros((num_latent, len(true_ids)), dtype=np.int64)
-    column = {a: i for i, a in enumerate(true_ids)}
-    for l, t in zip(latent.tolist(), true.tolist()):
-        table[l, column[t]] += 1
-    return table, true_ids
-
-
-def draw_confusion(table: np.ndarray, true_names: list[str], path: str) -> None:
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .checkpoint import atomic_write_bytes
-
-    share = table / np.maximum(table.sum(axis=1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(1 + 0.6 * len(true_names), 1 + 0.45 * len(table)))
-    ax.imshow(share, cmap="viridis", vmin=0, vmax=1)
-    ax.set_xticks(range(len(true_names)), true_names, rotation=60, ha="right", fontsize=8)
-    ax.set_yticks(range(len(table)), [f"latent {i} (n={n})" for i, n in enumerate(table.sum(1))], fontsize=8)
-    for (i, j), value in np.ndenumerate(share):
-        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6, color="w" if value < 0.5 else "k")
-    ax.set_title("P(true action | latent action), held-out transitions", fontsize=9)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
 
 
 def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, seed: int = 0,
@@ -195,17 +149,24 @@ def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, 
     })
     results.update(motion_errors(torch.cat(model_motion), torch.cat(real_motion)))
     latent, true, motions = transitions if transitions is not None else latent_and_true_actions(models, clips, device)
-    results["action_usage"] = code_usage(latent, num_actions).tolist()
-    results["action_motion"] = [motions[latent == a].float().mean(0).tolist() if (latent == a).any() else None
-                                for a in range(num_actions)]
-    results["motion_nmi"] = normalized_mutual_information(latent.numpy(), kmeans(motions.numpy(), MOTION_CLASSES))
+    results.update(action_statistics(latent, true, motions, num_actions))
+    results["settings"] = {**dataclasses.asdict(settings), "seed": seed}
+    results["seconds"] = round(time.time() - started, 1)
+    return results
+
+
+def action_statistics(latent: torch.Tensor, true: torch.Tensor, motions: torch.Tensor, num_actions: int) -> dict:
+    """How the latent actions are used and what they mean: usage, mean motion, NMI with motion
+    classes and (where known) with the true actions; see the module docstring."""
     known = true >= 0
+    results = {
+        "action_usage": code_usage(latent, num_actions).tolist(),
+        "action_motion": [motions[latent == a].float().mean(0).tolist() if (latent == a).any() else None
+                          for a in range(num_actions)],
+        "motion_nmi": normalized_mutual_information(latent.numpy(), kmeans(motions.numpy(), MOTION_CLASSES)),
+        "transitions": int(latent.numel())}
     if known.any():
         results["action_nmi"] = normalized_mutual_information(latent[known].numpy(), true[known].numpy())
-    results["transitions"] = int(latent.numel())
-    results["settings"] = {"steps": settings.steps, "temperature": settings.temperature, "order": settings.order,
-                           "reuse_patches": settings.reuse_patches, "copy_bias": settings.copy_bias, "seed": seed}
-    results["seconds"] = round(time.time() - started, 1)
     return results
 
 
@@ -251,90 +212,49 @@ def format_table(r: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m genie_core.evaluate", description=__doc__,
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m genie_core.tools.evaluate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help="checkpoint folder (tokenizer/, lam/, dynamics/)")
     p.add_argument("--data", required=True, help="held-out episodes in the clip format")
     p.add_argument("--json", help="write all metrics to this JSON file")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=int, help="MaskGIT steps (default: the checkpoint's, as the player)")
-    p.add_argument("--temperature", type=float, help="sampling temperature (default: the checkpoint's)")
-    p.add_argument("--order", choices=["confidence", "random"],
-                   help="MaskGIT unmasking order (default: the checkpoint's)")
-    p.add_argument("--reuse-patches", type=on_off, metavar="on|off",
-                   help="show unchanged patches from the previous frame (default: the checkpoint's)")
-    p.add_argument("--copy-bias", type=float, metavar="B",
-                   help="decoding bonus on keeping each token of the previous frame (default: the checkpoint's)")
+    add_decode_flags(p)
     p.add_argument("--max-windows", type=int, default=256, help="11-frame windows to roll out (default 256)")
     p.add_argument("--random-draws", type=int, default=3,
                    help="draws of random actions that delta-t PSNR averages over (default 3)")
     p.add_argument("--confusion", help="write the latent x true action picture here (PNG)")
-    p.add_argument("--name-actions", action="store_true",
-                   help="name each latent action by the player's visible step in the transitions it is "
-                        "inferred for; writes CHECKPOINT/actions.json")
     p.add_argument("--device", default="auto")
-    args = p.parse_args(argv)
+    return p
+
+
+def load_held_out(checkpoint: str, data: str, device: str, window: int) -> tuple[GenieModels, ClipSampler]:
+    """The models and the held-out clips; raises CheckpointError, ValueError or OSError."""
+    models = load_genie(checkpoint, pick_device(device))
+    paths = list_episodes(data)
+    if not paths:
+        raise ValueError(f"{data}: no episode .npz files")
+    return models, ClipSampler(paths, window=window)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     try:
-        device = pick_device(args.device)
-        models = load_genie(args.checkpoint, device)
-        paths = list_episodes(args.data)
-        if not paths:
-            raise ValueError(f"{args.data}: no episode .npz files")
-        clips = ClipSampler(paths, window=HORIZON + 1)
+        models, clips = load_held_out(args.checkpoint, args.data, args.device, HORIZON + 1)
     except (CheckpointError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    d = models.dynamics.config
-    settings = DecodeSettings(d.maskgit_steps if args.steps is None else args.steps,
-                              d.temperature if args.temperature is None else args.temperature,
-                              d.unmask_order if args.order is None else args.order,
-                              d.reuse_unchanged_patches if args.reuse_patches is None else args.reuse_patches,
-                              d.decode_copy_bias if args.copy_bias is None else args.copy_bias)
+    device = next(models.dynamics.parameters()).device
+    settings = resolve_decode_settings(args, models.decoding)
     torch.manual_seed(args.seed)
-    latent, true, motions = latent_and_true_actions(models, clips, device)
+    transitions = latent_and_true_actions(models, clips, device)
     results = evaluate(models, clips, settings, args.seed, args.max_windows, device=device,
-                       transitions=(latent, true, motions), random_draws=args.random_draws)
+                       transitions=transitions, random_draws=args.random_draws)
     results.update({"checkpoint": args.checkpoint, "data": args.data})
-    print(format_table(results))
-    known = (true >= 0).numpy()
-    true_table = true_names = None
-    if known.any() and (args.confusion or args.name_actions):  # only what a flag asked for
-        true_table, true_ids = confusion(latent.numpy()[known], true.numpy()[known], models.lam.config.num_actions)
-        true_names = [clips_action_name(args.data, a) for a in true_ids]
+    print_and_save(format_table(results), results, args.json)
     if args.confusion:
-        if true_table is None:
-            print("no true actions in --data: no confusion picture", file=sys.stderr)
-        else:
-            draw_confusion(true_table, true_names, args.confusion)
-            print(f"wrote {args.confusion}")
-    if args.name_actions:
-        # Named by what each action visibly does (no labels needed); true actions, when the data
-        # has them, are kept beside as evidence.
-        table = motion_table(latent.numpy(), motions.numpy(), models.lam.config.num_actions)
-        still = models.lam.config.still_id
-        names, directions = name_actions_by_motion(table, still), direction_actions(table, still)
-        evidence = {"player step (from the scene's shift)": top_shares(table, [motion_name(m) for m in MOTIONS])}
-        if true_table is not None:
-            evidence["true action"] = top_shares(true_table, true_names)
-        write_action_names(args.checkpoint, names, "average visible step of the player (the scene's global "
-                           "shift between frames, reversed) over held-out transitions given each latent action",
-                           evidence, directions)
-        print("action names: " + ", ".join(f"{i}={n}" for i, n in enumerate(names))
-              + "; direction keys: " + ", ".join(f"{k}={a}" for k, a in directions.items()))
-    if args.json:
-        atomic_write_text(args.json, json.dumps(results, indent=2))
-        print(f"wrote {args.json}")
+        write_confusion(transitions[0], transitions[1], models.lam.config.num_actions, args.data, args.confusion)
     return 0
-
-
-def clips_action_name(data: str, action_id: int) -> str:
-    """Name of a true action id from the data folder's meta.json, else the id itself."""
-    try:
-        with open(f"{data}/meta.json") as f:
-            return str(json.load(f)["action_names"][action_id])
-    except (OSError, ValueError, KeyError, IndexError, TypeError):
-        return str(action_id)
 
 
 if __name__ == "__main__":

@@ -20,10 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..blocks.patches import patchify, to_unit, unpatchify
+from ..blocks.st_transformer import STTransformer
+from ..blocks.vq import VectorQuantizer
 from .config import LAMConfig
-from .patches import patchify, to_unit, unpatchify
-from .st_transformer import STTransformer
-from .vq import VectorQuantizer
 
 
 @dataclass
@@ -116,7 +116,7 @@ class LatentActionModel(nn.Module):
 
     def set_motion_classes(self, motions_X2: torch.Tensor, seed: int = 0, sample: int = 20_000) -> None:
         """k-means of the data's camera motions (X, 2) into the learned codes' number of classes."""
-        from .metrics import kmeans
+        from ..blocks.metrics import kmeans
 
         rng = np.random.default_rng(seed)
         points = motions_X2.float().numpy()

@@ -6,11 +6,12 @@ dataclasses.replace. Presets: `tiny` (tests), `cpu` (the shipped model, sized by
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
 from dataclasses import dataclass
+
+from ..decoding import DecodeSettings
 
 
 @dataclass(frozen=True)
@@ -109,19 +110,6 @@ class DynamicsConfig:
     # Training mask: "clean_past" masks only the frame being predicted (as at play time);
     # "paper" masks a rate ~ U(0.5, 1) of every frame after the first (Genie Section 2.1).
     mask_mode: str = "clean_past"
-    # Decoding defaults, used by the player and the evaluation alike.
-    maskgit_steps: int = 8
-    temperature: float = 0.0
-    unmask_order: str = "confidence"
-    # Added to every token's copy logit at decoding time only (training never sees it): a token
-    # then moves away from the previous frame's only when the model's odds for the new token beat
-    # copying by more than e^bias. Copying keeps exact pixels, while a wrong new token costs a whole
-    # patch, so a decoder that moves only when sure can score higher than one that follows the argmax
-    # (it does for the shipped CoinRun model: see its model card, which also shows what it costs).
-    decode_copy_bias: float = 0.0
-    # Show the previous frame's pixels for every patch whose token did not change (the start image
-    # stays sharp instead of passing through the tokenizer); only changed patches are decoded.
-    reuse_unchanged_patches: bool = False
     # Each transformer position holds a token_merge x token_merge square of tokenizer tokens (their
     # embeddings concatenated, their logits read out of one output vector). A patch-4 tokenizer's
     # 16x16 grid then costs the dynamics model what a patch-8 one does: 64 positions per frame.
@@ -140,8 +128,6 @@ class DynamicsConfig:
 
     def __post_init__(self):
         grid = self.grid
-        if not math.isfinite(self.decode_copy_bias):
-            raise ValueError(f"decode_copy_bias must be a finite number, got {self.decode_copy_bias}")
         if grid * grid != self.tokens_per_frame or grid % self.token_merge or self.dim % self.token_merge ** 2:
             raise ValueError(f"token_merge {self.token_merge} needs a square token grid divisible by it and a dim "
                              f"divisible by its square; got {self.tokens_per_frame} tokens, dim {self.dim}")
@@ -155,10 +141,9 @@ class DynamicsConfig:
         return self.tokens_per_frame // self.token_merge ** 2
 
 
-# Config fields that steer decoding or training only: two configs that differ in just these describe
-# the same weights (train export rewrites the decoding ones; train dynamics --init ignores them all).
-NOT_ARCHITECTURE = ("maskgit_steps", "temperature", "unmask_order", "decode_copy_bias", "reuse_unchanged_patches",
-                    "mask_mode", "motion_weight", "motion_dx_weight", "entropy_weight", "dead_fraction")
+# Config fields that steer training only: two configs that differ in just these describe the same
+# weights (train dynamics --init ignores them).
+TRAINING_ONLY = ("mask_mode", "motion_weight", "motion_dx_weight", "entropy_weight", "dead_fraction")
 
 
 @dataclass(frozen=True)
@@ -166,13 +151,15 @@ class GenieConfig:
     tokenizer: TokenizerConfig = TokenizerConfig()
     lam: LAMConfig = LAMConfig()
     dynamics: DynamicsConfig = DynamicsConfig()
+    decoding: DecodeSettings = DecodeSettings()  # what a trained checkpoint of this preset starts with
 
 
-def _genie(tokenizer: TokenizerConfig, lam: LAMConfig, dynamics: DynamicsConfig) -> GenieConfig:
+def _genie(tokenizer: TokenizerConfig, lam: LAMConfig, dynamics: DynamicsConfig,
+           decoding: DecodeSettings = DecodeSettings()) -> GenieConfig:
     dynamics = dataclasses.replace(
         dynamics, num_codes=tokenizer.num_codes, tokens_per_frame=tokenizer.tokens_per_frame,
         num_actions=lam.num_actions, still_action=lam.still_id)
-    return GenieConfig(tokenizer, lam, dynamics)
+    return GenieConfig(tokenizer, lam, dynamics, decoding)
 
 
 PRESETS: dict[str, GenieConfig] = {
@@ -181,8 +168,8 @@ PRESETS: dict[str, GenieConfig] = {
                         fsq_levels=(4, 4, 2), num_codes=32, code_dim=3, temporal_window=4, train_frames=4),
         LAMConfig(image_size=16, patch=8, dim=32, heads=2, encoder_depth=1, decoder_depth=1, code_dim=8,
                   difference_input=True, decoder_shift=1, still_action=True, motion_radius=2, motion_codes=True),
-        DynamicsConfig(dim=32, heads=2, depth=2, max_frames=8, maskgit_steps=4, temperature=1.0,
-                       unmask_order="random", token_merge=2, action_copy_prior=True, motion_radius=2),
+        DynamicsConfig(dim=32, heads=2, depth=2, max_frames=8, token_merge=2, action_copy_prior=True, motion_radius=2),
+        DecodeSettings(steps=4, temperature=1.0, order="random"),
     ),
     "cpu": _genie(TokenizerConfig(patch=4),
                   LAMConfig(difference_input=True, decoder_shift=6, still_action=True, motion_radius=8,
@@ -193,7 +180,8 @@ PRESETS: dict[str, GenieConfig] = {
     "paper-coinrun": _genie(
         TokenizerConfig(patch=4, dim=512, heads=8, encoder_depth=8, decoder_depth=8, train_frames=8),
         LAMConfig(dim=512, heads=8, encoder_depth=8, decoder_depth=8),
-        DynamicsConfig(dim=512, heads=8, depth=12, maskgit_steps=25, temperature=1.0, unmask_order="random"),
+        DynamicsConfig(dim=512, heads=8, depth=12),
+        DecodeSettings(steps=25, temperature=1.0, order="random"),
     ),
 }
 
@@ -202,13 +190,6 @@ def preset(name: str) -> GenieConfig:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
     return PRESETS[name]
-
-
-def on_off(text: str) -> bool:
-    """argparse type for switches given as on/off (e.g. --reuse-patches off)."""
-    if text not in ("on", "off"):
-        raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}")
-    return text == "on"
 
 
 def config_to_json(config) -> str:

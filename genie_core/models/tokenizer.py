@@ -13,10 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..blocks.patches import patchify, to_uint8, to_unit, unpatchify
+from ..blocks.st_transformer import KVBuffer, STTransformer
+from ..blocks.vq import FiniteScalarQuantizer, VectorQuantizer
 from .config import TokenizerConfig
-from .patches import patchify, to_uint8, to_unit, unpatchify
-from .st_transformer import KVBuffer, STTransformer
-from .vq import FiniteScalarQuantizer, VectorQuantizer
 
 
 @dataclass
@@ -82,6 +82,16 @@ class VideoTokenizer(nn.Module):
     def decode(self, indices_BTN: torch.Tensor) -> torch.Tensor:
         """code ids (B, T, N) -> uint8 frames (B, T, H, W, 3)."""
         return to_uint8(self.decode_codes(self.vq.lookup(indices_BTN)))
+
+    def new_kv_buffer(self, batch: int, device) -> KVBuffer:
+        """The decoder's keys/values of the past frames its temporal window sees, for `batch` rollouts."""
+        return self.decoder.new_kv_buffer(batch * self.config.tokens_per_frame, self.config.temporal_window, device)
+
+    @torch.no_grad()
+    def decode_newest(self, indices_BTN: torch.Tensor, positions_T: torch.Tensor | None = None) -> torch.Tensor:
+        """The newest frame of code ids (B, T, N) -> uint8 (B, H, W, 3), recomputed over all of them
+        (the uncached reference for `decode_step`)."""
+        return to_uint8(self.decode_codes(self.vq.lookup(indices_BTN), positions_T)[:, -1])
 
     def decode_step(self, indices_BN: torch.Tensor, position: int, kv: KVBuffer) -> torch.Tensor:
         """One new frame's code ids (B, N) -> uint8 (B, H, W, 3), attending to the past frames in `kv`."""

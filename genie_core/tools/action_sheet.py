@@ -1,4 +1,4 @@
-"""python -m genie_core.action_sheet --checkpoint DIR --image PATH --out PREFIX [--frames 8] [--seed 0]
+"""python -m genie_core.tools.action_sheet --checkpoint DIR --image PATH --out PREFIX [--frames 8] [--seed 0]
 
 What does each latent action do? From one start image, one row per action: the start frame, then
 `--frames` generated frames holding that action, every row from a fresh reset with the same seed
@@ -17,10 +17,13 @@ import sys
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .checkpoint import CheckpointError, atomic_write_bytes
-from .imaging import load_image
-from .motion import frame_motions
-from .world import World, load_world
+from ..blocks.motion import frame_motions
+from ..checkpoint import CheckpointError
+from ..decoding import add_decode_flags
+from ..files import atomic_write_bytes
+from ..imaging import load_image
+from ..loading import load_world
+from ..world import World
 
 PAD = 2  # pixels between cells
 LABEL_WIDTH = 84  # left column of the PNG grid, for "action 7" and a name
@@ -116,18 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="output prefix: writes PREFIX.png and PREFIX.gif")
     p.add_argument("--frames", type=int, default=8, help="generated frames per action (default 8)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=int, help="MaskGIT steps (default: the checkpoint's)")
-    p.add_argument("--temperature", type=float, help="sampling temperature (default: the checkpoint's)")
-    p.add_argument("--copy-bias", type=float,
-                   help="decoding bonus on keeping each token of the previous frame (default: the checkpoint's)")
     p.add_argument("--scale", type=int, help="upscale factor (default: x3, more for tiny models)")
     p.add_argument("--device", default="auto")
+    add_decode_flags(p)
     args = p.parse_args(argv)
     try:
         if args.frames < 1 or (args.scale is not None and args.scale < 1):
             raise ValueError("--frames and --scale must be at least 1")
-        world = load_world(args.checkpoint, args.device, steps=args.steps, temperature=args.temperature, seed=args.seed,
-                           copy_bias=args.copy_bias)
+        world = load_world(args.checkpoint, args.device, seed=args.seed, flags=args)
         image, note = load_image(args.image, world.image_size)
     except (CheckpointError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""python -m genie_core.key_motion --checkpoint DIR --data DIR [--starts 16] [--json OUT] [--real]
+"""python -m genie_core.tools.key_motion --checkpoint DIR --data DIR [--starts 16] [--json OUT] [--real]
 
 Do the keys do what they say? From the first frame (a level start) of each of the first --starts
 episodes of --data, play the world headless, as `main.py --headless --actions` does, with
@@ -14,15 +14,16 @@ in the real game (procgen CoinRun, each file's level seed) and measures it the s
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import numpy as np
 
-from .checkpoint import CheckpointError, atomic_write_text
-from .data.clips import ClipFormatError, list_episodes, read_frames, read_header
-from .motion import frame_motions
-from .world import load_world, pick_device
+from ..blocks.motion import frame_motions
+from ..checkpoint import CheckpointError
+from ..data.clips import ClipFormatError, list_episodes, read_frames, read_header
+from ..device import pick_device
+from ..loading import load_world
+from . import print_and_save
 
 PLANS = {"right": "right*10", "right_left": "right*10,left*10", "jump": "jump*10"}
 # Floors (px): Right moves the content left, Left brings it back, Jump lifts the camera.
@@ -53,7 +54,7 @@ def play_model(world, image: np.ndarray) -> dict[str, list[np.ndarray]]:
 
 def play_real(level: int, image_size: int) -> dict[str, list[np.ndarray]]:
     """The same plans in procgen CoinRun from the start of `level` (hard mode, backgrounds on)."""
-    from .data.coinrun import load_procgen
+    from ..data.coinrun import load_procgen
 
     env_class, runs = load_procgen(), {}
     for name, plan in PLANS.items():
@@ -79,7 +80,7 @@ def summarise(rows: list[dict[str, float]]) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m genie_core.key_motion", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m genie_core.tools.key_motion", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help="checkpoint folder")
     p.add_argument("--data", required=True, help="held-out episodes; each file's first frame is a level start")
@@ -117,16 +118,19 @@ def main(argv=None) -> int:
               "direction_keys": world.direction_keys, "checkpoint": args.checkpoint, "data": args.data}
     if real_rows:
         result.update(real=summarise(real_rows), real_starts=real_rows)
-    print(f"{'':<22}{'right (dx)':>12}{'left back':>12}{'jump (dy)':>12}")
-    for name in ("model", "real") if real_rows else ("model",):
-        s = result[name]
-        print(f"{name + ' median px':<22}" + "".join(f"{s['median'][k]:>12.1f}" for k in FLOORS))
-        print(f"{name + ' starts passed':<22}" + "".join(f"{s['passed'][k]:>9d}/{s['starts']:<2d}" for k in FLOORS))
-    print(f"{'floor px':<22}" + "".join(f"{FLOORS[k]:>12.1f}" for k in FLOORS))
-    if args.json:
-        atomic_write_text(args.json, json.dumps(result, indent=2))
-        print(f"wrote {args.json}")
+    print_and_save(format_table(result), result, args.json)
     return 0
+
+
+def format_table(result: dict) -> str:
+    lines = [f"{'':<22}{'right (dx)':>12}{'left back':>12}{'jump (dy)':>12}"]
+    for name in ("model", "real") if "real" in result else ("model",):
+        s = result[name]
+        lines.append(f"{name + ' median px':<22}" + "".join(f"{s['median'][k]:>12.1f}" for k in FLOORS))
+        lines.append(f"{name + ' starts passed':<22}"
+                     + "".join(f"{s['passed'][k]:>9d}/{s['starts']:<2d}" for k in FLOORS))
+    lines.append(f"{'floor px':<22}" + "".join(f"{FLOORS[k]:>12.1f}" for k in FLOORS))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,73 @@
+"""Writing files so that a crash never leaves a half-written one in place of a good one.
+
+Everything this project writes (checkpoints, episodes, GIFs, reports) goes to a temp file beside
+its target and is renamed over it: readers see the old file or the whole new one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from typing import IO, Callable
+
+# .NAME.PID.HEX.tmp: never ends in the target's suffix (nothing half-written looks done), and names
+# its writer, so remove_stale_temp_files can tell a live writer's file from a killed one's.
+TEMP_NAME = re.compile(r"\..+\.(\d+)\.[0-9a-f]{8}\.tmp")
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
+    """Write via `write(file)` into a temp file beside `path`, then rename it over `path`."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "xb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())  # the rename must not reach the disk before the data does
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    atomic_write(path, lambda file: file.write(data))
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_json(path: str | os.PathLike, obj) -> None:
+    """`obj` as indented JSON (one report, config or manifest)."""
+    atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
+
+
+def atomic_copy(source: str | os.PathLike, target: str | os.PathLike) -> None:
+    with open(source, "rb") as f:
+        atomic_write_bytes(target, f.read())
+
+
+def remove_stale_temp_files(folder: str) -> int:
+    """Delete temp files left by writers that were killed (their process is gone) -> count."""
+    removed = 0
+    for name in os.listdir(folder) if os.path.isdir(folder) else ():
+        match = TEMP_NAME.fullmatch(name)
+        if match and not _process_alive(int(match.group(1))):
+            os.remove(os.path.join(folder, name))
+            removed += 1
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True

@@ -1,0 +1,47 @@
+"""A playable World from a checkpoint folder (or from random weights, for tests)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from .checkpoint import build_genie, load_genie
+from .decoding import resolve_decode_settings
+from .device import pick_device
+from .world import World
+
+
+def read_action_labels(folder: str, num_actions: int) -> tuple[list[str] | None, dict[str, int] | None]:
+    """Names and direction keys from folder/actions.json ({"names": [...], "direction_keys":
+    {"left": id, ...}}), each None when absent or malformed."""
+    path = os.path.join(folder, "actions.json")
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None, None
+    names = data.get("names") if isinstance(data, dict) else None
+    names = [str(n) for n in names] if isinstance(names, list) and len(names) == num_actions else None
+    keys = data.get("direction_keys") if isinstance(data, dict) else None
+    keys = ({str(k): int(v) for k, v in keys.items() if isinstance(v, int) and 0 <= v < num_actions}
+            if isinstance(keys, dict) else None)
+    return names, keys or None
+
+
+def load_world(checkpoint: str, device: str = "auto", context: int | None = None, seed: int = 0,
+               flags: argparse.Namespace | None = None) -> World:
+    """A World from a checkpoint folder (see genie_core.checkpoint); raises CheckpointError.
+    context: past frames attended to (None: the dynamics model's training length); flags: a
+    command line's decoding flags (genie_core.decoding), the checkpoint's settings where not given."""
+    models = load_genie(checkpoint, pick_device(device))
+    context = models.dynamics.config.max_frames if context is None else context
+    names, direction_keys = read_action_labels(checkpoint, models.dynamics.config.num_actions)
+    return World(models, resolve_decode_settings(flags, models.decoding), context, seed, names, direction_keys)
+
+
+def random_world(preset: str = "tiny", seed: int = 0, **options) -> World:
+    """A World on random-initialised weights at the preset's decoding settings (options: World's)."""
+    models = build_genie(preset, seed)
+    for model in (models.tokenizer, models.lam, models.dynamics):
+        model.eval()
+    return World(models, options.pop("settings", models.decoding), seed=seed, **options)
