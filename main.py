@@ -9,9 +9,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from genie_core import cli
 from genie_core.decoding import add_decode_flags
 
 SHIPPED_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "coinrun"
+MAX_SCALE = 32  # window and GIF zoom: a 64 px frame at x32 is 2048 px
 
 
 class DefaultsHelpFormatter(argparse.HelpFormatter):
@@ -25,15 +27,8 @@ class DefaultsHelpFormatter(argparse.HelpFormatter):
         return help_text
 
 
-class OneLineErrorParser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one line on stderr (`error: ...`) and exit code 2."""
-
-    def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineErrorParser(
+    p = cli.OneLineParser(
         description="Play a Genie world model from a single start image. Keys 1-8 pick the latent "
                     "action (arrows/space too when the checkpoint names its actions); H shows all controls.",
         formatter_class=DefaultsHelpFormatter)
@@ -44,27 +39,29 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: checkpoints/coinrun beside main.py, the shipped CoinRun world")
     p.add_argument("--fit", choices=("crop", "letterbox", "stretch"), default="crop",
                    help="how a non-square or other-sized image becomes the model's square frame")
-    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed and actions replay the same frames")
-    p.add_argument("--context", type=int, metavar="FRAMES",
+    p.add_argument("--seed", type=cli.seed, default=0,
+                   help="random seed; the same seed and actions replay the same frames")
+    p.add_argument("--context", type=cli.context_frames, metavar="FRAMES",
                    help="past frames the model attends to; default: as many as it was trained on")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+    p.add_argument("--device", choices=cli.DEVICES, default="auto",
                    help="where the model runs; auto picks CUDA when present")
     p.add_argument("--mode", choices=("continuous", "hold"), default="continuous",
                    help="continuous: the world ticks on its own, playing the held key or the idle action; "
                         "hold: it only ticks while an action key is held")
-    p.add_argument("--fps", type=float, default=15.0,
+    p.add_argument("--fps", type=cli.number(0), default=15.0,
                    help="cap on world ticks per second (0: as fast as it generates); also the GIF frame rate cap")
-    p.add_argument("--idle-action", type=int, metavar="ID",
+    p.add_argument("--idle-action", type=cli.whole(0), metavar="ID",
                    help="action played in continuous mode when no key is held; "
                         "default: the one the checkpoint names noop/idle, else 0")
-    p.add_argument("--threads", type=int, metavar="N",
+    p.add_argument("--threads", type=cli.threads, metavar="N",
                    help="CPU threads for the model (default: torch's choice, all cores: about 25 ticks/s on 2 "
                         "idle cores against 19 with 1); use 1 when other programs keep the cores busy")
-    p.add_argument("--scale", type=int, metavar="K",
+    p.add_argument("--scale", type=cli.whole(1, MAX_SCALE), metavar="K",
                    help="window zoom (nearest-neighbour); default makes the frame about 512 px")
     p.add_argument("--record", metavar="OUT.gif",
                    help="record the session to this GIF (written atomically at exit; R toggles in the window)")
-    p.add_argument("--record-scale", type=int, default=4, metavar="K", help="GIF upscale factor (nearest-neighbour)")
+    p.add_argument("--record-scale", type=cli.whole(1, MAX_SCALE), default=4, metavar="K",
+                   help="GIF upscale factor (nearest-neighbour)")
     p.add_argument("--headless", action="store_true",
                    help="no window: play --actions, write --record if given, print timings, exit")
     p.add_argument("--actions", metavar="LIST",
@@ -83,12 +80,6 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise ValueError("--headless needs --actions (e.g. --actions 0,3,3,5)")
     if args.actions and not args.headless:
         raise ValueError("--actions is for --headless play; in the window, use the keys")
-    for name in ("scale", "record_scale", "context", "threads"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    if args.fps < 0:
-        raise ValueError(f"--fps must be 0 (no cap) or more, got {args.fps}")
     if args.record:
         check_writable(args.record)
     load_image(args.image, 16, args.fit)  # decodes the whole file: missing, folder, non-image, truncated

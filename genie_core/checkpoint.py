@@ -70,7 +70,10 @@ def load_component(folder: str, kind: str, device="cpu") -> torch.nn.Module:
         config = config_from_dict(config_cls, split_legacy_fields(read_json(config_path))[0])
     except (ValueError, TypeError, OSError) as error:
         raise CheckpointError(f"{config_path}: bad {kind} config ({error})") from None
-    model = model_cls(config)
+    try:  # a hand-edited config can hold values the layers refuse (a string, 0 heads, ...)
+        model = model_cls(config)
+    except (TypeError, ValueError, RuntimeError, ZeroDivisionError, OverflowError) as error:
+        raise CheckpointError(f"{config_path}: no {kind} model can be built from it ({error})") from None
     try:
         state = load_file(weights_path, device="cpu")
     except (SafetensorError, OSError, ValueError) as error:
@@ -114,10 +117,20 @@ def load_genie(folder: str, device="cpu") -> GenieModels:
         raise CheckpointError(f"{folder}: no such checkpoint folder")
     models = GenieModels(*(load_component(os.path.join(folder, kind), kind, device) for kind in COMPONENTS))
     models.decoding = load_decode_settings(os.path.join(folder, "dynamics"))
-    if models.dynamics.config.num_codes != models.tokenizer.config.num_codes:
-        raise CheckpointError(f"{folder}: dynamics vocabulary {models.dynamics.config.num_codes} != "
-                              f"tokenizer codebook {models.tokenizer.config.num_codes}")
+    check_parts_agree(folder, models)
     return models
+
+
+def check_parts_agree(folder: str, models: GenieModels) -> None:
+    """The three configs must describe one world: frame size, vocabulary, tokens and actions."""
+    tok, lam, dyn = models.tokenizer.config, models.lam.config, models.dynamics.config
+    pairs = {"dynamics vocabulary / tokenizer codebook": (dyn.num_codes, tok.num_codes),
+             "lam image size / tokenizer image size": (lam.image_size, tok.image_size),
+             "dynamics tokens per frame / tokenizer tokens per frame": (dyn.tokens_per_frame, tok.tokens_per_frame),
+             "dynamics actions / lam actions": (dyn.num_actions, lam.num_actions)}
+    for what, (a, b) in pairs.items():
+        if a != b:
+            raise CheckpointError(f"{folder}: its parts do not fit together ({what}: {a} != {b})")
 
 
 def build_genie(preset_name: str = "tiny", seed: int = 0) -> GenieModels:

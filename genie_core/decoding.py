@@ -14,6 +14,7 @@ import math
 import os
 from dataclasses import dataclass
 
+from .cli import number, on_off, whole
 from .files import atomic_write_json
 
 FILENAME = "decode.json"
@@ -87,51 +88,14 @@ def write_settings(folder: str, settings: DecodeSettings) -> None:
     atomic_write_json(os.path.join(folder, FILENAME), dataclasses.asdict(settings))
 
 
-def steps_count(text: str) -> int:
-    """argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def temperature_value(text: str) -> float:
-    """argparse type: a finite number, 0 or more."""
-    value = finite_number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (greedy) or more, got {text}")
-    return value
-
-
-def finite_number(text: str) -> float:
-    """argparse type: a finite number (no nan, no inf)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
-
-
-def on_off(text: str) -> bool:
-    """argparse type for switches given as on/off (e.g. --reuse-patches off)."""
-    if text not in ("on", "off"):
-        raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}")
-    return text == "on"
-
-
 def add_decode_flags(parser: argparse.ArgumentParser, steps_flag: str = "--steps") -> None:
     """The decoding flags, each defaulting to None ("the checkpoint's value")."""
     group = parser.add_argument_group("decoding (default: the checkpoint's decode.json)")
-    group.add_argument(steps_flag, dest="decode_steps", type=steps_count, metavar="N",
+    group.add_argument(steps_flag, dest="decode_steps", type=whole(1), metavar="N",
                        help="MaskGIT rounds per frame (more: slower, often sharper)")
-    group.add_argument("--temperature", type=temperature_value, metavar="T", help="sampling temperature (0: greedy)")
+    group.add_argument("--temperature", type=number(0), metavar="T", help="sampling temperature (0: greedy)")
     group.add_argument("--order", choices=ORDERS, help="which tokens MaskGIT fixes first")
-    group.add_argument("--copy-bias", type=finite_number, metavar="B",
+    group.add_argument("--copy-bias", type=number(), metavar="B",
                        help="bonus on keeping each token of the previous frame (0: plain argmax; higher: a patch "
                             "changes only when the model is surer)")
     group.add_argument("--reuse-patches", type=on_off, metavar="on|off",

@@ -9,11 +9,36 @@ import json
 import os
 import re
 import secrets
+import tempfile
 from typing import IO, Callable
 
 # .NAME.PID.HEX.tmp: never ends in the target's suffix (nothing half-written looks done), and names
 # its writer, so remove_stale_temp_files can tell a live writer's file from a killed one's.
 TEMP_NAME = re.compile(r"\..+\.(\d+)\.[0-9a-f]{8}\.tmp")
+
+
+class OutputPathError(ValueError):
+    """An output path that cannot be written; the message is one line and names the path."""
+
+
+def check_writable(path: str | os.PathLike, make_folders: bool = False) -> None:
+    """Fail now, before any work, if `path` could not be written later. make_folders: missing
+    folders are fine (atomic_write makes them) when the nearest existing one is writable."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise OutputPathError(f"{path}: is a folder; give a file name inside it")
+    if make_folders:
+        while not os.path.exists(folder) and os.path.dirname(folder) != folder:
+            folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        problem = f"{folder} is not a folder" if os.path.exists(folder) else f"folder {folder} does not exist"
+        raise OutputPathError(f"{path}: {problem}")
+    try:  # Actually creating a file is the only honest test (os.access lies for root and on some mounts).
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as error:
+        raise OutputPathError(f"{path}: folder {folder} is not writable ({error.strerror})") from None
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -11,28 +10,9 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from genie_core.files import atomic_write
+from genie_core.files import OutputPathError, atomic_write, check_writable
 
 MIN_FRAME_MS = 20  # GIF delays are in 1/100 s, and viewers slow anything under 2/100 s to 1/10 s.
-
-
-class OutputPathError(ValueError):
-    """An output path that cannot be written; the message is one line and names the path."""
-
-
-def check_writable(path: str | os.PathLike) -> None:
-    """Fail now, before any play, if `path` could not be written later."""
-    path = Path(path)
-    folder = path.parent
-    if path.is_dir():
-        raise OutputPathError(f"{path}: is a folder; give a file name such as {path / 'play.gif'}")
-    if not folder.is_dir():
-        raise OutputPathError(f"{path}: folder {folder} does not exist")
-    try:  # Actually creating a file is the only honest test (os.access lies for root and on some mounts).
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
-            pass
-    except OSError as error:
-        raise OutputPathError(f"{path}: folder {folder} is not writable ({error.strerror})") from None
 
 
 def upscale(frame: np.ndarray, factor: int) -> np.ndarray:

@@ -104,7 +104,7 @@ def test_missing_actions_read_as_minus_one(tmp_path):
     assert (batch.actions == -1).all()
 
 
-def test_corrupt_files_are_named_and_skipped(tmp_path):
+def test_corrupt_files_are_named_and_skipped(tmp_path, capsys):
     good = str(tmp_path / "good.npz")
     write_episode(good, *counting_episode(20))
     bad = {"garbage.npz": b"this is not a zip file at all",
@@ -123,9 +123,13 @@ def test_corrupt_files_are_named_and_skipped(tmp_path):
     paths = [good] + [str(tmp_path / n) for n in names + ["othersize.npz"]]
     with pytest.raises(ClipFormatError, match="garbage.npz"):
         ClipSampler(paths, window=16, on_error="raise")
-    with pytest.warns(UserWarning, match="skipping episode"):
-        sampler = ClipSampler(paths, window=16)
+    capsys.readouterr()
+    sampler = ClipSampler(paths, window=16)
+    notes = capsys.readouterr().err.splitlines()  # one plain line per file, no warning with its source line
+    assert len(notes) == 6 and all(line.startswith("note: skipping ") for line in notes)
     assert len(sampler.bad) == 6 and any("othersize.npz" in line for line in sampler.bad)
+    ClipSampler(paths, window=16, on_error="quiet")
+    assert capsys.readouterr().err == ""
     assert sampler.sample(4, np.random.default_rng(0)).frames.shape == (4, 16, 8, 8, 3)
 
 

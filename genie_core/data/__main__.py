@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 
+from ..cli import OneLineParser, number, seed, whole
 from .quality import QualityConfig
 
 EXAMPLES = """examples:
@@ -15,27 +15,7 @@ EXAMPLES = """examples:
 Re-running a coinrun or import command continues where it stopped."""
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """Bad arguments give one line on stderr and exit status 2, without the usage block."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return int(text)
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
+positive_int, positive_float = whole(1), number(0, above=True)
 
 
 def level_range(text: str) -> range:
@@ -84,7 +64,7 @@ def add_coinrun_command(commands) -> None:
                          help="random: hold random moves 1-8 steps; scripted: mostly run right and jump; "
                               "explore: hold right, left, still or jumps 2-10 steps; mix (default): random or "
                               "scripted per episode; wide: random, scripted or explore per episode")
-    coinrun.add_argument("--seed", type=int, default=0, help="seed for the agents (default 0)")
+    coinrun.add_argument("--seed", type=seed, default=0, help="seed for the agents (default 0)")
     coinrun.add_argument("--compress", action="store_true",
                          help="write compressed files (~9x smaller, but the loader reads them much more slowly)")
 
@@ -138,9 +118,10 @@ def run(args: argparse.Namespace) -> None:
         from .clips import list_episodes
         from .sampler import ClipSampler
 
-        with warnings.catch_warnings():  # the bad files are listed below, one line each
-            warnings.simplefilter("ignore")
-            sampler = ClipSampler(list_episodes(args.folder), args.window)
+        paths = list_episodes(args.folder)
+        if not paths:
+            raise ValueError(f"{args.folder}: no episode .npz files")
+        sampler = ClipSampler(paths, args.window, on_error="quiet")  # unreadable files are listed below
         print(sampler.describe())
         for line in sampler.bad:
             print(f"  unreadable: {line}")
@@ -151,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         run(args)
-    except (FileNotFoundError, ValueError) as error:  # bad paths or a folder made with other settings
+    except (OSError, ValueError) as error:  # bad paths or a folder made with other settings
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
         return 2
     except RuntimeError as error:  # e.g. procgen not installed

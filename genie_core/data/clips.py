@@ -22,7 +22,7 @@ Reading: `list_episodes(folder)` -> sorted paths; `split_episodes(paths)` -> (tr
 hash of each file name; `ClipSampler(paths, window=16)` -> `.sample(batch_size, rng)` and
 `.iter_windows(window, stride)` give `ClipBatch(frames [B, T, H, W, 3] uint8, actions [B, T-1]
 int64, -1 where unknown)`. Episodes shorter than the window are skipped and counted; unreadable
-files raise `ClipFormatError` naming the file, or are skipped with a warning.
+files raise `ClipFormatError` naming the file, or are skipped with a one-line note on stderr.
 """
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ import numpy as np
 
 from ..files import atomic_write
 
-__all__ = ["ClipFormatError", "Episode", "EpisodeHeader", "write_episode",
-           "read_episode", "read_header", "list_episodes", "split_episodes"]
+__all__ = ["ClipFormatError", "Episode", "EpisodeHeader", "write_episode", "read_episode", "read_header",
+           "check_frame_size", "list_episodes", "split_episodes"]
 
 
 class ClipFormatError(ValueError):
@@ -166,6 +166,14 @@ def read_episode(path: str) -> Episode:
     with np.load(path, allow_pickle=False) as archive:
         extras = {key: archive[key][()].item() for key in archive.files if key not in ("frames", "actions")}
     return Episode(frames, header.actions, extras)
+
+
+def check_frame_size(data: str, frame_size: tuple[int, int], size: int, model: str, other_fix: str) -> None:
+    """Refuse frames that are not the model's size, in one line naming both sizes and the fixes."""
+    height, width = frame_size
+    if (height, width) != (size, size):
+        raise ValueError(f"{data}: frames are {height}x{width}, but {model} takes {size}x{size}; {other_fix}, "
+                         f"or make {size}x{size} data (python -m genie_core.data import ... --size {size})")
 
 
 def list_episodes(root: str) -> list[str]:

@@ -7,7 +7,7 @@ decompressed whole into a small LRU cache, which is slower when windows come fro
 """
 from __future__ import annotations
 
-import warnings
+import sys
 from dataclasses import dataclass
 from typing import Iterator, Literal, Sequence
 
@@ -31,15 +31,16 @@ class ClipSampler:
     `sample` draws uniformly over all window starts of all episodes (long episodes are not
     under-sampled); `iter_windows` walks every episode in order for evaluation. Episodes shorter
     than the window are skipped and counted (`num_short`). Unreadable files raise ClipFormatError
-    with `on_error="raise"`, or are skipped with a one-line warning each and listed in `bad`.
+    with `on_error="raise"`, or are skipped and listed in `bad`, each with a one-line note on stderr
+    ("note: skipping FILE: reason") unless `on_error="quiet"`.
     """
 
-    def __init__(self, paths: Sequence[str], window: int = 16, on_error: Literal["skip", "raise"] = "skip",
+    def __init__(self, paths: Sequence[str], window: int = 16, on_error: Literal["skip", "quiet", "raise"] = "skip",
                  cache_mb: int = 512, max_open_maps: int = 1024):
         if window < 1:
             raise ValueError(f"window must be >= 1, got {window}")
-        if on_error not in ("skip", "raise"):
-            raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
+        if on_error not in ("skip", "quiet", "raise"):
+            raise ValueError(f"on_error must be 'skip', 'quiet' or 'raise', got {on_error!r}")
         self.window = window
         self.bad: list[str] = []  # one line per skipped file
         self.episodes: list[EpisodeHeader] = []
@@ -53,7 +54,8 @@ class ClipSampler:
             except ClipFormatError as error:
                 if on_error == "raise":
                     raise
-                warnings.warn(f"skipping episode: {error}", stacklevel=2)
+                if on_error == "skip":  # a plain line: a warning would add a source line and its number
+                    print(f"note: skipping {error}", file=sys.stderr)
                 self.bad.append(str(error))
                 continue
             self.episodes.append(header)
@@ -64,8 +66,9 @@ class ClipSampler:
         self._cum_starts = np.cumsum(self._starts)
         self.num_windows = int(self._cum_starts[-1]) if len(lengths) else 0
         if self.num_windows == 0:
+            first = f": {self.bad[0]}" if self.bad and on_error == "quiet" else ""
             raise ValueError(f"no usable episode with at least {window} frames among {len(paths)} files "
-                             f"({len(self.bad)} unreadable, {self.num_short} too short)")
+                             f"({len(self.bad)} unreadable, {self.num_short} too short){first}")
         self._maps = LruCache(max_open_maps)  # path -> np.memmap, cost 1 each (bounded open maps)
         self._decoded = LruCache(cache_mb * 2**20)  # path -> decompressed frames, cost in bytes
 

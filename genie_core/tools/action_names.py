@@ -16,7 +16,8 @@ import sys
 import numpy as np
 
 from ..checkpoint import CheckpointError
-from ..files import atomic_write_json
+from ..cli import DEVICES, OneLineParser
+from ..files import atomic_write_json, check_writable
 from .confusion import clips_action_name, confusion
 from .evaluate import HORIZON, latent_and_true_actions, load_held_out
 
@@ -124,6 +125,7 @@ def name_from_data(checkpoint: str, data: str, device: str = "auto") -> tuple[li
     write CHECKPOINT/actions.json; returns (names, direction keys). Raises CheckpointError,
     ValueError or OSError."""
     models, clips = load_held_out(checkpoint, data, device, HORIZON + 1)  # the episodes evaluate reads
+    check_writable(os.path.join(checkpoint, "actions.json"))
     latent, true, motions = latent_and_true_actions(models, clips, next(models.lam.parameters()).device)
     num_actions, still = models.lam.config.num_actions, models.lam.config.still_id
     table = motion_table(latent.numpy(), motions.numpy(), num_actions)
@@ -139,11 +141,11 @@ def name_from_data(checkpoint: str, data: str, device: str = "auto") -> tuple[li
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m genie_core.tools.action_names", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineParser(prog="python -m genie_core.tools.action_names", description=__doc__,
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help="checkpoint folder; its actions.json is (re)written")
     p.add_argument("--data", required=True, help="held-out episodes in the clip format")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", choices=DEVICES)
     args = p.parse_args(argv)
     try:
         names, directions = name_from_data(args.checkpoint, args.data, args.device)

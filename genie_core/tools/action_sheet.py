@@ -10,7 +10,6 @@ content's (dx, dy) in px (Right moves the content left: dx < 0; a jump moves it 
 """
 from __future__ import annotations
 
-import argparse
 import io
 import sys
 
@@ -19,8 +18,9 @@ from PIL import Image, ImageDraw
 
 from ..blocks.motion import frame_motions
 from ..checkpoint import CheckpointError
+from ..cli import DEVICES, OneLineParser, seed, whole
 from ..decoding import add_decode_flags
-from ..files import atomic_write_bytes
+from ..files import atomic_write_bytes, check_writable
 from ..imaging import load_image
 from ..loading import load_world
 from ..world import World
@@ -113,19 +113,19 @@ def write_gif(pictures: list[Image.Image], path: str, frame_ms: int = 300, hold_
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="python -m genie_core.tools.action_sheet", description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--image", required=True, help="start image (any size; centre-cropped to the model's)")
     p.add_argument("--out", required=True, help="output prefix: writes PREFIX.png and PREFIX.gif")
-    p.add_argument("--frames", type=int, default=8, help="generated frames per action (default 8)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--scale", type=int, help="upscale factor (default: x3, more for tiny models)")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--frames", type=whole(1, 256), default=8, help="generated frames per action (default 8)")
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--scale", type=whole(1, 32), help="upscale factor (default: x3, more for tiny models)")
+    p.add_argument("--device", default="auto", choices=DEVICES)
     add_decode_flags(p)
     args = p.parse_args(argv)
     try:
-        if args.frames < 1 or (args.scale is not None and args.scale < 1):
-            raise ValueError("--frames and --scale must be at least 1")
+        for suffix in (".png", ".gif"):
+            check_writable(f"{args.out}{suffix}", make_folders=True)
         world = load_world(args.checkpoint, args.device, seed=args.seed, flags=args)
         image, note = load_image(args.image, world.image_size)
     except (CheckpointError, ValueError, OSError) as error:

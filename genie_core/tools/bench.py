@@ -21,7 +21,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
 from ..checkpoint import CheckpointError
+from ..cli import DEVICES, OneLineParser, context_frames, threads, whole
 from ..decoding import add_decode_flags
+from ..files import check_writable
 from ..imaging import load_image
 from ..loading import load_world
 from ..world import Rollout, World
@@ -202,18 +204,22 @@ def format_table(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="python -m genie_core.tools.bench", description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--json", help="also write the results here (atomically)")
-    p.add_argument("--ticks", type=int, default=100, help="timed ticks (default 100)")
-    p.add_argument("--context", type=int, default=16, help="frames of context, as the player's (default 16)")
-    p.add_argument("--uncached-ticks", type=int, help="timed ticks of the uncached engine (default ticks/10)")
+    p.add_argument("--ticks", type=whole(1), default=100, help="timed ticks (default 100)")
+    p.add_argument("--context", type=context_frames, default=16, help="frames of context, as the player's (default 16)")
+    p.add_argument("--uncached-ticks", type=whole(1), help="timed ticks of the uncached engine (default ticks/10)")
     p.add_argument("--image", help="start image (default: first PNG in assets/, else a synthetic scene)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's own choice)")
+    p.add_argument("--device", default="auto", choices=DEVICES)
+    p.add_argument("--threads", type=threads, help="torch.set_num_threads (default: torch's own choice)")
     add_decode_flags(p)
     args = p.parse_args(argv)
     try:
+        if args.json:
+            check_writable(args.json, make_folders=True)  # before the timing, not after
+        if args.image:
+            load_image(args.image, 16)  # decodes the whole file: missing, folder, non-image, truncated
         results = benchmark(args.checkpoint, args.ticks, args.device, args.image, args.context,
                             args.threads, args.uncached_ticks, flags=args)
     except (CheckpointError, ValueError, OSError) as error:

@@ -32,10 +32,12 @@ from ..blocks.metrics import kmeans, normalized_mutual_information, psnr_per_fra
 from ..blocks.motion import SEARCH_RADIUS, estimate_motion, frame_motions
 from ..blocks.vq import code_usage
 from ..checkpoint import CheckpointError, GenieModels, load_genie
-from ..data.clips import list_episodes
+from ..cli import DEVICES, OneLineParser, seed, whole
+from ..data.clips import check_frame_size, list_episodes
 from ..data.sampler import ClipSampler
 from ..decoding import DecodeSettings, add_decode_flags, resolve_decode_settings
 from ..device import pick_device
+from ..files import check_writable
 from ..world import Rollout
 from . import print_and_save
 from .confusion import write_confusion
@@ -213,18 +215,18 @@ def format_table(r: dict) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m genie_core.tools.evaluate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineParser(prog="python -m genie_core.tools.evaluate", description=__doc__,
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help="checkpoint folder (tokenizer/, lam/, dynamics/)")
     p.add_argument("--data", required=True, help="held-out episodes in the clip format")
     p.add_argument("--json", help="write all metrics to this JSON file")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     add_decode_flags(p)
-    p.add_argument("--max-windows", type=int, default=256, help="11-frame windows to roll out (default 256)")
-    p.add_argument("--random-draws", type=int, default=3,
+    p.add_argument("--max-windows", type=whole(1), default=256, help="11-frame windows to roll out (default 256)")
+    p.add_argument("--random-draws", type=whole(1), default=3,
                    help="draws of random actions that delta-t PSNR averages over (default 3)")
     p.add_argument("--confusion", help="write the latent x true action picture here (PNG)")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", choices=DEVICES)
     return p
 
 
@@ -234,12 +236,18 @@ def load_held_out(checkpoint: str, data: str, device: str, window: int) -> tuple
     paths = list_episodes(data)
     if not paths:
         raise ValueError(f"{data}: no episode .npz files")
-    return models, ClipSampler(paths, window=window)
+    clips = ClipSampler(paths, window=window)
+    check_frame_size(data, clips.frame_size, models.tokenizer.config.image_size, f"the checkpoint {checkpoint}",
+                     "use a checkpoint trained on frames of that size")
+    return models, clips
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        for path in (args.json, args.confusion):
+            if path:
+                check_writable(path, make_folders=True)  # before the minutes of evaluation, not after
         models, clips = load_held_out(args.checkpoint, args.data, args.device, HORIZON + 1)
     except (CheckpointError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -20,8 +20,16 @@ import numpy as np
 
 from ..blocks.motion import frame_motions
 from ..checkpoint import CheckpointError
-from ..data.clips import ClipFormatError, list_episodes, read_frames, read_header
+from ..cli import DEVICES, OneLineParser, whole
+from ..data.clips import (
+    ClipFormatError,
+    check_frame_size,
+    list_episodes,
+    read_frames,
+    read_header,
+)
 from ..device import pick_device
+from ..files import check_writable
 from ..loading import load_world
 from . import print_and_save
 
@@ -80,18 +88,18 @@ def summarise(rows: list[dict[str, float]]) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m genie_core.tools.key_motion", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineParser(prog="python -m genie_core.tools.key_motion", description=__doc__,
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help="checkpoint folder")
     p.add_argument("--data", required=True, help="held-out episodes; each file's first frame is a level start")
-    p.add_argument("--starts", type=int, default=16, help="level starts to play from (default 16)")
+    p.add_argument("--starts", type=whole(1), default=16, help="level starts to play from (default 16)")
     p.add_argument("--real", action="store_true", help="also play the real game (needs procgen) for comparison")
     p.add_argument("--json", help="write the per-start numbers and the summary here")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", choices=DEVICES)
     args = p.parse_args(argv)
     try:
-        if args.starts < 1:
-            raise ValueError(f"--starts must be at least 1, got {args.starts}")
+        if args.json:
+            check_writable(args.json, make_folders=True)
         world = load_world(args.checkpoint, str(pick_device(args.device)))
         known = set(world.direction_keys or {}) | set(world.action_names or [])  # as --actions reads words
         missing = [k for k in ("right", "left", "jump") if k not in known]
@@ -100,6 +108,9 @@ def main(argv=None) -> int:
         headers = [read_header(path) for path in list_episodes(args.data)[:args.starts]]
         if not headers:
             raise ValueError(f"{args.data}: no episode .npz files")
+        for header in headers:
+            check_frame_size(header.path, (header.height, header.width), world.image_size,
+                             f"the checkpoint {args.checkpoint}", "use a checkpoint trained on frames of that size")
         starts = [np.array(read_frames(h)[0]) for h in headers]  # a writable copy of the memory map
         rows, real_rows = [], []
         for header, image in zip(headers, starts):

@@ -19,40 +19,50 @@ import torch
 
 from ..checkpoint import (
     CheckpointError,
+    GenieModels,
+    check_parts_agree,
     load_component,
     load_decode_settings,
     save_component,
 )
-from ..data.clips import list_episodes, split_episodes
+from ..cli import DEVICES, OneLineParser, number, on_off, seed, whole
+from ..data.clips import check_frame_size, list_episodes, split_episodes
 from ..data.sampler import ClipSampler
-from ..decoding import add_decode_flags, on_off, resolve_decode_settings, write_settings
+from ..decoding import add_decode_flags, resolve_decode_settings, write_settings
 from ..device import pick_device
 from ..files import atomic_copy, atomic_write_text
-from ..models.config import TRAINING_ONLY, config_to_json, preset
+from ..models.config import PRESETS, TRAINING_ONLY, config_to_json, preset
 from ..models.dynamics import DynamicsModel
 from ..models.lam import LatentActionModel
 from ..models.tokenizer import VideoTokenizer
 from .loop import LoopOptions, check_resumable, train
 from .objectives import TokenizerObjective, WorldModelObjective, cached_pretokenize
 
+positive = number(0, above=True)
+PRESET_SIZES = ", ".join(f"{name} {c.tokenizer.image_size}x{c.tokenizer.image_size}" for name, c in PRESETS.items())
+
 
 def _common(p: argparse.ArgumentParser, batch_size: int, lr: float) -> None:
     p.add_argument("--data", required=True, help="folder of episode .npz files (see README: clip format)")
     p.add_argument("--out", required=True, help="run folder: checkpoints, metrics.jsonl, curves.png, state/")
-    p.add_argument("--preset", default="cpu", help="model sizes: tiny, cpu, paper-coinrun (default cpu)")
-    p.add_argument("--steps", type=int, default=100_000, help="optimizer steps (budget and schedule length)")
-    p.add_argument("--minutes", type=float, default=None, help="wall-clock budget; ends with a saved checkpoint")
-    p.add_argument("--batch-size", type=int, default=batch_size, help=f"windows per step per process (default {batch_size})")
-    p.add_argument("--lr", type=float, default=lr, help=f"peak learning rate (default {lr})")
-    p.add_argument("--warmup-steps", type=int, default=200)
-    p.add_argument("--val-every", type=int, default=250, help="steps between validations")
-    p.add_argument("--log-every", type=int, default=20, help="steps between metrics.jsonl lines")
-    p.add_argument("--save-every-minutes", type=float, default=5.0, help="minutes between resumable saves")
-    p.add_argument("--val-fraction", type=float, default=0.05, help="share of episodes held out for validation")
-    p.add_argument("--max-episodes", type=int, default=None,
+    p.add_argument("--preset", default="cpu", choices=list(PRESETS),
+                   help=f"model sizes, by the frames they take: {PRESET_SIZES} (default cpu)")
+    p.add_argument("--steps", type=whole(1), default=100_000, help="optimizer steps (budget and schedule length)")
+    p.add_argument("--minutes", type=positive, default=None, help="wall-clock budget; ends with a saved checkpoint")
+    p.add_argument("--batch-size", type=whole(1), default=batch_size,
+                   help=f"windows per step per process (default {batch_size})")
+    p.add_argument("--lr", type=number(0, 1), default=lr, help=f"peak learning rate, 0 to 1 (default {lr})")
+    p.add_argument("--warmup-steps", type=whole(0), default=200)
+    p.add_argument("--val-every", type=whole(1), default=250, help="steps between validations")
+    p.add_argument("--log-every", type=whole(1), default=20, help="steps between metrics.jsonl lines")
+    p.add_argument("--save-every-minutes", type=number(0), default=5.0,
+                   help="minutes between resumable saves (0: after every step)")
+    p.add_argument("--val-fraction", type=number(0, 1, below=True), default=0.05,
+                   help="share of episodes held out for validation, 0 to below 1")
+    p.add_argument("--max-episodes", type=whole(1), default=None,
                    help="use only the first N episode files (by name); phase 2 pretokenizes every frame it uses")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=DEVICES, help="auto (CUDA when present), cpu or cuda")
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--cpu-bf16", type=on_off, default=False, metavar="on|off",
                    help="bf16 autocast on CPU too (default off; always on with CUDA). Faster for the "
                         "patch-4 tokenizer on CPUs with AMX; measure before using it elsewhere")
@@ -60,8 +70,8 @@ def _common(p: argparse.ArgumentParser, batch_size: int, lr: float) -> None:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m genie_core.train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(prog="python -m genie_core.train", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="phase", required=True)
     tok = sub.add_parser("tokenizer", help="phase 1: train the video tokenizer")
     _common(tok, batch_size=8, lr=4e-4)
@@ -80,15 +90,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _samplers(args):
+def _samplers(args, size: int, model: str, other_fix: str):
+    """Train and validation windows; refuses frames of another size than `model` takes (ValueError)."""
     paths = list_episodes(args.data)[:args.max_episodes]
     if not paths:
-        raise SystemExit(f"error: {args.data}: no episode .npz files")
+        raise ValueError(f"{args.data}: no episode .npz files")
     train_paths, val_paths = split_episodes(paths, args.val_fraction, seed=0)
     if not val_paths:  # tiny data sets: still validate on something
         val_paths = train_paths[-1:]
     window = preset(args.preset).dynamics.max_frames
     train_clips, val_clips = ClipSampler(train_paths, window), ClipSampler(val_paths, window)
+    for clips in (train_clips, val_clips):
+        check_frame_size(args.data, clips.frame_size, size, model, other_fix)
     print(f"train: {train_clips.describe()}\nval:   {val_clips.describe()}")
     return train_clips, val_clips
 
@@ -102,8 +115,12 @@ def _options(args) -> LoopOptions:
 
 def run_tokenizer(args) -> dict:
     device = pick_device(args.device)
-    train_clips, val_clips = _samplers(args)
-    tokenizer = VideoTokenizer(preset(args.preset).tokenizer)
+    config = preset(args.preset).tokenizer
+    if not args.fresh:
+        check_resumable(args.out, {"tokenizer": config})
+    train_clips, val_clips = _samplers(args, config.image_size, f"--preset {args.preset}",
+                                       f"pick the --preset of that size ({PRESET_SIZES})")
+    tokenizer = VideoTokenizer(config)
     objective = TokenizerObjective(tokenizer, train_clips, val_clips)
     return train(objective, _options(args), device, {"phase": "tokenizer", "data": args.data, "preset": args.preset})
 
@@ -125,7 +142,9 @@ def run_dynamics(args) -> dict:
     lam, dynamics = LatentActionModel(lam_config), DynamicsModel(dyn_config)
     if args.init:  # checked before pretokenizing; a resumed run then overwrites these with its own latest weights
         load_initial_weights({"lam": lam, "dynamics": dynamics}, args.init)
-    train_clips, val_clips = _samplers(args)
+    size = tokenizer.config.image_size
+    train_clips, val_clips = _samplers(args, size, f"the tokenizer in {args.tokenizer}",
+                                       "train a tokenizer on this data first (phase 1)")
     started = time.time()
     cache = os.path.join(args.tokenizer, "token_cache") if os.path.isdir(tok_dir) else None
     bf16 = device.type == "cuda" or args.cpu_bf16
@@ -166,6 +185,7 @@ def run_export(args) -> dict:
     """Copy the run's weights and configs, with its decoding settings and any given flags in decode.json."""
     # Validates every part, and the decoding settings, before copying anything.
     loaded = {kind: load_component(os.path.join(args.run, kind), kind) for kind in ("tokenizer", "lam", "dynamics")}
+    check_parts_agree(args.run, GenieModels(**loaded))
     settings = resolve_decode_settings(args, load_decode_settings(os.path.join(args.run, "dynamics")))
     for kind, model in loaded.items():
         folder = os.path.join(args.out, kind)
@@ -180,8 +200,10 @@ def run_export(args) -> dict:
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        if os.path.exists(args.out) and not os.path.isdir(args.out):
+            raise ValueError(f"--out {args.out} is a file; give a folder")
         result = {"tokenizer": run_tokenizer, "dynamics": run_dynamics, "export": run_export}[args.phase](args)
-    except (CheckpointError, ValueError, FileNotFoundError) as error:
+    except (CheckpointError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if result:
