@@ -11,6 +11,7 @@ from pathlib import Path
 
 from genie_core import cli
 from genie_core.decoding import add_decode_flags
+from genie_core.device import add_device_flags
 
 SHIPPED_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "coinrun"
 MAX_SCALE = 32  # window and GIF zoom: a 64 px frame at x32 is 2048 px
@@ -43,8 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="random seed; the same seed and actions replay the same frames")
     p.add_argument("--context", type=cli.context_frames, metavar="FRAMES",
                    help="past frames the model attends to; default: as many as it was trained on")
-    p.add_argument("--device", choices=cli.DEVICES, default="auto",
-                   help="where the model runs; auto picks CUDA when present")
+    add_device_flags(p)
     p.add_argument("--mode", choices=("continuous", "hold"), default="continuous",
                    help="continuous: the world ticks on its own, playing the held key or the idle action; "
                         "hold: it only ticks while an action key is held")
@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="record the session to this GIF (written atomically at exit; R toggles in the window)")
     p.add_argument("--record-scale", type=cli.whole(1, MAX_SCALE), default=4, metavar="K",
                    help="GIF upscale factor (nearest-neighbour)")
+    p.add_argument("--measure", type=cli.number(0, above=True), metavar="SECONDS",
+                   help="in the window: hold Right and Left in turn for this long by script, then print ticks/s, "
+                        "key-to-screen latency and time to the first frame, and quit (use with --fps 0)")
     p.add_argument("--headless", action="store_true",
                    help="no window: play --actions, write --record if given, print timings, exit")
     p.add_argument("--actions", metavar="LIST",
@@ -80,11 +83,13 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise ValueError("--headless needs --actions (e.g. --actions 0,3,3,5)")
     if args.actions and not args.headless:
         raise ValueError("--actions is for --headless play; in the window, use the keys")
+    if args.measure and args.headless:
+        raise ValueError("--measure times the window; --headless prints its own timings")
     if args.record:
         check_writable(args.record)
     load_image(args.image, 16, args.fit)  # decodes the whole file: missing, folder, non-image, truncated
     if not args.headless:
-        from play.app import NoDisplayError, check_display
+        from play.window import NoDisplayError, check_display
 
         try:
             check_display()
@@ -123,7 +128,8 @@ def play(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    world = load_world(args.checkpoint, device=args.device, context=args.context, seed=args.seed, flags=args)
+    world = load_world(args.checkpoint, device=args.device, context=args.context, seed=args.seed, flags=args,
+                       precision=args.precision)
     start_image, note = load_image(args.image, world.image_size, args.fit)
     if note:
         print(note, file=sys.stderr)
@@ -157,18 +163,26 @@ def play_headless(world, start_image, args: argparse.Namespace) -> int:
 
 
 def play_window(world, start_image, args: argparse.Namespace) -> int:
-    from play.app import NoDisplayError, PlayerApp, PlayOptions
+    from play.app import PlayerApp, PlayOptions
     from play.keymap import load_keymap
+    from play.window import NoDisplayError
 
     keymap = load_keymap(world.num_actions, world.action_names, direction_keys=world.direction_keys)
     options = PlayOptions(scale=args.scale, fps=args.fps, mode=args.mode, record_path=args.record,
                           record_scale=args.record_scale, idle_action=args.idle_action,
                           title=f"Genie - {Path(args.image).name}")
+    measurement = None
+    if args.measure:
+        from play.measure import WindowMeasurement, format_measurement, measure_keys
+
+        measurement = WindowMeasurement(args.measure, measure_keys(keymap))
     try:
-        summary = PlayerApp(world, start_image, keymap, options).run()
+        summary = PlayerApp(world, start_image, keymap, options).run(on_loop=measurement)
     except NoDisplayError as error:
         raise ValueError(str(error)) from None
     print(f"played {summary.ticks} ticks, {summary.frames_shown} frames shown")
+    if measurement is not None and measurement.result:
+        print(format_measurement(measurement.result))
     for error in summary.errors:
         print(f"error: {error}", file=sys.stderr)
     return 1 if summary.errors else 0

@@ -5,9 +5,11 @@ import argparse
 import json
 import os
 
-from .checkpoint import build_genie, load_genie
+import torch
+
+from .checkpoint import GenieModels, build_genie, load_genie
 from .decoding import resolve_decode_settings
-from .device import pick_device
+from .device import pick_device, pick_precision
 from .world import World
 
 
@@ -28,12 +30,29 @@ def read_action_labels(folder: str, num_actions: int) -> tuple[list[str] | None,
     return names, keys or None
 
 
+def use_precision(models: GenieModels, dtype: torch.dtype) -> GenieModels:
+    """Run the tokenizer and the dynamics networks in dtype (in place) for play and evaluation; the
+    quantiser stays fp32 (its rounding decides the tokens), and the LAM, used only to label real
+    video, is left alone. The models compute their logits in fp32 whatever dtype they run in."""
+    models.tokenizer.to(dtype)
+    models.tokenizer.vq.float()
+    models.dynamics.to(dtype)
+    return models
+
+
+def load_models(checkpoint: str, device: str = "auto", precision: str = "fp32") -> GenieModels:
+    """The checkpoint's models on `device`, networks in `precision` (auto: see device.pick_precision)."""
+    place = pick_device(device)
+    return use_precision(load_genie(checkpoint, place), pick_precision(precision, place))
+
+
 def load_world(checkpoint: str, device: str = "auto", context: int | None = None, seed: int = 0,
-               flags: argparse.Namespace | None = None) -> World:
+               flags: argparse.Namespace | None = None, precision: str = "auto") -> World:
     """A World from a checkpoint folder (see genie_core.checkpoint); raises CheckpointError.
     context: past frames attended to (None: the dynamics model's training length); flags: a
-    command line's decoding flags (genie_core.decoding), the checkpoint's settings where not given."""
-    models = load_genie(checkpoint, pick_device(device))
+    command line's decoding flags (genie_core.decoding), the checkpoint's settings where not given;
+    precision: see device.pick_precision."""
+    models = load_models(checkpoint, device, precision)
     context = models.dynamics.config.max_frames if context is None else context
     names, direction_keys = read_action_labels(checkpoint, models.dynamics.config.num_actions)
     return World(models, resolve_decode_settings(flags, models.decoding), context, seed, names, direction_keys)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 from collections import deque
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -29,6 +30,10 @@ from .checkpoint import GenieModels
 from .decoding import DecodeSettings
 from .models.dynamics import DynamicsModel
 from .models.tokenizer import VideoTokenizer
+
+
+class FrameDropped(Exception):
+    """Raised inside a frame's MaskGIT rounds when the caller no longer wants that frame."""
 
 
 @dataclass
@@ -72,6 +77,8 @@ class Rollout:
         tokens = self.tokenizer.encode(frames_BHW3.to(self.device)[:, None])[:, 0]
         self.history = []
         self.dyn_kv.load([])
+        self.dec_kv.load([])
+        self.rings_stale = False  # True when history changed behind the rings' back (undo)
         no_action = torch.full((self.batch,), self.dynamics.no_action, device=self.device)
         motion = draft = None
         if self.motion_radius:
@@ -93,14 +100,16 @@ class Rollout:
         if not self.cached:
             pixels = self._full_decode(tokens_BN)
             dynamics_kv = decoder_kv = None
-            features = self._full_features(tokens_BN, action_B, draft_BN) if self.motion_radius else None
+            features = (self.dynamics.newest_outputs(*self._full_inputs(tokens_BN, action_B, draft_BN),
+                                                     window=self.context) if self.motion_radius else None)
         else:
-            # dyn_kv already holds this frame's past (loaded by start / next_frame): only the slot is new.
+            # The rings hold this frame's past: only its own slot is written, then it joins the past.
             features = self.dynamics.step(tokens_BN, action_B, position, self.dyn_kv, with_logits=False,
                                           draft_BN=draft_BN)
-            self.dec_kv.load([r.decoder_kv for r in self.history])
             pixels = self.tokenizer.decode_step(tokens_BN, position, self.dec_kv)
             dynamics_kv, decoder_kv = self.dyn_kv.new_frame_kv(), self.dec_kv.new_frame_kv()
+            self.dyn_kv.advance()
+            self.dec_kv.advance()
         if shown_BHW3 is None:
             shown_BHW3 = (self._reuse_unchanged(tokens_BN, pixels, draft_BN, moved_BHW3)
                           if self.settings.reuse_patches and self.history else pixels)
@@ -135,9 +144,17 @@ class Rollout:
         return motion
 
     @torch.inference_mode()
-    def next_frame(self, action_B: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        """Generate one frame per batch element for actions (B,); returns uint8 (B, H, W, 3)."""
-        action_B = action_B.to(self.device)
+    def next_frame(self, action_B: torch.Tensor, generator: torch.Generator | None,
+                   should_stop: Callable[[], bool] | None = None) -> torch.Tensor | None:
+        """Generate one frame per batch element for actions (B,); returns uint8 (B, H, W, 3).
+        should_stop: asked before each MaskGIT round; when it says yes the frame is dropped unmade
+        (None; nothing is recorded) and the time it would still have cost is saved."""
+        try:
+            return self._next_frame(action_B.to(self.device), generator, should_stop or (lambda: False))
+        except FrameDropped:
+            return None
+
+    def _next_frame(self, action_B: torch.Tensor, generator, should_stop: Callable[[], bool]) -> torch.Tensor:
         settings = self.settings
         position = self.history[-1].position + 1
         motion = draft = moved = None
@@ -146,25 +163,37 @@ class Rollout:
             moved = shift_frames(self.history[-1].shown_BHW3, id_to_motion(motion, self.motion_radius))
             draft = self.tokenizer.encode(moved[:, None])[:, 0]
         previous = self.history[-1].tokens_BN
-        if self.cached:
-            self.dyn_kv.load([r.dynamics_kv for r in self.history])  # once per frame, not per round
-            logits_fn = lambda tokens: self.dynamics.step(tokens, action_B, position, self.dyn_kv, previous,
-                                                          copy_bias=settings.copy_bias, draft_BN=draft)
-        else:
-            logits_fn = lambda tokens: self.dynamics.newest_logits(
-                *self._full_inputs(tokens, action_B, draft), window=self.context, copy_bias=settings.copy_bias)
+        if self.cached and self.rings_stale:
+            self._reload_rings()
+
+        def logits_fn(tokens):
+            if should_stop():  # the new frame's ring slot may hold partial keys: the next frame overwrites it
+                raise FrameDropped
+            if self.cached:
+                return self.dynamics.step(tokens, action_B, position, self.dyn_kv, previous,
+                                          copy_bias=settings.copy_bias, draft_BN=draft)
+            return self.dynamics.newest_logits(*self._full_inputs(tokens, action_B, draft), window=self.context,
+                                               copy_bias=settings.copy_bias)
+
         tokens = maskgit_decode(logits_fn, self.batch, self.tokenizer.config.tokens_per_frame,
                                 self.dynamics.mask_id, settings, generator, self.device)
         return self._commit(tokens, action_B, None, motion, draft, moved)
 
+    def undo(self) -> None:
+        """Forget the newest frame (the rings are refilled from the kept frames before the next one)."""
+        self.history.pop()
+        self.rings_stale = True
+
+    def _reload_rings(self) -> None:
+        self.dyn_kv.load([r.dynamics_kv for r in self.history])
+        self.dec_kv.load([r.decoder_kv for r in self.history])
+        self.rings_stale = False
+
     def last_motion(self) -> torch.Tensor | None:
         """(B, 2) integer (dx, dy) the newest frame was moved by; None without motion or before a step."""
-        if not self.motion_radius or not self.history or self.history[-1].motion_B is None:
-            return None
-        motion = self.history[-1].motion_B
-        if int(motion.max()) >= self.dynamics.num_motions:
-            return None
-        return id_to_motion(motion, self.motion_radius)
+        motion = self.history[-1].motion_B if self.motion_radius and self.history else None
+        known = motion is not None and int(motion.max()) < self.dynamics.num_motions  # the start's is unknown
+        return id_to_motion(motion, self.motion_radius) if known else None
 
     def _full_inputs(self, tokens_BN, action_B, draft_BN):
         """Uncached reference: every kept frame plus the new one, as (tokens (B, T, N), transition
@@ -179,9 +208,6 @@ class Rollout:
         next_position = self.history[-1].position + 1 if self.history else 0
         return torch.tensor([r.position for r in self.history] + [next_position], device=self.device)
 
-    def _full_features(self, tokens_BN, action_B, draft_BN):
-        """Uncached reference for a frame being committed: its transformer outputs (B, positions, C)."""
-        return self.dynamics.newest_outputs(*self._full_inputs(tokens_BN, action_B, draft_BN), window=self.context)
 
     def _full_decode(self, tokens_BN):
         tokens = torch.stack([r.tokens_BN for r in self.history] + [tokens_BN], dim=1)
@@ -242,12 +268,17 @@ class World:
         self.frames = deque([image.copy()])
         return image.copy()
 
-    def step(self, action: int) -> np.ndarray:
+    def step(self, action: int, should_stop: Callable[[], bool] | None = None) -> np.ndarray | None:
+        """The next frame for `action`; None when should_stop() said yes before it was made (see
+        Rollout.next_frame): the player drops a frame whose key was already let go."""
         if not self.frames:
             raise RuntimeError("call reset(image) before step(action)")
         if not 0 <= int(action) < self.num_actions:
             raise ValueError(f"action {action} out of range 0..{self.num_actions - 1}")
-        frame = self.rollout.next_frame(torch.tensor([int(action)]), self.generator)[0].cpu().numpy()
+        frame = self.rollout.next_frame(torch.tensor([int(action)]), self.generator, should_stop)
+        if frame is None:
+            return None
+        frame = frame[0].cpu().numpy()
         self.frames.append(frame)
         # Bounded memory: keep what the context needs plus the undo depth.
         self.rollout.trim(self.context + self.max_undo)
@@ -260,7 +291,7 @@ class World:
         if len(self.frames) <= 1 or len(self.rollout.history) <= 1:
             return None
         self.frames.pop()
-        self.rollout.history.pop()
+        self.rollout.undo()
         return self.frames[-1].copy()
 
     @property

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,48 +19,15 @@ from play.hud import Hud, HudState
 from play.interface import PlayableWorld
 from play.keymap import Keymap
 from play.recorder import SessionFiles
+from play.window import default_scale, open_window
 from play.worker import WorldWorker
 
 UI_HZ = 60  # redraw and event rate; independent of the world's tick rate
 MIN_PLAY_AREA = 400  # px; at small --scale the frame sits centred in this, so header and help fit
 MESSAGE_SECONDS = 2.5
+HUD_REFRESH_SECONDS = 0.25  # with nothing new to show, the header's numbers refresh this often
 # C / L move the copy bias by this much, within +-8: at 8 a token changes only at odds of e^8 (3,000:1).
 COPY_BIAS_STEP, COPY_BIAS_LIMIT = 0.5, 8.0
-
-
-class NoDisplayError(RuntimeError):
-    """There is no screen to open a window on; the message is one line and suggests --headless."""
-
-
-def check_display() -> None:
-    """Fail fast (before a model loads) on a Linux box with no screen, e.g. over plain ssh."""
-    if sys.platform.startswith("linux") and not any(
-            os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")):
-        raise NoDisplayError("no display to open a window on (DISPLAY is not set); "
-                             "run on a desktop, or use --headless --actions ...")
-
-
-def open_window(size: tuple[int, int], title: str) -> pygame.Surface:
-    """Open the window, refusing SDL's silent fallback to an invisible offscreen driver."""
-    check_display()
-    try:
-        pygame.display.init()
-        invisible = pygame.display.get_driver() in ("offscreen", "dummy")
-        if invisible and not os.environ.get("SDL_VIDEODRIVER"):  # tests ask for dummy explicitly
-            raise pygame.error(f"only the invisible {pygame.display.get_driver()!r} video driver is available")
-        screen = pygame.display.set_mode(size)
-    except pygame.error as error:
-        pygame.quit()
-        raise NoDisplayError(f"cannot open a window ({error}); run on a desktop or with DISPLAY set, "
-                             "or use --headless --actions ...") from None
-    pygame.display.set_caption(title)
-    pygame.font.init()
-    return screen
-
-
-def default_scale(image_size: int, target_px: int = 512) -> int:
-    """Integer zoom that makes the frame about target_px wide (8x for 64 px frames)."""
-    return max(1, target_px // image_size)
 
 
 @dataclass(frozen=True)
@@ -110,6 +76,9 @@ class PlayerApp:
         self._arrivals: collections.deque[float] = collections.deque(maxlen=64)
         self._message: tuple[str, float] | None = None
         self._frame_surface: pygame.Surface | None = None
+        self._dirty, self._drawn_at = True, 0.0
+        self._pressed: int | None = None  # action key pressed since the frame in flight began (world's thread reads it)
+        self._restarted = False  # the frame in flight replaced a dropped one
 
     # ---- the loop -------------------------------------------------------------------------
     def run(self, on_loop: Callable[[PlayerApp], None] | None = None) -> PlaySummary:
@@ -133,9 +102,11 @@ class PlayerApp:
                 loop_start = time.perf_counter()
                 for event in pygame.event.get():
                     self._handle(event)
+                    self._dirty = True
                 self._collect()
                 self._maybe_tick()
-                self._draw()
+                if self._dirty or loop_start - self._drawn_at >= HUD_REFRESH_SECONDS:
+                    self._draw()  # only when something changed: drawing holds the GIL the world's thread needs
                 if on_loop is not None:
                     on_loop(self)
                 self._idle_until_next_loop(loop_start)
@@ -168,7 +139,7 @@ class PlayerApp:
                 action = self.keymap.action_for_key[name]
                 self.held.pop(name, None)
                 self.held[name] = action
-                self.tapped = action
+                self.tapped = self._pressed = action
             elif name in self.keymap.command_for_key:
                 self._command(self.keymap.command_for_key[name])
         elif event.type == pygame.KEYUP:
@@ -233,7 +204,12 @@ class PlayerApp:
     def _submit_step(self, action: int, idle: bool) -> None:
         self.tapped = None
         self._step_in_flight_idle = idle
-        self.worker.submit("step", lambda: self.world.step(action), action=action)
+        # An action key pressed while a frame for another action is being made: that frame is dropped
+        # between two MaskGIT rounds and the new key's frame starts at once, instead of a whole stale
+        # tick later. A frame started that way is always finished, so fast presses never starve the screen.
+        self._pressed = None
+        stop = None if self._restarted else (lambda: self._pressed not in (None, action))
+        self.worker.submit("step", lambda: self.world.step(action, should_stop=stop), action=action)
 
     def _collect(self) -> None:
         for result in self.worker.collect():
@@ -241,6 +217,11 @@ class PlayerApp:
                 raise result.error
             if result.kind == "set":
                 continue
+            if result.kind == "step" and result.value is None:  # dropped for a newer key: start that one now
+                self._restarted, self._next_tick_at = True, 0.0
+                continue
+            if result.kind == "step":
+                self._restarted = False
             if result.value is None:  # undo with nothing left to undo
                 self._notify("nothing to undo")
                 continue
@@ -252,7 +233,7 @@ class PlayerApp:
             self._show(result.value)
 
     def _show(self, frame: np.ndarray) -> None:
-        self.frame = frame
+        self.frame, self._dirty = frame, True
         self.summary.frames_shown += 1
         surface = pygame.surfarray.make_surface(np.ascontiguousarray(frame.swapaxes(0, 1)))
         self._frame_surface = pygame.transform.scale(surface, self.frame_rect.size)  # nearest-neighbour
@@ -276,9 +257,11 @@ class PlayerApp:
     def _notify(self, text: str) -> None:
         """Show text in the header for a moment and echo it to the terminal (GIF writer threads call it too)."""
         self._message = (text, time.perf_counter() + MESSAGE_SECONDS)
+        self._dirty = True
         print(text, file=sys.stderr)
 
     def _draw(self) -> None:
+        self._dirty, self._drawn_at = False, time.perf_counter()
         self.screen.fill((0, 0, 0))
         if self._frame_surface is not None:
             self.screen.blit(self._frame_surface, self.frame_rect)

@@ -36,10 +36,15 @@ class Hud:
         self.line_height = self.font.get_linesize()
         self.height = 3 * self.line_height + 8
         self._help_fonts: dict[int, pygame.font.Font] = {}
+        self._rendered: dict[tuple[str, tuple], pygame.Surface] = {}  # most header text repeats frame to frame
 
     def _text(self, surface: pygame.Surface, text: str, pos: tuple[int, int], color=TEXT, right=False) -> int:
         """Blit text at pos (or right-aligned to end at pos[0]); returns the x just after it."""
-        image = self.font.render(text, True, color)
+        image = self._rendered.get((text, color))
+        if image is None:
+            if len(self._rendered) > 512:  # fps and ms figures change: keep the cache bounded
+                self._rendered.clear()
+            image = self._rendered[(text, color)] = self.font.render(text, True, color)
         x = pos[0] - image.get_width() if right else pos[0]
         surface.blit(image, (x, pos[1]))
         return x + image.get_width()

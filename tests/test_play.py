@@ -43,7 +43,7 @@ class FakeWorld:
         self.frames = [image.copy()]
         return image.copy()
 
-    def step(self, action):
+    def step(self, action, should_stop=None):
         time.sleep(self.delay)
         frame = np.roll(self.frames[-1], action + 1, axis=1)
         frame[0, 0] = (len(self.frames) * 37) % 256
@@ -337,9 +337,22 @@ def test_main_opens_the_window_with_a_real_checkpoint(checkpoint, tmp_path, monk
 
     Image.fromarray(start_image(30)).save(tmp_path / "level.png")
     original_run = PlayerApp.run
-    monkeypatch.setattr(PlayerApp, "run", lambda self: original_run(
+    monkeypatch.setattr(PlayerApp, "run", lambda self, on_loop=None: original_run(
         self, on_loop=Script((lambda a: a.summary.ticks >= 2, tap(pygame.K_ESCAPE)))))
     monkeypatch.chdir(tmp_path)
     code = main_module.main(["--image", "level.png", "--checkpoint", str(checkpoint), "--record", "w.gif",
                              "--fps", "0", "--scale", "2"])
     assert code == 0 and gif_frame_count(tmp_path / "w.gif") >= 3
+
+
+def test_measure_holds_keys_by_script_and_reports_speed_and_latency(checkpoint, tmp_path, capsys):
+    import main as main_module
+
+    Image.fromarray(start_image(16)).save(tmp_path / "level.png")
+    code = main_module.main(["--image", str(tmp_path / "level.png"), "--checkpoint", str(checkpoint),
+                             "--fps", "0", "--measure", "2"])
+    out = capsys.readouterr().out
+    assert code == 0 and "window:" in out and "ticks/s with a key held" in out, out
+    presses = int(out.split(" presses")[0].rsplit(" ", 1)[1])
+    assert presses >= 1  # every press was seen on screen with its own action
+

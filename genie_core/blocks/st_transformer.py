@@ -59,18 +59,22 @@ def banded_causal_mask(T: int, window: int | None, device) -> torch.Tensor | Non
 
 
 class KVBuffer:
-    """Preallocated temporal keys/values of past frames, plus one slot for the frame being made.
+    """A ring of temporal keys/values: the past frames a new frame attends to, plus its own slot.
 
-    Used only at inference (batch of one rollout): `load` copies the past frames' per-layer
-    keys/values in once per generated frame; every MaskGIT step then writes the new frame's
-    keys/values into the spare slot and attends over past + new without reallocating.
+    Used only at inference. Keys are stored with their rotary position already applied, so
+    attention does not depend on the order of the slots: a new frame's keys/values go into the slot
+    of the oldest frame once the window is full, and nothing is copied from frame to frame.
+    `load` fills the ring from per-frame keys/values (a start, an undo); `advance` makes the new
+    frame part of the past once its final tokens' keys/values are in its slot.
     """
 
     def __init__(self, depth: int, tokens: int, heads: int, head_dim: int, window: int, device, dtype):
         self.k_LXHPD = torch.zeros(depth, tokens, heads, window, head_dim, device=device, dtype=dtype)
         self.v_LXHPD = torch.zeros_like(self.k_LXHPD)
         self.window = window
-        self.past = 0
+        self.slots_W = torch.arange(window, device=device)
+        self.past = 0  # past frames held (at most window - 1)
+        self.slot = 0  # where the frame being made goes
 
     def load(self, frames_kv: list[torch.Tensor]) -> None:
         """frames_kv: per past frame a (L, 2, X, H, D) tensor, oldest first; keeps the newest window-1."""
@@ -78,17 +82,25 @@ class KVBuffer:
         for p, kv in enumerate(frames_kv):
             self.k_LXHPD[:, :, :, p] = kv[:, 0]
             self.v_LXHPD[:, :, :, p] = kv[:, 1]
-        self.past = len(frames_kv)
+        self.past = self.slot = len(frames_kv)
+
+    def advance(self) -> None:
+        """The frame in the new slot joins the past; the next frame takes the oldest slot when full."""
+        self.past = min(self.past + 1, self.window - 1)
+        self.slot = (self.slot + 1) % self.window if self.past == self.window - 1 else self.past
 
     def attend(self, layer: int, q_XH1D, k_XH1D, v_XH1D) -> torch.Tensor:
-        self.k_LXHPD[layer, :, :, self.past] = k_XH1D[:, :, 0]
-        self.v_LXHPD[layer, :, :, self.past] = v_XH1D[:, :, 0]
-        n = self.past + 1
-        return F.scaled_dot_product_attention(q_XH1D, self.k_LXHPD[layer, :, :, :n], self.v_LXHPD[layer, :, :, :n])
+        self.k_LXHPD[layer, :, :, self.slot] = k_XH1D[:, :, 0]
+        self.v_LXHPD[layer, :, :, self.slot] = v_XH1D[:, :, 0]
+        # Always all slots, the empty ones masked while the window fills: one shape for every frame.
+        # bf16 kernels are built per shape on first use (measured: up to 1.5 s a frame for the first
+        # 20 frames when the key count grew frame by frame).
+        filled = None if self.past == self.window - 1 else (self.slots_W <= self.past)[None]
+        return F.scaled_dot_product_attention(q_XH1D, self.k_LXHPD[layer], self.v_LXHPD[layer], attn_mask=filled)
 
     def new_frame_kv(self) -> torch.Tensor:
-        """(L, 2, X, H, D) keys/values of the frame in the spare slot, to keep for later frames."""
-        return torch.stack((self.k_LXHPD[:, :, :, self.past], self.v_LXHPD[:, :, :, self.past]), dim=1).clone()
+        """(L, 2, X, H, D) keys/values of the frame in the new slot, kept for an undo's reload."""
+        return torch.stack((self.k_LXHPD[:, :, :, self.slot], self.v_LXHPD[:, :, :, self.slot]), dim=1)
 
 
 class Attention(nn.Module):
@@ -103,6 +115,13 @@ class Attention(nn.Module):
         S, Lq, _ = x_SLC.shape
         qkv = self.qkv(x_SLC).view(S, Lq, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
         return qkv[0], qkv[1], qkv[2]  # each (S, H, L, D)
+
+    def values(self, x_SLC: torch.Tensor) -> torch.Tensor:
+        """Only the values (S, H, L, D): all that attention over a single key returns."""
+        C = x_SLC.shape[-1]
+        S, Lq, _ = x_SLC.shape
+        v = F.linear(x_SLC, self.qkv.weight[2 * C:], self.qkv.bias[2 * C:])
+        return v.view(S, Lq, self.heads, self.head_dim).transpose(1, 2)
 
     def merge_heads(self, out_SHLD: torch.Tensor) -> torch.Tensor:
         S, H, Lq, D = out_SHLD.shape
@@ -129,21 +148,26 @@ class STBlock(nn.Module):
         x_BTNC = x_BTNC + self.spatial.merge_heads(F.scaled_dot_product_attention(q, k, v)).view(B, T, N, C)
         # Temporal: every spatial position on its own, causal over frames.
         h = self.norm_temporal(x_BTNC).transpose(1, 2).reshape(B * N, T, C)  # (B*N, T, C)
-        q, k, v = self.temporal.split_heads(h)
+        if T == 1 and kv is None:  # a lone frame attends only to itself: softmax over one key is 1
+            out = self.temporal.values(h)
+        else:
+            out = self._temporal_attention(h, rope, window, kv, layer, temporal_mask)
+        out = self.temporal.merge_heads(out).view(B, N, T, C).transpose(1, 2)
+        x_BTNC = x_BTNC + out
+        return x_BTNC + self.mlp(self.norm_mlp(x_BTNC))
+
+    def _temporal_attention(self, h_SLC, rope, window, kv: KVBuffer | None, layer: int, temporal_mask):
+        T = h_SLC.shape[1]
+        q, k, v = self.temporal.split_heads(h_SLC)
         cos, sin = rope
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         if kv is not None:
             assert T == 1, "cached stepping makes one frame at a time"
-            out = kv.attend(layer, q, k, v)
-        else:
-            mask = temporal_mask if temporal_mask is not None else banded_causal_mask(T, window, x_BTNC.device)
-            if mask is None:
-                out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-            else:
-                out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        out = self.temporal.merge_heads(out).view(B, N, T, C).transpose(1, 2)
-        x_BTNC = x_BTNC + out
-        return x_BTNC + self.mlp(self.norm_mlp(x_BTNC))
+            return kv.attend(layer, q, k, v)
+        mask = temporal_mask if temporal_mask is not None else banded_causal_mask(T, window, h_SLC.device)
+        if mask is None:
+            return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
 
 
 class STTransformer(nn.Module):
@@ -165,10 +189,12 @@ class STTransformer(nn.Module):
         """
         if positions_T is None:
             positions_T = torch.arange(x_BTNC.shape[1], device=x_BTNC.device)
-        rope = rope_angles(positions_T, self.head_dim)
+        rope = tuple(table.to(x_BTNC.dtype) for table in rope_angles(positions_T, self.head_dim))
         for layer, block in enumerate(self.blocks):
             x_BTNC = block(x_BTNC, rope, window=window, kv=kv, layer=layer, temporal_mask=temporal_mask)
         return self.norm(x_BTNC)
 
-    def new_kv_buffer(self, tokens: int, window: int, device, dtype=torch.float32) -> KVBuffer:
+    def new_kv_buffer(self, tokens: int, window: int, device) -> KVBuffer:
+        """In the dtype the weights run in (fp32, or bf16 for play on CPUs with native bf16)."""
+        dtype = self.norm.weight.dtype
         return KVBuffer(self.depth, tokens, self.heads, self.head_dim, window, device, dtype)

@@ -121,6 +121,7 @@ class FiniteScalarQuantizer(nn.Module):
         basis = torch.cumprod(torch.tensor((1,) + self.levels[:-1]), 0)
         self.register_buffer("basis_D", basis, persistent=False)
         self.register_buffer("usage_ema", torch.full((self.num_codes,), 1.0 / self.num_codes))
+        self.register_buffer("codes_KD", self._code_vectors(torch.arange(self.num_codes)), persistent=False)
 
     def _bound(self, z: torch.Tensor) -> torch.Tensor:
         half = (self.levels_D - 1) * (1 + 1e-3) / 2
@@ -136,10 +137,15 @@ class FiniteScalarQuantizer(nn.Module):
         half_width = (self.levels_D // 2)
         return ((rounded.round() + half_width) * self.basis_D).sum(-1).long()
 
-    def lookup(self, indices: torch.Tensor) -> torch.Tensor:
+    def _code_vectors(self, indices: torch.Tensor) -> torch.Tensor:
         half_width = (self.levels_D // 2)
         digits = (indices[..., None] // self.basis_D) % self.levels_D.long()
         return (digits - half_width) / half_width
+
+    def lookup(self, indices: torch.Tensor) -> torch.Tensor:
+        """Code ids (...) -> code vectors (..., D), read from a table of all codes (one gather:
+        cheaper than the digit arithmetic per call, and friendly to torch.compile)."""
+        return F.embedding(indices, self.codes_KD)
 
     def nearest(self, z: torch.Tensor) -> torch.Tensor:
         return self._to_indices(self._bound(z).round())

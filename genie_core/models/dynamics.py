@@ -107,9 +107,9 @@ class DynamicsModel(nn.Module):
         if self.to_tokens is not None:
             h_BTPC = self.to_tokens(h_BTPC)
         h_BTNE = split_tokens(h_BTPC, self.config.grid, self.config.token_merge)
-        copy = self.copy_logit + copy_bias
+        copy = self.copy_logit.float() + copy_bias
         if self.action_copy_logit is not None:
-            copy = copy + self.action_copy_logit[frame_actions_BT][..., None]
+            copy = copy + self.action_copy_logit.float()[frame_actions_BT][..., None]
         still = 0.0
         if self.config.still_action is not None:
             still = STILL_COPY_BONUS * (frame_actions_BT == self.config.still_action)[..., None]
@@ -118,13 +118,14 @@ class DynamicsModel(nn.Module):
             if drafts_BTN is None:
                 drafts_BTN = torch.full_like(previous_BTN, self.mask_id)
             sources.append((drafts_BTN, (drafts_BTN != self.mask_id) * copy))
-            sources.append((previous_BTN, (previous_BTN != self.mask_id) * (self.previous_copy_logit + copy_bias + still)))
+            sources.append((previous_BTN, (previous_BTN != self.mask_id) * (self.previous_copy_logit.float() + copy_bias + still)))
         else:
             sources.append((previous_BTN, (previous_BTN != self.mask_id) * (copy + still)))
         if select_BTN is not None:
             h_BTNE = h_BTNE[select_BTN]
             sources = [(ids[select_BTN], bonus[select_BTN]) for ids, bonus in sources]
-        logits = h_BTNE @ self.token_embed.weight[: self.config.num_codes].t() + self.logit_bias
+        # In fp32 even when the network runs in bf16: the copy bonuses and MaskGIT's ranking need the precision.
+        logits = (h_BTNE @ self.token_embed.weight[: self.config.num_codes].t()).float() + self.logit_bias.float()
         for ids, bonus in sources:
             logits = logits.scatter_add(-1, ids.clamp(max=self.mask_id - 1)[..., None], bonus[..., None].to(logits.dtype))
         return logits
@@ -135,7 +136,7 @@ class DynamicsModel(nn.Module):
         action of the transition to the next frame."""
         features = torch.cat((h_xPC.mean(-2), h_xPC[..., self.centre_positions, :].flatten(-2)), dim=-1)
         x = self.motion_features(features) + self.motion_action_embed(action_x) + self.motion_embed(motion_x)
-        return self.motion_head(x)
+        return self.motion_head(x).float()
 
     def previous_frames(self, tokens_BTN: torch.Tensor) -> torch.Tensor:
         """(B, T, N) tokens of frame t-1 for every frame t (mask_id for frame 0)."""

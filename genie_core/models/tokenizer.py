@@ -47,14 +47,15 @@ class VideoTokenizer(nn.Module):
 
     def encode_latents(self, frames_BTHW3: torch.Tensor) -> torch.Tensor:
         """uint8 frames -> continuous latents (B, T, N, code_dim), before quantisation."""
-        x = self.patch_embed(patchify(to_unit(frames_BTHW3) - 0.5, self.config.patch)) + self.encoder_pos_NC
-        return self.to_code(self.encoder(x, window=self.config.temporal_window))
+        patches = patchify(to_unit(frames_BTHW3) - 0.5, self.config.patch).to(self.patch_embed.weight.dtype)
+        x = self.patch_embed(patches) + self.encoder_pos_NC
+        return self.to_code(self.encoder(x, window=self.config.temporal_window)).float()  # quantised in fp32
 
     def decode_codes(self, codes_BTND: torch.Tensor, positions_T=None, kv: KVBuffer | None = None):
         """Quantised codes -> float frames (B, T, H, W, 3) in [0, 1] scale (unclamped)."""
-        x = self.from_code(codes_BTND) + self.decoder_pos_NC
+        x = self.from_code(codes_BTND.to(self.from_code.weight.dtype)) + self.decoder_pos_NC
         x = self.decoder(x, positions_T, window=self.config.temporal_window, kv=kv)
-        return unpatchify(self.to_pixels(x), self.config.patch, self.config.image_size) + 0.5
+        return unpatchify(self.to_pixels(x).float(), self.config.patch, self.config.image_size) + 0.5
 
     def forward(self, frames_BTHW3: torch.Tensor) -> TokenizerOutput:
         latents = self.encode_latents(frames_BTHW3)

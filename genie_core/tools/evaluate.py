@@ -31,13 +31,14 @@ import torch
 from ..blocks.metrics import kmeans, normalized_mutual_information, psnr_per_frame
 from ..blocks.motion import SEARCH_RADIUS, estimate_motion, frame_motions
 from ..blocks.vq import code_usage
-from ..checkpoint import CheckpointError, GenieModels, load_genie
-from ..cli import DEVICES, OneLineParser, seed, whole
+from ..checkpoint import CheckpointError, GenieModels
+from ..cli import OneLineParser, seed, whole
 from ..data.clips import check_frame_size, list_episodes
 from ..data.sampler import ClipSampler
 from ..decoding import DecodeSettings, add_decode_flags, resolve_decode_settings
-from ..device import pick_device
+from ..device import add_device_flags
 from ..files import check_writable
+from ..loading import load_models
 from ..world import Rollout
 from . import print_and_save
 from .confusion import write_confusion
@@ -152,7 +153,8 @@ def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, 
     results.update(motion_errors(torch.cat(model_motion), torch.cat(real_motion)))
     latent, true, motions = transitions if transitions is not None else latent_and_true_actions(models, clips, device)
     results.update(action_statistics(latent, true, motions, num_actions))
-    results["settings"] = {**dataclasses.asdict(settings), "seed": seed}
+    results["settings"] = {**dataclasses.asdict(settings), "seed": seed,
+                           "precision": str(next(models.dynamics.parameters()).dtype).removeprefix("torch.")}
     results["seconds"] = round(time.time() - started, 1)
     return results
 
@@ -209,7 +211,8 @@ def format_table(r: dict) -> str:
     reuse = ", unchanged patches reused" if s.get("reuse_patches") else ""
     bias = f", copy bias {s['copy_bias']:g}" if s.get("copy_bias") else ""
     lines.append(f"({r['windows']} windows, {r['transitions']} transitions; MaskGIT {s['steps']} steps, "
-                 f"temperature {s['temperature']}, {s['order']} order{bias}{reuse}, seed {s['seed']}; "
+                 f"temperature {s['temperature']}, {s['order']} order{bias}{reuse}, {s.get('precision', 'float32')}, "
+                 f"seed {s['seed']}; "
                  f"{r['seconds']} s)")
     return "\n".join(lines)
 
@@ -226,13 +229,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--random-draws", type=whole(1), default=3,
                    help="draws of random actions that delta-t PSNR averages over (default 3)")
     p.add_argument("--confusion", help="write the latent x true action picture here (PNG)")
-    p.add_argument("--device", default="auto", choices=DEVICES)
+    add_device_flags(p)
     return p
 
 
-def load_held_out(checkpoint: str, data: str, device: str, window: int) -> tuple[GenieModels, ClipSampler]:
+def load_held_out(checkpoint: str, data: str, device: str, window: int,
+                  precision: str = "fp32") -> tuple[GenieModels, ClipSampler]:
     """The models and the held-out clips; raises CheckpointError, ValueError or OSError."""
-    models = load_genie(checkpoint, pick_device(device))
+    models = load_models(checkpoint, device, precision)  # as played: see device.pick_precision
     paths = list_episodes(data)
     if not paths:
         raise ValueError(f"{data}: no episode .npz files")
@@ -248,7 +252,7 @@ def main(argv=None) -> int:
         for path in (args.json, args.confusion):
             if path:
                 check_writable(path, make_folders=True)  # before the minutes of evaluation, not after
-        models, clips = load_held_out(args.checkpoint, args.data, args.device, HORIZON + 1)
+        models, clips = load_held_out(args.checkpoint, args.data, args.device, HORIZON + 1, args.precision)
     except (CheckpointError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,0 +1,97 @@
+"""A scripted window session that measures what a player feels: `main.py --measure SECONDS`.
+
+It drives the real PlayerApp (same event handling, worker thread and drawing) by posting key
+events, as a player holding keys would: one direction key held at a time, switched to the other
+every SWITCH_SECONDS. It reports
+- ticks per second while a key is held (the window's figure, to hold against the benchmark's),
+- latency: from a key's press to the first frame on screen that was made with its action,
+- the time from the window opening to the first generated frame.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pygame
+
+SWITCH_SECONDS = 0.8  # long enough for a few ticks per key at any speed this runs at
+
+
+@dataclass
+class WindowMeasurement:
+    seconds: float
+    keys: tuple[str, str]  # pygame key names, pressed in turn
+    opened: float = 0.0
+    first_frame_s: float | None = None
+    started: float | None = None  # when the first key went down (the clock for ticks/s)
+    ticks_at_start: int = 0
+    pressed: tuple[int, float] | None = None  # (action, time) of the newest press not yet seen on screen
+    latencies: list[float] = field(default_factory=list)
+    last_switch: float = 0.0
+    turn: int = 0
+    result: dict = field(default_factory=dict)
+
+    def __call__(self, app) -> None:
+        """PlayerApp's on_loop hook: runs once per UI frame, after drawing."""
+        now = time.perf_counter()
+        if not self.opened:
+            self.opened = now
+        if app.frame is None:
+            return
+        if self.first_frame_s is None and app.summary.ticks >= 1:
+            self.first_frame_s = now - self.opened
+        if self.started is None:
+            self.started, self.ticks_at_start = now, app.summary.ticks
+            self._press(app, now)
+            return
+        if self.pressed is not None and app.last_action == self.pressed[0]:
+            self.latencies.append(now - self.pressed[1])
+            self.pressed = None
+        if now - self.started >= self.seconds:
+            self._finish(app, now)
+        elif now - self.last_switch >= SWITCH_SECONDS:
+            self._press(app, now)
+
+    def _press(self, app, now: float) -> None:
+        """Release the key held now and press the other one."""
+        held, other = self.keys[self.turn % 2], self.keys[(self.turn + 1) % 2]
+        if self.turn:
+            pygame.event.post(pygame.event.Event(pygame.KEYUP, key=pygame.key.key_code(held)))
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.key.key_code(other)))
+        self.pressed = (app.keymap.action_for_key[other], now)
+        self.turn += 1
+        self.last_switch = now
+
+    def _finish(self, app, now: float) -> None:
+        ticks = app.summary.ticks - self.ticks_at_start
+        tick_ms = float(np.median(app._tick_seconds)) * 1e3 if app._tick_seconds else None
+        latency = np.array(self.latencies) * 1e3
+        self.result = {
+            "window_ticks_per_s": round(ticks / (now - self.started), 2),
+            "window_tick_ms_p50": tick_ms and round(tick_ms, 1),
+            "key_latency_ms_p50": round(float(np.median(latency)), 1) if len(latency) else None,
+            "key_latency_ms_p90": round(float(np.percentile(latency, 90)), 1) if len(latency) else None,
+            "key_presses": len(latency),
+            "first_frame_s": self.first_frame_s and round(self.first_frame_s, 2),
+            "seconds": self.seconds,
+        }
+        app.running = False
+
+
+def measure_keys(keymap) -> tuple[str, str]:
+    """Two keys to alternate: Right and Left when the checkpoint names them, else keys 1 and 2."""
+    for pair in (("right", "left"), ("right", "up")):
+        if all(name in keymap.action_for_key for name in pair):
+            return pair
+    return ("1", "2")
+
+
+def format_measurement(result: dict) -> str:
+    ratio = ""
+    if result.get("window_tick_ms_p50") and result.get("key_latency_ms_p50"):
+        ratio = f" ({result['key_latency_ms_p50'] / result['window_tick_ms_p50']:.2f} ticks)"
+    return (f"window: {result['window_ticks_per_s']} ticks/s with a key held, tick p50 "
+            f"{result['window_tick_ms_p50']} ms; key to screen p50 {result['key_latency_ms_p50']} ms{ratio}, "
+            f"p90 {result['key_latency_ms_p90']} ms over {result['key_presses']} presses; first frame "
+            f"{result['first_frame_s']} s after the window opened")

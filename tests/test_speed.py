@@ -1,0 +1,62 @@
+"""The levers of the fast play loop keep what they promise: bf16 play, dropped frames, the soak."""
+import numpy as np
+import pytest
+import torch
+
+from genie_core.checkpoint import save_random_genie
+from genie_core.decoding import DecodeSettings
+from genie_core.device import pick_precision
+from genie_core.loading import load_world, random_world, use_precision
+from genie_core.tools.bench import soak
+
+SAMPLED = DecodeSettings(steps=2, temperature=1.0, order="random")
+
+
+def test_explicit_precision_wins_and_auto_picks_a_float_type():
+    cpu = torch.device("cpu")
+    assert pick_precision("fp32", cpu) == torch.float32 and pick_precision("bf16", cpu) == torch.bfloat16
+    assert pick_precision("auto", cpu) in (torch.float32, torch.bfloat16)
+    with pytest.raises(ValueError, match="unknown precision"):
+        pick_precision("fp8", cpu)
+
+
+def test_bf16_play_runs_the_networks_in_bf16_and_keeps_logits_and_tokens_exact_types():
+    world = random_world("tiny", seed=0, settings=SAMPLED)
+    use_precision(world.models, torch.bfloat16)
+    assert world.models.dynamics.token_embed.weight.dtype == torch.bfloat16
+    assert world.models.tokenizer.vq.codes_KD.dtype == torch.float32  # the quantiser rounds in fp32
+    world.reset(np.full((16, 16, 3), 90, np.uint8))
+    frames = [world.step(a) for a in (0, 3, 5, 1, 2, 6, 4, 0, 3, 5)]  # past the 8-frame window
+    assert all(f.dtype == np.uint8 and f.shape == (16, 16, 3) for f in frames)
+    with torch.inference_mode():
+        history = world.rollout.history
+        logits = world.models.dynamics.step(history[-1].tokens_BN, torch.tensor([1]), 11, world.rollout.dyn_kv,
+                                            history[-1].tokens_BN, draft_BN=history[-1].draft_BN)
+    assert logits.dtype == torch.float32
+
+
+def test_a_dropped_frame_leaves_the_world_as_it_was():
+    world = random_world("tiny", seed=4, settings=DecodeSettings(steps=3, temperature=0.0))
+    world.reset(np.full((16, 16, 3), 60, np.uint8))
+    first = world.step(2)
+    asked = []
+    assert world.step(5, should_stop=lambda: asked.append(1) or len(asked) >= 2) is None  # dropped in round 2
+    assert len(world.rollout.history) == 2 and np.array_equal(world.frame, first)
+    again = random_world("tiny", seed=4, settings=DecodeSettings(steps=3, temperature=0.0))
+    again.reset(np.full((16, 16, 3), 60, np.uint8))
+    again.step(2)
+    assert np.array_equal(world.step(1), again.step(1))  # as if the dropped frame had never been asked for
+
+
+def test_soak_reports_time_and_memory_per_block(tmp_path):
+    save_random_genie(str(tmp_path / "ckpt"))
+    result = soak(str(tmp_path / "ckpt"), ticks=5, device="cpu", block=2, precision="fp32")
+    assert [b["end"] for b in result["soak_blocks"]] == [2, 4, 5]
+    assert all(b["tick_ms"] > 0 and b["rss_mb"] > 0 for b in result["soak_blocks"])
+    assert {"soak_tick_ms_change", "soak_rss_mb_change"} <= set(result)
+
+
+def test_load_world_precision_flag_reaches_the_models(tmp_path):
+    save_random_genie(str(tmp_path / "ckpt"))
+    assert load_world(str(tmp_path / "ckpt"), "cpu", precision="fp32").models.dynamics.pos_NC.dtype == torch.float32
+    assert load_world(str(tmp_path / "ckpt"), "cpu", precision="bf16").models.dynamics.pos_NC.dtype == torch.bfloat16
