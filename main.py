@@ -54,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="action played in continuous mode when no key is held; "
                         "default: the one the checkpoint names noop/idle, else 0")
     p.add_argument("--threads", type=cli.threads, metavar="N",
-                   help="CPU threads for the model (default: torch's choice, all cores: about 25 ticks/s on 2 "
-                        "idle cores against 19 with 1); use 1 when other programs keep the cores busy")
+                   help="CPU threads for the model (default: torch's choice, all cores: in the window about 40 "
+                        "ticks/s on 2 idle cores against 30 with 1); use 1 when other programs keep the cores busy")
     p.add_argument("--scale", type=cli.whole(1, MAX_SCALE), metavar="K",
                    help="window zoom (nearest-neighbour); default makes the frame about 512 px")
     p.add_argument("--record", metavar="OUT.gif",
@@ -126,10 +126,18 @@ def play(args: argparse.Namespace) -> int:
     from genie_core.imaging import load_image
     from genie_core.loading import load_world
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    world = load_world(args.checkpoint, device=args.device, context=args.context, seed=args.seed, flags=args,
-                       precision=args.precision)
+    def make_world():
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        return load_world(args.checkpoint, device=args.device, context=args.context, seed=args.seed, flags=args,
+                          precision=args.precision)
+
+    worker = None
+    if not args.headless:  # the window's world lives on its worker thread from the start (see run_now)
+        from play.worker import WorldWorker
+
+        worker = WorldWorker()
+    world = worker.run_now(make_world) if worker else make_world()
     start_image, note = load_image(args.image, world.image_size, args.fit)
     if note:
         print(note, file=sys.stderr)
@@ -139,7 +147,7 @@ def play(args: argparse.Namespace) -> int:
     if args.context is not None and args.context > trained:
         print(f"note: --context {args.context} is beyond the {trained} frames this model was trained on; "
               f"frames further back than that are new to it", file=sys.stderr)
-    return play_headless(world, start_image, args) if args.headless else play_window(world, start_image, args)
+    return play_headless(world, start_image, args) if args.headless else play_window(world, start_image, args, worker)
 
 
 def play_headless(world, start_image, args: argparse.Namespace) -> int:
@@ -162,7 +170,7 @@ def play_headless(world, start_image, args: argparse.Namespace) -> int:
     return 0
 
 
-def play_window(world, start_image, args: argparse.Namespace) -> int:
+def play_window(world, start_image, args: argparse.Namespace, worker=None) -> int:
     from play.app import PlayerApp, PlayOptions
     from play.keymap import load_keymap
     from play.window import NoDisplayError
@@ -177,7 +185,7 @@ def play_window(world, start_image, args: argparse.Namespace) -> int:
 
         measurement = WindowMeasurement(args.measure, measure_keys(keymap))
     try:
-        summary = PlayerApp(world, start_image, keymap, options).run(on_loop=measurement)
+        summary = PlayerApp(world, start_image, keymap, options, worker).run(on_loop=measurement)
     except NoDisplayError as error:
         raise ValueError(str(error)) from None
     print(f"played {summary.ticks} ticks, {summary.frames_shown} frames shown")

@@ -26,6 +26,7 @@ import torch
 
 from .blocks.maskgit import maskgit_decode, sample_tokens
 from .blocks.motion import id_to_motion, shift_frames
+from .blocks.patches import reuse_patches
 from .checkpoint import GenieModels
 from .decoding import DecodeSettings
 from .models.dynamics import DynamicsModel
@@ -79,6 +80,7 @@ class Rollout:
         self.dyn_kv.load([])
         self.dec_kv.load([])
         self.rings_stale = False  # True when history changed behind the rings' back (undo)
+        self.last_draft: tuple[torch.Tensor, torch.Tensor] | None = None  # (moved pixels, their tokens)
         no_action = torch.full((self.batch,), self.dynamics.no_action, device=self.device)
         motion = draft = None
         if self.motion_radius:
@@ -110,27 +112,15 @@ class Rollout:
             dynamics_kv, decoder_kv = self.dyn_kv.new_frame_kv(), self.dec_kv.new_frame_kv()
             self.dyn_kv.advance()
             self.dec_kv.advance()
-        if shown_BHW3 is None:
-            shown_BHW3 = (self._reuse_unchanged(tokens_BN, pixels, draft_BN, moved_BHW3)
-                          if self.settings.reuse_patches and self.history else pixels)
+        if shown_BHW3 is None and self.settings.reuse_patches and self.history:
+            # Unchanged patches keep the last frame's pixels, and those equal to the draft's the moved ones.
+            sources = [(self.history[-1].tokens_BN, self.history[-1].shown_BHW3)]
+            sources += [(draft_BN, moved_BHW3)] if draft_BN is not None else []
+            shown_BHW3 = reuse_patches(pixels, tokens_BN, sources, self.tokenizer.config.patch)
+        shown_BHW3 = pixels if shown_BHW3 is None else shown_BHW3
         self.history.append(FrameRecord(tokens_BN, dynamics_kv, decoder_kv, position, action_B, shown_BHW3,
                                         features, motion_B, draft_BN))
         return shown_BHW3
-
-    def _reuse_unchanged(self, tokens_BN: torch.Tensor, decoded_BHW3: torch.Tensor, draft_BN=None,
-                         moved_BHW3=None) -> torch.Tensor:
-        """The moved frame's pixels where a patch's token equals the draft's, else the previous frame's
-        shown pixels where it is unchanged, decoded ones elsewhere."""
-        previous = self.history[-1]
-        p, g = self.tokenizer.config.patch, self.tokenizer.config.grid
-
-        def per_pixel(same_BN):
-            return same_BN.view(-1, g, 1, g, 1, 1).expand(-1, g, p, g, p, 1).reshape(-1, g * p, g * p, 1)
-
-        shown = torch.where(per_pixel(tokens_BN == previous.tokens_BN), previous.shown_BHW3, decoded_BHW3)
-        if draft_BN is not None:
-            shown = torch.where(per_pixel(tokens_BN == draft_BN), moved_BHW3, shown)
-        return shown
 
     def _next_motion(self, action_B, temperature: float, generator) -> torch.Tensor:
         """The new frame's motion ids (B,), predicted from the last frame; the still action never moves."""
@@ -161,7 +151,7 @@ class Rollout:
         if self.motion_radius:
             motion = self._next_motion(action_B, settings.temperature, generator)
             moved = shift_frames(self.history[-1].shown_BHW3, id_to_motion(motion, self.motion_radius))
-            draft = self.tokenizer.encode(moved[:, None])[:, 0]
+            draft = self._encode_draft(moved)
         previous = self.history[-1].tokens_BN
         if self.cached and self.rings_stale:
             self._reload_rings()
@@ -177,7 +167,18 @@ class Rollout:
 
         tokens = maskgit_decode(logits_fn, self.batch, self.tokenizer.config.tokens_per_frame,
                                 self.dynamics.mask_id, settings, generator, self.device)
+        if should_stop():  # recording the frame and decoding it to pixels is half a 1-round tick
+            raise FrameDropped
         return self._commit(tokens, action_B, None, motion, draft, moved)
+
+    def _encode_draft(self, moved_BHW3: torch.Tensor) -> torch.Tensor:
+        """The moved frame's tokens; a still scene moves to the same pixels tick after tick, and a
+        draft is encoded alone (no past), so the same pixels give the same tokens: encoded once."""
+        if self.last_draft is not None and torch.equal(self.last_draft[0], moved_BHW3):
+            return self.last_draft[1]
+        draft = self.tokenizer.encode(moved_BHW3[:, None])[:, 0]
+        self.last_draft = (moved_BHW3, draft)
+        return draft
 
     def undo(self) -> None:
         """Forget the newest frame (the rings are refilled from the kept frames before the next one)."""

@@ -54,8 +54,11 @@ class PlaySummary:
 class PlayerApp:
     """Owns the window, the keys and the recording; the world itself lives behind a WorldWorker."""
 
-    def __init__(self, world: PlayableWorld, start_image: np.ndarray, keymap: Keymap, options: PlayOptions) -> None:
+    def __init__(self, world: PlayableWorld, start_image: np.ndarray, keymap: Keymap, options: PlayOptions,
+                 worker: WorldWorker | None = None) -> None:
+        """worker: the thread the world was made on (see WorldWorker.run_now); a new one if None."""
         self.world, self.start_image, self.keymap, self.options = world, start_image, keymap, options
+        self._given_worker = worker
         self.scale = options.scale or default_scale(world.image_size)
         self.idle_action = next(a for a in (options.idle_action, keymap.idle_action, 0) if a is not None)
         self.settings = world.settings  # what the HUD shows; the world's own copy changes on its worker thread
@@ -92,7 +95,7 @@ class PlayerApp:
         self.frame_rect.center = self.play_area.center
         self.screen = open_window((area_px, self.hud.height + area_px), self.options.title)
         self.help_rows = self.keymap.help_rows()
-        self.worker = WorldWorker()
+        self.worker = self._given_worker or WorldWorker()
         try:
             if self.options.record_path:
                 self.files.start_gif()  # the start frame is added when it arrives

@@ -42,6 +42,19 @@ class WorldWorker:
         self._pending += 1
         self._jobs.put((kind, call, action))
 
+    def run_now(self, call: Callable[[], Any]) -> Any:
+        """Run `call` on the worker thread and wait for its value (or its error): for setting up
+        before the window's loop. Loading the world here too keeps every torch call on this one
+        thread: measured, a tick ran 1.5-2x slower on a second thread once the first had used
+        torch's thread pool (its OpenMP/MKL threads then oversubscribe the two cores)."""
+        self.submit("setup", call)
+        while True:
+            self._result_ready.wait()
+            for result in self.collect():
+                if result.error is not None:
+                    raise result.error
+                return result.value
+
     def collect(self) -> list[JobResult]:
         """Every finished job since the last call, oldest first; never blocks."""
         self._result_ready.clear()  # before draining, so a result put meanwhile sets it again

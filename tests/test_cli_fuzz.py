@@ -161,7 +161,8 @@ def in_process_cases(ws: Path, rng: random.Random) -> list[tuple[str, object, li
         (["--checkpoint", ck, "--image", s(ws / "notes.txt")], "notes.txt"),
         (["--checkpoint", ck, "--json", d16], "is a folder"), *checkpoint_cases(ws, ["--ticks", "2"]),
         *flag_cases(["--checkpoint", s(ws / "nowhere")], {"--ticks": ["0"], "--context": ["0", "1025"],
-                    "--uncached-ticks": ["0"], "--threads": ["0", "100000"], "--device": ["gpu"], **decode}, rng)])
+                    "--uncached-ticks": ["0"], "--threads": ["0", "100000"], "--device": ["gpu"],
+                    "--precision": ["fp8"], "--soak": ["0", "-5"], **decode}, rng)])
     sheet = ["--image", s(ws / "start.png"), "--out", f"{out}/sheet"]
     cases["action_sheet"] = (action_sheet.main, [
         (["--checkpoint", ck, *sheet[:2], "--out", f"{ws / 'a_file'}/sheet"], "a_file"),
@@ -190,11 +191,12 @@ def main_py_cases(ws: Path, rng: random.Random) -> list[tuple[list[str], str]]:
     flags = {"--context": ["0", "1025"], "--scale": ["0", "33"], "--record-scale": ["0"], "--fps": ["-1"],
              "--seed": ["-1", "4294967296"], "--threads": ["0"], "--idle-action": ["-1"], "--steps": ["0"],
              "--temperature": ["-1"], "--copy-bias": [], "--reuse-patches": ["maybe"], "--order": ["best"],
-             "--fit": ["zoom"], "--device": ["tpu"], "--mode": ["x"]}
+             "--fit": ["zoom"], "--device": ["tpu"], "--mode": ["x"], "--precision": ["half"], "--measure": ["0", "-2"]}
     return [*flag_cases([*base, *ck], flags, rng), *checkpoint_cases(ws, base),
             ([*ck, "--image", str(ws / "notes.txt"), *base[2:]], "notes.txt"),
             ([*ck, *base, "--record", str(ws / "nowhere" / "a.gif")], "nowhere"),
-            ([*ck, *base[:3], "--actions", "0,99"], "99"), ([*ck, *base, "--idle-action", "99"], "99")]
+            ([*ck, *base[:3], "--actions", "0,99"], "99"), ([*ck, *base, "--idle-action", "99"], "99"),
+            ([*ck, *base, "--measure", "5"], "--measure")]
 
 
 def check(label: str, code, err: str, expect: str, before: dict, after: dict) -> list[str]:

@@ -27,3 +27,15 @@ def unpatchify(patches_BTNP: torch.Tensor, patch: int, size: int) -> torch.Tenso
     grid = size // patch
     x = patches_BTNP.reshape(B, T, grid, grid, patch, patch, 3)
     return x.permute(0, 1, 2, 4, 3, 5, 6).reshape(B, T, size, size, 3)
+
+
+def reuse_patches(decoded_BHW3: torch.Tensor, tokens_BN: torch.Tensor, sources, patch: int) -> torch.Tensor:
+    """Pixels to show: per patch, the pixels of the last of `sources` ((tokens (B, N), uint8 pixels
+    (B, H, W, 3)) pairs) whose token there equals the frame's own, else the decoded pixels."""
+    B, H, W, _ = decoded_BHW3.shape
+    shown = decoded_BHW3
+    for source_tokens_BN, pixels_BHW3 in sources:
+        same = (tokens_BN == source_tokens_BN).view(B, H // patch, 1, W // patch, 1, 1)
+        same = same.expand(B, H // patch, patch, W // patch, patch, 1).reshape(B, H, W, 1)
+        shown = torch.where(same, pixels_BHW3, shown)
+    return shown

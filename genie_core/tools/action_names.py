@@ -1,4 +1,4 @@
-"""python -m genie_core.tools.action_names --checkpoint DIR --data DIR [--max-windows N]
+"""python -m genie_core.tools.action_names --checkpoint DIR --data DIR [--device auto]
 
 Names each latent action by what it visibly does on held-out transitions: the player's average
 step, read from how the picture shifts from frame t to t+1 (no labels needed, any video). The
