@@ -34,8 +34,9 @@ def use_precision(models: GenieModels, dtype: torch.dtype) -> GenieModels:
     """Run the tokenizer and the dynamics networks in dtype (in place) for play and evaluation; the
     quantiser stays fp32 (its rounding decides the tokens), and the LAM, used only to label real
     video, is left alone. The models compute their logits in fp32 whatever dtype they run in."""
+    kept = {name: tensor.clone() for name, tensor in models.tokenizer.vq.state_dict().items()}
     models.tokenizer.to(dtype)
-    models.tokenizer.vq.float()
+    models.tokenizer.vq.float().load_state_dict(kept)  # a learned codebook must not pass through bf16
     models.dynamics.to(dtype)
     return models
 

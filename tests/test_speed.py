@@ -60,3 +60,19 @@ def test_load_world_precision_flag_reaches_the_models(tmp_path):
     save_random_genie(str(tmp_path / "ckpt"))
     assert load_world(str(tmp_path / "ckpt"), "cpu", precision="fp32").models.dynamics.pos_NC.dtype == torch.float32
     assert load_world(str(tmp_path / "ckpt"), "cpu", precision="bf16").models.dynamics.pos_NC.dtype == torch.bfloat16
+
+
+def test_a_learned_codebook_keeps_its_fp32_values_in_bf16_play():
+    import dataclasses
+
+    from genie_core.checkpoint import build_genie
+    from genie_core.models.config import preset
+    from genie_core.models.tokenizer import VideoTokenizer
+
+    models = build_genie("tiny")
+    models.tokenizer = VideoTokenizer(dataclasses.replace(preset("tiny").tokenizer, quantizer="vq"))
+    codebook = models.tokenizer.vq.codebook.detach().clone()
+    use_precision(models, torch.bfloat16)
+    assert torch.equal(models.tokenizer.vq.codebook, codebook)
+    frames = torch.randint(0, 256, (1, 2, 16, 16, 3), dtype=torch.uint8)
+    assert models.tokenizer.decode(models.tokenizer.encode(frames)).shape == frames.shape
