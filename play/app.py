@@ -143,6 +143,7 @@ class PlayerApp:
                 self.held.pop(name, None)
                 self.held[name] = action
                 self.tapped = self._pressed = action
+                self._next_tick_at = 0.0  # a new key plays at once, not at the next --fps slot
             elif name in self.keymap.command_for_key:
                 self._command(self.keymap.command_for_key[name])
         elif event.type == pygame.KEYUP:
