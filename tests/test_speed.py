@@ -50,10 +50,10 @@ def test_a_dropped_frame_leaves_the_world_as_it_was():
 
 def test_soak_reports_time_and_memory_per_block(tmp_path):
     save_random_genie(str(tmp_path / "ckpt"))
-    result = soak(str(tmp_path / "ckpt"), ticks=5, device="cpu", block=2, precision="fp32")
+    result = soak(str(tmp_path / "ckpt"), ticks=5, device="cpu", block=2, precision="fp32", probe=2)
     assert [b["end"] for b in result["soak_blocks"]] == [2, 4, 5]
-    assert all(b["tick_ms"] > 0 and b["rss_mb"] > 0 for b in result["soak_blocks"])
-    assert {"soak_tick_ms_change", "soak_rss_mb_change"} <= set(result)
+    assert all(b["tick_ms"] > 0 and b["rss_mb"] > 0 and b["long_against_fresh"] > 0 for b in result["soak_blocks"])
+    assert {"soak_tick_ms_change", "soak_long_against_fresh_last", "soak_rss_mb_change"} <= set(result)
 
 
 def test_load_world_precision_flag_reaches_the_models(tmp_path):

@@ -129,9 +129,14 @@ def benchmark(checkpoint: str, ticks: int = 100, device: str = "auto", image: st
 
 @torch.inference_mode()
 def soak(checkpoint: str, ticks: int, device: str = "auto", image: str | None = None,
-         flags: argparse.Namespace | None = None, precision: str = "auto", block: int = 1000) -> dict:
-    """A long session: tick time and resident memory per block of ticks, first block against last."""
+         flags: argparse.Namespace | None = None, precision: str = "auto", block: int = 1000,
+         probe: int = 20) -> dict:
+    """A long session: per block of ticks, its tick time, resident memory, and `probe` more ticks
+    of the long session against as many of a fresh one started just then (same models, full
+    context): on a shared machine wall time swings with the neighbours from minute to minute, but
+    two runs a moment apart see the same machine, so their ratio shows whether long play slows down."""
     world = load_world(checkpoint, device, flags=flags, precision=precision)
+    fresh = World(world.models, world.settings, world.context, seed=world.seed)
     frame, _ = start_image(image, world.image_size)
     world.reset(frame)
     blocks = []
@@ -140,11 +145,15 @@ def soak(checkpoint: str, ticks: int, device: str = "auto", image: str | None = 
         for action in range(start, min(ticks, start + block)):
             world.step(action % ACTION_CYCLE % world.num_actions)
         count = min(ticks, start + block) - start
-        blocks.append({"end": start + count, "tick_ms": round((time.perf_counter() - began) / count * 1e3, 3),
-                       "rss_mb": current_rss_mb()})
+        tick_ms = (time.perf_counter() - began) / count * 1e3
+        long_ms, fresh_ms = (float(np.median(time_world_ticks(w, frame, probe, reset=w is fresh))) * 1e3
+                             for w in (world, fresh))
+        blocks.append({"end": start + count, "tick_ms": round(tick_ms, 3), "rss_mb": current_rss_mb(),
+                       "long_against_fresh": round(long_ms / fresh_ms, 3)})
     first, last = blocks[0], blocks[-1]
     return {"soak_ticks": ticks, "soak_blocks": blocks,
             "soak_tick_ms_change": round(last["tick_ms"] / first["tick_ms"] - 1, 4),
+            "soak_long_against_fresh_last": last["long_against_fresh"],
             "soak_rss_mb_change": round(last["rss_mb"] / first["rss_mb"] - 1, 4)}
 
 
@@ -153,7 +162,8 @@ def format_table(results: dict) -> str:
     rows = [(k, v) for k, v in results.items() if k not in ("config", "soak_blocks") and v is not None]
     if "config" in results:
         rows.append(("config", ", ".join(f"{k}={v}" for k, v in results["config"].items())))
-    rows += [(f"ticks to {b['end']}", f"{b['tick_ms']} ms/tick, {b['rss_mb']} MB") for b in results.get("soak_blocks", [])]
+    rows += [(f"ticks to {b['end']}", f"{b['tick_ms']} ms/tick, {b['rss_mb']} MB, {b['long_against_fresh']}x a fresh "
+              f"session's tick just after") for b in results.get("soak_blocks", [])]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 

@@ -37,13 +37,15 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_world_ticks(world: World, image: np.ndarray, ticks: int) -> np.ndarray:
-    """Seconds per `world.step`, after filling the context window with untimed ticks."""
-    world.reset(image)
+def time_world_ticks(world: World, image: np.ndarray, ticks: int, reset: bool = True) -> np.ndarray:
+    """Seconds per `world.step`, after filling the context window with untimed ticks (reset=False:
+    the world goes on from where it is, its context already full)."""
     action = 0
-    for _ in range(world.context):
-        world.step(action % world.num_actions)
-        action = (action + 1) % ACTION_CYCLE
+    if reset:
+        world.reset(image)
+        for _ in range(world.context):
+            world.step(action % world.num_actions)
+            action = (action + 1) % ACTION_CYCLE
     seconds = []
     for _ in range(ticks):
         begin = time.perf_counter()
