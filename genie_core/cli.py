@@ -9,7 +9,6 @@ import argparse
 import math
 from typing import Callable
 
-DEVICES = ("auto", "cpu", "cuda")
 # Play keeps keys/values of every context frame in one buffer allocated up front, so a slip of the
 # keyboard (--context 100000) would ask for gigabytes; models here train on 8 to 16 frames.
 MAX_CONTEXT = 1024

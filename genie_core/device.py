@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 # Imported inside the functions: main.py declares these flags before torch is loaded, so a typo
 # in a flag fails in a fraction of a second.
 PRECISIONS = ("fp32", "bf16")
+DEVICES = ("auto", "cpu", "cuda")
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of CPUs that multiply bf16 natively
 
 
@@ -56,7 +57,7 @@ def pick_precision(name: str, device: torch.device) -> torch.dtype:
 
 
 def add_device_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+    parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="where the model runs; auto picks CUDA when present")
     parser.add_argument("--precision", choices=("auto", *PRECISIONS), default="auto",
                         help="number format of the tokenizer and dynamics networks; auto: bf16 where the "

@@ -209,7 +209,6 @@ class Rollout:
         next_position = self.history[-1].position + 1 if self.history else 0
         return torch.tensor([r.position for r in self.history] + [next_position], device=self.device)
 
-
     def _full_decode(self, tokens_BN):
         tokens = torch.stack([r.tokens_BN for r in self.history] + [tokens_BN], dim=1)
         return self.tokenizer.decode_newest(tokens, self._positions())

@@ -247,8 +247,12 @@ class PlayerApp:
     def _frame_seconds(self) -> float:
         """How long a frame stays in the GIF: the current tick period (generation time, fps cap)."""
         cap = 1.0 / self.options.fps if self.options.fps > 0 else 0.0
-        tick = float(np.median(self._tick_seconds)) if self._tick_seconds else cap
+        tick = self.tick_seconds_p50() or cap
         return max(tick, cap)
+
+    def tick_seconds_p50(self) -> float | None:
+        """Median generation time of the recent ticks; None before the first."""
+        return float(np.median(self._tick_seconds)) if self._tick_seconds else None
 
     def _fps(self) -> float:
         now = time.perf_counter()
@@ -272,7 +276,8 @@ class PlayerApp:
         message = self._message[0] if self._message and time.perf_counter() < self._message[1] else None
         if self.frame is None:
             message = "generating the first frame..."
-        median_ms = float(np.median(self._tick_seconds)) * 1000 if self._tick_seconds else None
+        median_s = self.tick_seconds_p50()
+        median_ms = median_s * 1000 if median_s is not None else None
         action = self.keymap.action_label(self.last_action) if self.last_action is not None else "-"
         self.hud.draw(self.screen, HudState(
             action=action, idle=self.last_was_idle, fps=self._fps(), tick_ms=median_ms,

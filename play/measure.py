@@ -65,7 +65,8 @@ class WindowMeasurement:
 
     def _finish(self, app, now: float) -> None:
         ticks = app.summary.ticks - self.ticks_at_start
-        tick_ms = float(np.median(app._tick_seconds)) * 1e3 if app._tick_seconds else None
+        tick_s = app.tick_seconds_p50()
+        tick_ms = tick_s * 1e3 if tick_s is not None else None
         latency = np.array(self.latencies) * 1e3
         self.result = {
             "window_ticks_per_s": round(ticks / (now - self.started), 2),

@@ -118,8 +118,7 @@ class Attention(nn.Module):
 
     def values(self, x_SLC: torch.Tensor) -> torch.Tensor:
         """Only the values (S, H, L, D): all that attention over a single key returns."""
-        C = x_SLC.shape[-1]
-        S, Lq, _ = x_SLC.shape
+        S, Lq, C = x_SLC.shape
         v = F.linear(x_SLC, self.qkv.weight[2 * C:], self.qkv.bias[2 * C:])
         return v.view(S, Lq, self.heads, self.head_dim).transpose(1, 2)
 

@@ -16,7 +16,8 @@ import sys
 import numpy as np
 
 from ..checkpoint import CheckpointError
-from ..cli import DEVICES, OneLineParser
+from ..cli import OneLineParser
+from ..device import DEVICES
 from ..files import atomic_write_json, check_writable
 from .confusion import clips_action_name, confusion
 from .evaluate import HORIZON, latent_and_true_actions, load_held_out
@@ -145,7 +146,7 @@ def main(argv=None) -> int:
                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help="checkpoint folder; its actions.json is (re)written")
     p.add_argument("--data", required=True, help="held-out episodes in the clip format")
-    p.add_argument("--device", default="auto", choices=DEVICES)
+    p.add_argument("--device", default="auto", choices=DEVICES)  # only the LAM runs here: no --precision
     args = p.parse_args(argv)
     try:
         names, directions = name_from_data(args.checkpoint, args.data, args.device)

@@ -18,8 +18,9 @@ from PIL import Image, ImageDraw
 
 from ..blocks.motion import frame_motions
 from ..checkpoint import CheckpointError
-from ..cli import DEVICES, OneLineParser, seed, whole
+from ..cli import OneLineParser, seed, whole
 from ..decoding import add_decode_flags
+from ..device import add_device_flags
 from ..files import atomic_write_bytes, check_writable
 from ..imaging import load_image
 from ..loading import load_world
@@ -120,13 +121,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=whole(1, 256), default=8, help="generated frames per action (default 8)")
     p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--scale", type=whole(1, 32), help="upscale factor (default: x3, more for tiny models)")
-    p.add_argument("--device", default="auto", choices=DEVICES)
+    add_device_flags(p)
     add_decode_flags(p)
     args = p.parse_args(argv)
     try:
         for suffix in (".png", ".gif"):
             check_writable(f"{args.out}{suffix}", make_folders=True)
-        world = load_world(args.checkpoint, args.device, seed=args.seed, flags=args)
+        world = load_world(args.checkpoint, args.device, seed=args.seed, flags=args, precision=args.precision)
         image, note = load_image(args.image, world.image_size)
     except (CheckpointError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -39,6 +39,8 @@ from .timing import (
 )
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
 def synthetic_image(size: int) -> np.ndarray:
     """A deterministic platformer-like scene: sky gradient, ground, a block and a player square."""
     y, x = np.mgrid[0:size, 0:size]
@@ -128,13 +130,15 @@ def benchmark(checkpoint: str, ticks: int = 100, device: str = "auto", image: st
 
 
 @torch.inference_mode()
-def soak(checkpoint: str, ticks: int, device: str = "auto", image: str | None = None,
+def soak(checkpoint: str, ticks: int, device: str = "auto", image: str | None = None, threads: int | None = None,
          flags: argparse.Namespace | None = None, precision: str = "auto", block: int = 1000,
          probe: int = 20) -> dict:
     """A long session: per block of ticks, its tick time, resident memory, and `probe` more ticks
     of the long session against as many of a fresh one started just then (same models, full
     context): on a shared machine wall time swings with the neighbours from minute to minute, but
     two runs a moment apart see the same machine, so their ratio shows whether long play slows down."""
+    if threads is not None:
+        torch.set_num_threads(threads)
     world = load_world(checkpoint, device, flags=flags, precision=precision)
     fresh = World(world.models, world.settings, world.context, seed=world.seed)
     frame, _ = start_image(image, world.image_size)
@@ -187,9 +191,8 @@ def main(argv: list[str] | None = None) -> int:
             check_writable(args.json, make_folders=True)  # before the timing, not after
         if args.image:
             load_image(args.image, 16)  # decodes the whole file: missing, folder, non-image, truncated
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        results = (soak(args.checkpoint, args.soak, args.device, args.image, flags=args, precision=args.precision)
+        results = (soak(args.checkpoint, args.soak, args.device, args.image, args.threads, flags=args,
+                        precision=args.precision)
                    if args.soak else
                    benchmark(args.checkpoint, args.ticks, args.device, args.image, args.context,
                              args.threads, args.uncached_ticks, flags=args, precision=args.precision))

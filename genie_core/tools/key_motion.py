@@ -20,7 +20,7 @@ import numpy as np
 
 from ..blocks.motion import frame_motions
 from ..checkpoint import CheckpointError
-from ..cli import DEVICES, OneLineParser, whole
+from ..cli import OneLineParser, whole
 from ..data.clips import (
     ClipFormatError,
     check_frame_size,
@@ -28,7 +28,7 @@ from ..data.clips import (
     read_frames,
     read_header,
 )
-from ..device import pick_device
+from ..device import add_device_flags
 from ..files import check_writable
 from ..loading import load_world
 from . import print_and_save
@@ -95,12 +95,12 @@ def main(argv=None) -> int:
     p.add_argument("--starts", type=whole(1), default=16, help="level starts to play from (default 16)")
     p.add_argument("--real", action="store_true", help="also play the real game (needs procgen) for comparison")
     p.add_argument("--json", help="write the per-start numbers and the summary here")
-    p.add_argument("--device", default="auto", choices=DEVICES)
+    add_device_flags(p)
     args = p.parse_args(argv)
     try:
         if args.json:
             check_writable(args.json, make_folders=True)
-        world = load_world(args.checkpoint, str(pick_device(args.device)))
+        world = load_world(args.checkpoint, args.device, precision=args.precision)
         known = set(world.direction_keys or {}) | set(world.action_names or [])  # as --actions reads words
         missing = [k for k in ("right", "left", "jump") if k not in known]
         if missing:

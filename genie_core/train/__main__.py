@@ -25,11 +25,11 @@ from ..checkpoint import (
     load_decode_settings,
     save_component,
 )
-from ..cli import DEVICES, OneLineParser, number, on_off, seed, whole
+from ..cli import OneLineParser, number, on_off, seed, whole
 from ..data.clips import check_frame_size, list_episodes, split_episodes
 from ..data.sampler import ClipSampler
 from ..decoding import add_decode_flags, resolve_decode_settings, write_settings
-from ..device import pick_device
+from ..device import DEVICES, pick_device
 from ..files import atomic_copy, atomic_write_text
 from ..models.config import PRESETS, TRAINING_ONLY, config_to_json, preset
 from ..models.dynamics import DynamicsModel
