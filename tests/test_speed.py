@@ -76,3 +76,26 @@ def test_a_learned_codebook_keeps_its_fp32_values_in_bf16_play():
     assert torch.equal(models.tokenizer.vq.codebook, codebook)
     frames = torch.randint(0, 256, (1, 2, 16, 16, 3), dtype=torch.uint8)
     assert models.tokenizer.decode(models.tokenizer.encode(frames)).shape == frames.shape
+
+
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="oneDNN not built into this torch")
+def test_packed_linears_play_the_same_frames_keep_their_parameters_and_train_as_before(tmp_path, monkeypatch):
+    from genie_core import loading
+    from genie_core.blocks.packed import PackedLinear
+
+    save_random_genie(str(tmp_path / "ckpt"))
+    packed = load_world(str(tmp_path / "ckpt"), "cpu", precision="fp32")
+    monkeypatch.setattr(loading, "pack_linears", lambda net: net)
+    plain = load_world(str(tmp_path / "ckpt"), "cpu", precision="fp32")
+    mlp = packed.models.dynamics.transformer.blocks[0].mlp
+    assert isinstance(mlp[0], PackedLinear) and mlp[0].gelu is not None and isinstance(mlp[1], torch.nn.Identity)
+    assert not isinstance(plain.models.dynamics.transformer.blocks[0].mlp[0], PackedLinear)
+    assert set(packed.models.dynamics.state_dict()) == set(plain.models.dynamics.state_dict())
+    image = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    for world in (packed, plain):
+        world.reset(image)
+    for action in (0, 3, 5, 1, 2, 6, 4, 0, 3, 5):  # past the 8-frame window
+        assert np.abs(packed.step(action).astype(int) - plain.step(action)).max() <= 1
+    x = torch.randn(2, 16, mlp[0].in_features, requires_grad=True)
+    mlp(x).sum().backward()  # with gradients on: the plain linear of the same parameters
+    assert x.grad is not None and mlp[0].weight.grad is not None

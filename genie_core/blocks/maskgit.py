@@ -51,8 +51,10 @@ def maskgit_decode(
     tokens = torch.full((batch, num_tokens), mask_id, dtype=torch.long, device=device)
     masked = torch.ones(batch, num_tokens, dtype=torch.bool, device=device)
     for step in range(steps):
-        sampled, logp = sample_tokens(logits_fn(tokens), temperature, generator)
         remain = num_masked(step, steps, num_tokens) if step < steps - 1 else 0
+        if remain == 0 and temperature <= 0:  # greedy and nothing left to rank: the argmax is all it takes
+            return torch.where(masked, logits_fn(tokens).argmax(-1), tokens)
+        sampled, logp = sample_tokens(logits_fn(tokens), temperature, generator)
         if order == "confidence":
             score = logp
         elif order == "random":

@@ -125,9 +125,11 @@ class DynamicsModel(nn.Module):
             h_BTNE = h_BTNE[select_BTN]
             sources = [(ids[select_BTN], bonus[select_BTN]) for ids, bonus in sources]
         # In fp32 even when the network runs in bf16: the copy bonuses and MaskGIT's ranking need the precision.
-        logits = (h_BTNE @ self.token_embed.weight[: self.config.num_codes].t()).float() + self.logit_bias.float()
+        # One fp32 pass over the (tokens x codes) logits, the bonuses added in place at one entry per token.
+        logits = F.linear(h_BTNE.float(), self.token_embed.weight[: self.config.num_codes].float(),
+                          self.logit_bias.float()).float()
         for ids, bonus in sources:
-            logits = logits.scatter_add(-1, ids.clamp(max=self.mask_id - 1)[..., None], bonus[..., None].to(logits.dtype))
+            logits.scatter_add_(-1, ids.clamp(max=self.mask_id - 1)[..., None], bonus[..., None].to(logits.dtype))
         return logits
 
     def motion_logits(self, h_xPC: torch.Tensor, action_x: torch.Tensor, motion_x: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """Timing primitives of the benchmark: ticks of a World, FLOPs, the matmul probe, memory."""
 from __future__ import annotations
 
+import math
 import os
 import resource
 import sys
@@ -13,9 +14,17 @@ from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 from ..world import Rollout, World
 
 ACTION_CYCLE = 8  # actions 0..7, wrapped to the checkpoint's action count
-# CPU attention runs as one fused op that FlopCounterMode does not know; count it like the GPU kernels.
-CPU_SDPA_FLOPS = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu:
-                  lambda q, k, v, *args, out_shape=None, **kwargs: sdpa_flop_count(q, k, v)}
+
+def packed_linear_flop_count(x_shape, packed_shape, *args, out_shape=None, **kwargs) -> int:
+    """oneDNN's linear on packed weights (blocks/packed.py): 2 * rows * in * out."""
+    return 2 * math.prod(x_shape[:-1]) * packed_shape[0] * packed_shape[1]
+
+
+# CPU attention runs as one fused op, and packed linears as oneDNN ops, that FlopCounterMode does not
+# know; count them like the GPU kernels and plain matmuls.
+CPU_OP_FLOPS = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu:
+                lambda q, k, v, *args, out_shape=None, **kwargs: sdpa_flop_count(q, k, v),
+                torch.ops.mkldnn._linear_pointwise: packed_linear_flop_count}
 
 
 def cpu_name() -> str:
@@ -77,7 +86,7 @@ def time_uncached_ticks(world: World, image: np.ndarray, ticks: int) -> float:
 
 def flops_per_tick(world: World) -> int:
     """FLOPs of one more `world.step` (the world must already be running), counted by torch."""
-    with FlopCounterMode(display=False, custom_mapping=CPU_SDPA_FLOPS) as counter:
+    with FlopCounterMode(display=False, custom_mapping=CPU_OP_FLOPS) as counter:
         world.step(0)
     return counter.get_total_flops()
 
