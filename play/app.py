@@ -19,7 +19,7 @@ from play.hud import Hud, HudState
 from play.interface import PlayableWorld
 from play.keymap import Keymap
 from play.recorder import SessionFiles
-from play.window import default_scale, open_window
+from play.window import default_scale, open_window, wait_for_input
 from play.worker import WorldWorker
 
 UI_HZ = 60  # redraw and event rate; independent of the world's tick rate
@@ -82,6 +82,7 @@ class PlayerApp:
         self._dirty, self._drawn_at = True, 0.0
         self._pressed: int | None = None  # action key pressed since the frame in flight began (world's thread reads it)
         self._restarted = False  # the frame in flight replaced a dropped one
+        self._woken_by: list[pygame.event.Event] = []  # the event that ended the last idle wait
 
     # ---- the loop -------------------------------------------------------------------------
     def run(self, on_loop: Callable[[PlayerApp], None] | None = None) -> PlaySummary:
@@ -103,7 +104,7 @@ class PlayerApp:
             self.running = True
             while self.running:
                 loop_start = time.perf_counter()
-                for event in pygame.event.get():
+                for event in [*self._woken_by, *pygame.event.get()]:
                     self._handle(event)
                     self._dirty = True
                 self._collect()
@@ -120,16 +121,18 @@ class PlayerApp:
         return self.summary
 
     def _idle_until_next_loop(self, loop_start: float) -> None:
-        """Sleep until the next UI frame, the next tick time, or a finished world call, whichever is
-        first; waking on a finished frame keeps generation back to back instead of UI-frame bound."""
+        """Sleep until the next UI frame, the next tick time, a finished world call or (world idle) an
+        input event, whichever is first; waking on a finished frame keeps generation back to back
+        instead of UI-frame bound, and on a key press starts that key's frame at once."""
         deadline = loop_start + 1.0 / UI_HZ
         if not self.paused and self._next_tick_at > loop_start:
             deadline = min(deadline, self._next_tick_at)
         remaining = deadline - time.perf_counter()
+        self._woken_by = []
         if self.worker.busy:
             self.worker.wait_for_result(remaining)
         elif remaining > 0:
-            time.sleep(remaining)
+            self._woken_by = wait_for_input(remaining)
 
     def _handle(self, event: pygame.event.Event) -> None:
         if event.type == pygame.QUIT:

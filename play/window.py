@@ -40,3 +40,11 @@ def open_window(size: tuple[int, int], title: str) -> pygame.Surface:
 def default_scale(image_size: int, target_px: int = 512) -> int:
     """Integer zoom that makes the frame about target_px wide (8x for 64 px frames)."""
     return max(1, target_px // image_size)
+
+
+def wait_for_input(seconds: float) -> list[pygame.event.Event]:
+    """Sleep up to `seconds`, waking as soon as an event arrives; returns it ([] on timeout), to be
+    handled before the rest of the queue: a key pressed while the world is idle is seen at once,
+    not at the UI's next 60 Hz slot."""
+    event = pygame.event.wait(max(1, int(seconds * 1000)))  # ms; 0 would mean "no time limit"
+    return [] if event.type == pygame.NOEVENT else [event]
