@@ -38,6 +38,11 @@ class WorldWorker:
     def busy(self) -> bool:
         return self._pending > 0
 
+    @property
+    def pending(self) -> int:
+        """Jobs submitted and not yet collected (running, queued or done)."""
+        return self._pending
+
     def submit(self, kind: str, call: Callable[[], Any], action: int | None = None) -> None:
         self._pending += 1
         self._jobs.put((kind, call, action))
