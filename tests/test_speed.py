@@ -99,3 +99,20 @@ def test_packed_linears_play_the_same_frames_keep_their_parameters_and_train_as_
     x = torch.randn(2, 16, mlp[0].in_features, requires_grad=True)
     mlp(x).sum().backward()  # with gradients on: the plain linear of the same parameters
     assert x.grad is not None and mlp[0].weight.grad is not None
+
+
+def test_one_frame_rotation_and_spelled_out_attention_match_the_reference_kernels():
+    import torch.nn.functional as F
+
+    from genie_core.blocks.st_transformer import apply_rope, attention, rope_angles, rope_rotation
+
+    x = torch.randn(5, 2, 1, 8)
+    position = torch.tensor([1234])
+    assert torch.allclose(x @ rope_rotation(position, 8), apply_rope(x, *rope_angles(position, 8)), atol=1e-5)
+    q, k, v = (torch.randn(1, 2, 16, 8).bfloat16() for _ in range(3))
+    mask = torch.rand(16, 16) > 0.3
+    mask |= torch.eye(16, dtype=torch.bool)  # every query sees at least itself
+    with torch.inference_mode():
+        spelled = attention(q, k, v, mask)  # bf16 on CPU at inference: the spelled-out form
+    fused = F.scaled_dot_product_attention(q.float(), k.float(), v.float(), attn_mask=mask)
+    assert spelled.dtype == torch.bfloat16 and torch.allclose(spelled.float(), fused, atol=0.05)

@@ -38,7 +38,8 @@ def rope_rotation(positions_T: torch.Tensor, head_dim: int) -> torch.Tensor:
     assert positions_T.numel() == 1, "one frame at a time"
     cos, sin = (table[0] for table in rope_angles(positions_T, head_dim))
     rotation = torch.zeros(head_dim, head_dim, device=positions_T.device)
-    even, odd = torch.arange(0, head_dim, 2), torch.arange(1, head_dim, 2)
+    even = torch.arange(0, head_dim, 2, device=positions_T.device)
+    odd = even + 1
     rotation[even, even], rotation[odd, odd] = cos, cos
     rotation[odd, even], rotation[even, odd] = -sin, sin
     return rotation
