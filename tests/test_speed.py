@@ -104,7 +104,12 @@ def test_packed_linears_play_the_same_frames_keep_their_parameters_and_train_as_
 def test_one_frame_rotation_and_spelled_out_attention_match_the_reference_kernels():
     import torch.nn.functional as F
 
-    from genie_core.blocks.st_transformer import apply_rope, attention, rope_angles, rope_rotation
+    from genie_core.blocks.st_transformer import (
+        apply_rope,
+        attention,
+        rope_angles,
+        rope_rotation,
+    )
 
     x = torch.randn(5, 2, 1, 8)
     position = torch.tensor([1234])
