@@ -50,7 +50,7 @@ def load_models(checkpoint: str, device: str = "auto", precision: str = "fp32") 
     models = use_precision(load_genie(checkpoint, place), pick_precision(precision, place))
     if place.type == "cpu":
         keep_freed_memory()
-    if can_pack(place):
+    if can_pack(place.type, next(models.dynamics.parameters()).dtype):
         pack_linears(models.tokenizer)
         pack_linears(models.dynamics)
     return models

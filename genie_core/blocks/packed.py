@@ -11,6 +11,8 @@ Weights are packed from their values at the time of packing: a packed model is f
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -18,8 +20,20 @@ from torch import nn
 PACK_ROWS = 256  # rows the packing is tuned for (a frame's tokens); measured the same for 64-row calls
 
 
-def can_pack(device: torch.device) -> bool:
-    return device.type == "cpu" and torch.backends.mkldnn.is_available()
+@functools.lru_cache(maxsize=4)
+def can_pack(device_type: str, dtype: torch.dtype) -> bool:
+    """Whether packed linears run, and agree with torch's, for this device and dtype: tried once on
+    a small layer, so a CPU or build whose oneDNN lacks the kernel (bf16 forced on an old CPU, a
+    torch without oneDNN) plays on torch's plain linear instead of failing mid-game."""
+    if device_type != "cpu" or not torch.backends.mkldnn.is_available():
+        return False
+    try:
+        layer = nn.Linear(8, 16).to(dtype)
+        x = torch.randn(4, 8).to(dtype)
+        with torch.inference_mode():
+            return torch.allclose(PackedLinear(layer)(x).float(), layer(x).float(), atol=0.05)
+    except RuntimeError:
+        return False
 
 
 class PackedLinear(nn.Module):
