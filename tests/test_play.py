@@ -356,3 +356,23 @@ def test_measure_holds_keys_by_script_and_reports_speed_and_latency(checkpoint, 
     presses = int(out.split(" presses")[0].rsplit(" ", 1)[1])
     assert presses >= 1  # every press was seen on screen with its own action
 
+
+
+def test_free_running_queues_one_tick_behind_the_one_in_flight_but_never_past_a_new_key():
+    class OneJobInFlight:
+        busy, pending = True, 1
+
+    def app_with(**options):
+        app = PlayerApp(random_world("tiny", seed=0), start_image(), load_keymap(8, NAMES), PlayOptions(**options))
+        app.worker = OneJobInFlight()
+        return app
+
+    assert app_with(fps=0, mode="continuous")._may_queue_a_tick()
+    pressed = app_with(fps=0, mode="continuous")
+    pressed._pressed = 3  # a new key is waiting: the frames in flight drop for it, nothing queues
+    assert not pressed._may_queue_a_tick()
+    assert not app_with(fps=15, mode="continuous")._may_queue_a_tick()  # paced ticks have time to spare
+    assert not app_with(fps=0, mode="hold")._may_queue_a_tick()  # a released key must stop at once
+    two = app_with(fps=0, mode="continuous")
+    two.worker.pending = 2
+    assert not two._may_queue_a_tick()
