@@ -74,7 +74,7 @@ def config_sizes(world: World) -> dict:
 
 
 # v5's first settings (fp32, 4 MaskGIT rounds) on today's engine, which speeds it up too: the ratio is
-# what the shipped settings add. Against the engine as it was before the speed work: docs/speed/against_filed.sh.
+# what the shipped settings add. Against the engine as it was before the speed work: docs/speed/against_filed.py.
 BASELINE = {"precision": "fp32", "steps": 4, "engine": "this one"}
 
 
