@@ -340,3 +340,13 @@ def test_missing_input_and_help(tmp_path, capsys):
             main(argv)
         assert exit_info.value.code == 0
     assert "--episode-len" in capsys.readouterr().out
+
+
+def test_an_import_of_only_unreadable_inputs_fails_in_one_line_and_leaves_no_folder(tmp_path, capsys):
+    pytest.importorskip("av")
+    (tmp_path / "broken.mp4").write_bytes(os.urandom(2000))
+    out = tmp_path / "clips"
+    assert main(["import", str(tmp_path / "broken.mp4"), "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "Traceback" not in error and "error: nothing imported" in error.strip().splitlines()[-1]  # after the progress bar
+    assert not out.exists()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..cli import OneLineParser, number, seed, whole
@@ -113,7 +114,12 @@ def run(args: argparse.Namespace) -> None:
         quality = replace(QualityConfig(), static_seconds=args.static_seconds)
         settings = ImportSettings(args.size, args.fit, args.fps, args.episode_len, args.min_len,
                                   args.folder_fps, quality)
-        import_videos(args.inputs, args.out, settings)
+        existed = os.path.isdir(args.out)
+        report = import_videos(args.inputs, args.out, settings)
+        if all(r.status == "skipped" for r in report.inputs):
+            if not existed and not os.listdir(args.out):
+                os.rmdir(args.out)  # made for nothing: leave no trace of a run that imported nothing
+            raise ValueError("nothing imported: every input was skipped (reasons above)")
     else:
         from .clips import list_episodes
         from .sampler import ClipSampler
