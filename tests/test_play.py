@@ -376,3 +376,27 @@ def test_free_running_queues_one_tick_behind_the_one_in_flight_but_never_past_a_
     two = app_with(fps=0, mode="continuous")
     two.worker.pending = 2
     assert not two._may_queue_a_tick()
+
+
+def test_free_running_window_with_a_queued_tick_still_pauses_undoes_resets_and_quits(tmp_path):
+    world = random_world("tiny", seed=0)
+    world.action_names = NAMES
+    image = start_image()
+    app = PlayerApp(world, image, load_keymap(8, NAMES), PlayOptions(fps=0, mode="continuous", output_dir=str(tmp_path)))
+    seen = {}
+    script = Script(
+        (lambda a: a.summary.ticks >= 4, lambda a: key(pygame.K_RIGHT)),  # free-running on the idle action, then Right
+        (lambda a: a.summary.ticks >= 10, lambda a: key(pygame.K_RIGHT, down=False)),
+        (lambda a: a.summary.ticks >= 12, tap(pygame.K_PERIOD)),  # pause
+        (settled, lambda a: seen.update(paused=a.summary.ticks)),
+        (lambda a: time.sleep(0.05) or settled(a), lambda a: seen.update(still=a.summary.ticks)),
+        (settled, tap(pygame.K_BACKSPACE)),
+        (settled, lambda a: seen.update(undone=a.frame.copy())),
+        (settled, tap(pygame.K_RETURN)),
+        (settled, lambda a: seen.update(reset=a.frame.copy())),
+        (settled, tap(pygame.K_ESCAPE)))
+    summary = app.run(on_loop=script)
+    assert not script.steps, "the script timed out"
+    assert seen["still"] == seen["paused"], "paused, the world stops (the queued tick included)"
+    assert seen["undone"].shape == image.shape and np.array_equal(seen["reset"], image)
+    assert summary.ticks >= 12 and not summary.errors
