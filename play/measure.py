@@ -2,13 +2,14 @@
 
 It drives the real PlayerApp (same event handling, worker thread and drawing) by posting key
 events, as a player holding keys would: one direction key held at a time, switched to the other
-every SWITCH_SECONDS. It reports
+every SWITCH_SECONDS, each switch at a random moment of a tick (seeded). It reports
 - ticks per second while a key is held (the window's figure, to hold against the benchmark's),
 - latency: from a key's press to the first frame on screen that was made with its action,
 - the time from the window opening to the first generated frame.
 """
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -31,6 +32,7 @@ class WindowMeasurement:
     last_switch: float = 0.0
     turn: int = 0
     result: dict = field(default_factory=dict)
+    random: random.Random = field(default_factory=lambda: random.Random(0))
 
     def __call__(self, app) -> None:
         """PlayerApp's on_loop hook: runs once per UI frame, after drawing."""
@@ -54,12 +56,16 @@ class WindowMeasurement:
             self._press(app, now)
 
     def _press(self, app, now: float) -> None:
-        """Release the key held now and press the other one."""
+        """Release the key held now and press the other one, at a random moment of the next tick (from
+        SDL's timer thread, as a real key arrives): a press made right after a frame would always meet
+        the world at the same point of its tick."""
         held, other = self.keys[self.turn % 2], self.keys[(self.turn + 1) % 2]
+        tick = max(app.tick_seconds_p50() or 0.0, 1.0 / app.options.fps if app.options.fps > 0 else 0.0)
+        delay_ms = 1 + int(self.random.uniform(0, tick * 1000))
         if self.turn:
-            pygame.event.post(pygame.event.Event(pygame.KEYUP, key=pygame.key.key_code(held)))
-        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.key.key_code(other)))
-        self.pressed = (app.keymap.action_for_key[other], now)
+            pygame.time.set_timer(pygame.event.Event(pygame.KEYUP, key=pygame.key.key_code(held)), delay_ms, 1)
+        pygame.time.set_timer(pygame.event.Event(pygame.KEYDOWN, key=pygame.key.key_code(other)), delay_ms, 1)
+        self.pressed = (app.keymap.action_for_key[other], now + delay_ms / 1000)
         self.turn += 1
         self.last_switch = now
 
