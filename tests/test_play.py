@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -355,7 +356,8 @@ def test_measure_holds_keys_by_script_and_reports_speed_and_latency(checkpoint, 
     assert code == 0 and "window:" in out and "ticks/s with a key held" in out, out
     presses = int(out.split(" presses")[0].rsplit(" ", 1)[1])
     assert presses >= 1  # every press was seen on screen with its own action
-
+    share, loop = re.search(r"\((\d+)% of the bare play loop's ([\d.]+),", out).groups()
+    assert 0 < int(share) and float(loop) > 0  # the bare loop ran on the same world, in turns with the window
 
 
 def test_free_running_queues_one_tick_behind_the_one_in_flight_but_never_past_a_new_key():

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# The window against the benchmark, back to back (this machine's speed drifts from minute to minute,
-# so only figures measured close together compare): bench, window, window --threads 1, twice over.
+# The real window against the bare play loop: `main.py --fps 0 --measure 20` plays in a window (Xvfb)
+# and runs the benchmark's loop on the same world in turns with it, so both figures meet the same
+# minute of this machine, whose speed drifts; it prints the window's share of the loop. Five runs,
+# then one with --threads 1, then the benchmark itself for its other figures.
 # Needs Xvfb (apt-get install xvfb); writes nothing but stdout.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 Xvfb :99 -screen 0 1024x768x24 >/dev/null 2>&1 &
 XVFB=$!
-trap 'kill $XVFB' EXIT
+trap 'kill $XVFB 2>/dev/null || true' EXIT
 sleep 2
 IMAGE=assets/coinrun_level1000000.png
-for round in 1 2; do
-  python -m genie_core.tools.bench --checkpoint checkpoints/coinrun --ticks 100 --uncached-ticks 2 \
-    | grep -E '^(ticks_per_s|baseline_ticks_per_s|speedup_over_baseline|matmul_gflops) '
+for run in 1 2 3 4 5; do
   echo -n "threads 2: "; DISPLAY=:99 python main.py --image $IMAGE --fps 0 --measure 20 | tail -1
-  echo -n "threads 1: "; DISPLAY=:99 python main.py --image $IMAGE --fps 0 --measure 20 --threads 1 | tail -1
 done
+echo -n "threads 1: "; DISPLAY=:99 python main.py --image $IMAGE --fps 0 --measure 20 --threads 1 | tail -1
+python -m genie_core.tools.bench --checkpoint checkpoints/coinrun --ticks 100 --uncached-ticks 2 \
+  | grep -E '^(ticks_per_s|baseline_ticks_per_s|speedup_over_baseline|matmul_gflops) '
