@@ -3,7 +3,8 @@
 It drives the real PlayerApp (same event handling, worker thread and drawing) by posting key
 events, as a player holding keys would: one direction key held at a time, switched to the other
 every SWITCH_SECONDS, each switch at a random moment of a tick (seeded). It reports
-- ticks per second while a key is held (the window's figure, to hold against the benchmark's),
+- ticks per second while a key is held, and its share of the bare play loop (the benchmark's), run
+  on the same world in turns with the window play (see WindowMeasurement),
 - latency: from a key's press to the first frame on screen that was made with its action,
 - the time from the window opening to the first generated frame.
 """
