@@ -47,10 +47,11 @@ def load_models(checkpoint: str, device: str = "auto", precision: str = "fp32") 
     for inference: on CPU the two networks' linear layers packed for oneDNN (blocks/packed.py)
     and freed memory kept for reuse (device.keep_freed_memory)."""
     place = pick_device(device)
-    models = use_precision(load_genie(checkpoint, place), pick_precision(precision, place))
+    dtype = pick_precision(precision, place)
+    models = use_precision(load_genie(checkpoint, place), dtype)
     if place.type == "cpu":
         keep_freed_memory()
-    if can_pack(place.type, next(models.dynamics.parameters()).dtype):
+    if can_pack(place.type, dtype):
         pack_linears(models.tokenizer)
         pack_linears(models.dynamics)
     return models

@@ -43,7 +43,7 @@ class WindowMeasurement:
     last_switch: float = 0.0
     turn: int = 0
     result: dict = field(default_factory=dict)
-    random: random.Random = field(default_factory=lambda: random.Random(0))
+    rng: random.Random = field(default_factory=lambda: random.Random(0))  # when in a tick each press lands
 
     def __call__(self, app) -> None:
         """PlayerApp's on_loop hook: runs once per UI frame, after drawing."""
@@ -92,7 +92,7 @@ class WindowMeasurement:
         the world at the same point of its tick."""
         held, other = self.keys[self.turn % 2], self.keys[(self.turn + 1) % 2]
         tick = max(app.tick_seconds_p50() or 0.0, 1.0 / app.options.fps if app.options.fps > 0 else 0.0)
-        delay_ms = 1 + int(self.random.uniform(0, tick * 1000))
+        delay_ms = 1 + int(self.rng.uniform(0, tick * 1000))
         if self.turn:
             pygame.time.set_timer(pygame.event.Event(pygame.KEYUP, key=pygame.key.key_code(held)), delay_ms, 1)
         pygame.time.set_timer(pygame.event.Event(pygame.KEYDOWN, key=pygame.key.key_code(other)), delay_ms, 1)

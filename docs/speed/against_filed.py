@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# Its own timing loop, not tools.timing: the old tree has no way to time a world that is already running.
 WORKER = """
 import sys, time
 from genie_core.imaging import load_image

@@ -229,6 +229,8 @@ class STTransformer(nn.Module):
             positions_T = torch.arange(x_BTNC.shape[1], device=x_BTNC.device)
         if kv is not None:
             rope = rope_rotation(positions_T, self.head_dim).to(x_BTNC.dtype)
+        elif x_BTNC.shape[1] == 1:
+            rope = None  # a lone frame attends only to itself (see STBlock): no positions to rotate by
         else:
             rope = tuple(table.to(x_BTNC.dtype) for table in rope_angles(positions_T, self.head_dim))
         for layer, block in enumerate(self.blocks):

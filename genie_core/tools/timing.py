@@ -15,6 +15,7 @@ from ..world import Rollout, World
 
 ACTION_CYCLE = 8  # actions 0..7, wrapped to the checkpoint's action count
 
+
 def packed_linear_flop_count(x_shape, packed_shape, *args, out_shape=None, **kwargs) -> int:
     """oneDNN's linear on packed weights (blocks/packed.py): 2 * rows * in * out."""
     return 2 * math.prod(x_shape[:-1]) * packed_shape[0] * packed_shape[1]
