@@ -137,17 +137,17 @@ class Rollout:
     def next_frame(self, action_B: torch.Tensor, generator: torch.Generator | None,
                    should_stop: Callable[[], bool] | None = None) -> torch.Tensor | None:
         """Generate one frame per batch element for actions (B,); returns uint8 (B, H, W, 3).
-        should_stop: asked before each MaskGIT round; when it says yes the frame is dropped unmade
-        (None; nothing is recorded) and the time it would still have cost is saved."""
+        should_stop: asked at the start, before each MaskGIT round and before decoding; when it says yes
+        the frame is dropped unmade (None; nothing is recorded) and the time it would still cost is saved."""
         try:
             return self._next_frame(action_B.to(self.device), generator, should_stop or (lambda: False))
         except FrameDropped:
             return None
 
     def _next_frame(self, action_B: torch.Tensor, generator, should_stop: Callable[[], bool]) -> torch.Tensor:
-        settings = self.settings
-        position = self.history[-1].position + 1
-        motion = draft = moved = None
+        if should_stop():  # a tick queued behind one for another key: dropped before its draft costs anything
+            raise FrameDropped
+        settings, position, motion, draft, moved = self.settings, self.history[-1].position + 1, None, None, None
         if self.motion_radius:
             motion = self._next_motion(action_B, settings.temperature, generator)
             moved = shift_frames(self.history[-1].shown_BHW3, id_to_motion(motion, self.motion_radius))

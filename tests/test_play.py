@@ -346,6 +346,19 @@ def test_main_opens_the_window_with_a_real_checkpoint(checkpoint, tmp_path, monk
     assert code == 0 and gif_frame_count(tmp_path / "w.gif") >= 3
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the X11 hand-off is chosen on Linux only")
+def test_window_asks_sdl_for_the_shared_memory_hand_off_unless_the_user_chose(monkeypatch):
+    from play.window import open_window
+
+    for chosen, expected in ((None, "0"), ("1", "1")):
+        monkeypatch.delenv("SDL_FRAMEBUFFER_ACCELERATION", raising=False)
+        if chosen is not None:
+            monkeypatch.setenv("SDL_FRAMEBUFFER_ACCELERATION", chosen)
+        open_window((32, 32), "hand-off")
+        pygame.quit()
+        assert os.environ["SDL_FRAMEBUFFER_ACCELERATION"] == expected
+
+
 def test_measure_holds_keys_by_script_and_reports_speed_and_latency(checkpoint, tmp_path, capsys):
     import main as main_module
 
