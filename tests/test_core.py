@@ -119,6 +119,22 @@ def test_clean_past_training_equals_plain_pass_on_clean_frames(models):
     assert torch.allclose(two_stream, plain, atol=1e-5)
 
 
+def test_changed_token_weight_reweighs_only_tokens_that_differ_from_their_draft():
+    dynamics = DynamicsModel(preset("tiny").dynamics)
+    tokens = torch.randint(0, 32, (2, 4, 16), generator=torch.Generator().manual_seed(0))
+    actions, motions = torch.randint(0, 8, (2, 3)), torch.full((2, 4), dynamics.num_motions // 2)
+    drafts = torch.cat((torch.full_like(tokens[:, :1], dynamics.mask_id), tokens[:, :-1]), 1)
+
+    def loss(weight, drafts_BTN=drafts):
+        with torch.no_grad():
+            out = dynamics.masked_token_loss(tokens, actions, torch.Generator().manual_seed(1), drafts_BTN, motions,
+                                             changed_weight=weight)
+        return (out.loss - out.motion_loss).item()  # the token loss alone
+
+    assert loss(4.0) != pytest.approx(loss(1.0))  # random tokens: most differ from the frame before
+    assert loss(4.0, tokens) == pytest.approx(loss(1.0, tokens))  # drafts equal to the frames: nothing changed
+
+
 @pytest.mark.parametrize("context", [16, 3])
 def test_cached_world_equals_uncached(models, context):
     image = frames_uint8(B=1, T=1)[:, 0]

@@ -92,9 +92,12 @@ def test_init_starts_phase_2_from_a_checkpoints_weights(tmp_path, moving_squares
     models = build_genie("tiny", seed=5)
     save_genie(models, str(source))
     out = tmp_path / "fine_tune"
-    args = ["dynamics", *common(moving_squares, out, 2), "--tokenizer", str(source), "--init", str(source)]
+    args = ["dynamics", *common(moving_squares, out, 2), "--tokenizer", str(source), "--init", str(source),
+            "--changed-weight", "4"]
     args[args.index("--lr") + 1] = "0"  # no learning: what is saved is what was loaded
     assert train_main(args) == 0
+    with open(out / "run.json") as f:
+        assert json.load(f)["changed_weight"] == 4.0  # the run says how its token loss was weighed
     tuned = load_genie(str(out))
     for part in ("lam", "dynamics"):
         before, after = getattr(models, part).state_dict(), getattr(tuned, part).state_dict()

@@ -215,10 +215,13 @@ class DynamicsModel(nn.Module):
 
     def masked_token_loss(self, tokens_BTN: torch.Tensor, actions_BA: torch.Tensor,
                           generator: torch.Generator | None = None, drafts_BTN: torch.Tensor | None = None,
-                          motions_BT: torch.Tensor | None = None) -> DynamicsLoss:
+                          motions_BT: torch.Tensor | None = None, changed_weight: float = 1.0) -> DynamicsLoss:
         """MaskGIT training loss over frames 1..T-1 (frame 0 is always given); with motion, plus the
         cross-entropy of each frame's camera motion (drafts_BTN and motions_BT are then required:
-        frame t's draft is frame t-1 moved by motion t, and frame 0's draft is mask_id)."""
+        frame t's draft is frame t-1 moved by motion t, and frame 0's draft is mask_id).
+        changed_weight: the weight of tokens that differ from their draft in the token loss (the rest
+        weigh 1): the few a frame really changes (the level entering at an edge, the player) count
+        for little among the many the draft already holds."""
         B, T, N = tokens_BTN.shape
         if self.config.mask_mode == "paper":
             low, high = 0.5, 1.0
@@ -242,7 +245,11 @@ class DynamicsModel(nn.Module):
         else:
             picked = self.forward_clean_past(tokens_BTN, inputs, actions_BA, select_BTN=masked)
         target = tokens_BTN[masked]
-        loss = F.cross_entropy(picked, target)
+        if changed_weight != 1.0 and drafts_BTN is not None:
+            weight = 1.0 + (changed_weight - 1.0) * (target != drafts_BTN[masked]).float()
+            loss = (F.cross_entropy(picked.float(), target, reduction="none") * weight).sum() / weight.sum()
+        else:
+            loss = F.cross_entropy(picked, target)
         accuracy = (picked.argmax(-1) == target).float().mean()
         if not self.config.motion_radius:
             return DynamicsLoss(loss, accuracy)

@@ -83,6 +83,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     dyn.add_argument("--init", metavar="DIR",
                      help="start from this checkpoint's LAM and dynamics weights (a fresh optimiser and schedule), "
                           "e.g. to train the shipped model longer or on other data; its sizes must be the preset's")
+    dyn.add_argument("--changed-weight", type=number(1, 100), default=1.0, metavar="W",
+                     help="weight in the token loss of the tokens that differ from their draft (the moved last "
+                          "frame): the level entering at an edge, the player; the rest weigh 1 (default 1)")
     exp = sub.add_parser("export", help="copy a finished phase-2 run into a self-contained checkpoint folder")
     exp.add_argument("--run", required=True, help="phase-2 run folder (holds tokenizer/, lam/, dynamics/)")
     exp.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/coinrun")
@@ -156,10 +159,12 @@ def run_dynamics(args) -> dict:
         print("motion classes (dx, dy): " + " ".join(f"({x:+.2f},{y:+.2f})" for x, y in lam.motion_centroids.tolist()))
     save_component(tokenizer, os.path.join(args.out, "tokenizer"))  # the run folder is a whole checkpoint
     write_settings(os.path.join(args.out, "dynamics"), config.decoding)
-    objective = WorldModelObjective(lam, dynamics, train_clips, val_clips, train_tokens, val_tokens)
+    objective = WorldModelObjective(lam, dynamics, train_clips, val_clips, train_tokens, val_tokens,
+                                    changed_weight=args.changed_weight)
     return train(objective, _options(args), device,
                  {"phase": "dynamics", "data": args.data, "preset": args.preset, "tokenizer": args.tokenizer,
-                  "init": args.init, "pretokenize_s": round(time.time() - started, 1)})
+                  "init": args.init, "changed_weight": args.changed_weight,
+                  "pretokenize_s": round(time.time() - started, 1)})
 
 
 # Switches that add parts to a model without changing the rest: --init from a run without them

@@ -162,9 +162,9 @@ def copy_unchanged_patches(tokens_TN: torch.Tensor, frames_THW3: torch.Tensor, p
 
 class WorldModelObjective(nn.Module):
     def __init__(self, lam: LatentActionModel, dynamics: DynamicsModel, train: ClipSampler, val: ClipSampler,
-                 train_tokens: list[dict], val_tokens: list[dict], val_windows: int = 48):
+                 train_tokens: list[dict], val_tokens: list[dict], val_windows: int = 48, changed_weight: float = 1.0):
         super().__init__()
-        self.lam, self.dynamics = lam, dynamics
+        self.lam, self.dynamics, self.changed_weight = lam, dynamics, changed_weight
         self.train_clips, self.val_clips = train, val
         self.train_tokens, self.val_tokens = train_tokens, val_tokens
         batch = val.sample(val_windows, np.random.default_rng(1234))
@@ -202,7 +202,7 @@ class WorldModelObjective(nn.Module):
         motion_ids = None if motions is None else motion_to_id(motions, self.dynamics.config.motion_radius)
         # Stop-gradient: the dynamics model learns to follow the LAM's actions, not to shape them.
         dyn = self.dynamics.masked_token_loss(parts["tokens"], lam.actions.detach(), generator, parts.get("drafts"),
-                                              motion_ids)
+                                              motion_ids, self.changed_weight)
         return lam, dyn
 
     def forward(self, batch):
