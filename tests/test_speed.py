@@ -41,7 +41,7 @@ def test_a_dropped_frame_leaves_the_world_as_it_was():
     first = world.step(2)
     for stop_at in (1, 2, 3, 5):  # at the start (a queued tick), in rounds 1 and 2, before decoding
         asked = []
-        assert world.step(5, should_stop=lambda: asked.append(1) or len(asked) >= stop_at) is None
+        assert world.step(5, should_stop=lambda asked=asked, at=stop_at: asked.append(1) or len(asked) >= at) is None
         assert len(asked) == stop_at and len(world.rollout.history) == 2 and np.array_equal(world.frame, first)
     again = random_world("tiny", seed=4, settings=DecodeSettings(steps=3, temperature=0.0))
     again.reset(np.full((16, 16, 3), 60, np.uint8))
