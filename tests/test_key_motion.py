@@ -26,12 +26,14 @@ def test_key_scores_read_right_left_and_jump_moves():
     image = smooth_frames(B=1, size=64)[0]
     runs = {"right": moving(image, [(-1, 0)] * 10),
             "right_left": moving(image, [(-1, 0)] * 10 + [(1, 0)] * 7 + [(0, 0)] * 3),
-            "jump": moving(image, [(0, 4)] * 4 + [(0, -2)] * 6)}
+            "jump": moving(image, [(0, 4)] * 4 + [(0, -2)] * 6),
+            "jump_held": moving(image, ([(0, 4)] * 4 + [(0, -2)] * 6 + [(0, -1)] * 5) * 2),  # lands 1 px low
+            "right_held": moving(image, [(-1, 0)] * 12 + [(0, 0)] * 28)}  # stopped by a wall
     scores = key_scores(runs)
-    assert scores == {"right": -10.0, "left_back": 7.0, "jump": 16.0}
+    assert scores == {"right": -10.0, "left_back": 7.0, "jump": 16.0, "landing": -1.0, "right_held": -12.0}
     assert passes(scores) == {"right": True, "left_back": True, "jump": True}
-    still = key_scores({name: [image.numpy()] * 21 for name in runs})
-    assert still == {"right": 0.0, "left_back": 0.0, "jump": 0.0} and not any(passes(still).values())
+    still = key_scores({name: [image.numpy()] * 41 for name in runs})
+    assert set(still.values()) == {0.0} and not any(passes(still).values())
 
 
 def test_key_motion_command_runs_on_a_tiny_checkpoint(tmp_path):

@@ -2,14 +2,19 @@
 
 Do the keys do what they say? From the first frame (a level start) of each of the first --starts
 episodes of --data, play the world headless, as `main.py --headless --actions` does, with
-    right*10        right*10,left*10        jump*10
+    right*10        right*10,left*10        jump*10        jump*30        right*40
 and measure the camera motion of every generated frame from the one before (motion.py: the same
 shift search evaluate uses, on the pixels the player sees). Per start:
 - right: the content's total dx after 10 Right (the camera follows the player: content moves left);
 - left back: the content's dx gained over the 10 Left that follow them;
 - jump: how far the camera rose, the highest cumulative dy over 10 Jump (content moves down).
-A start passes when right <= -6 px, left back >= +5 px, jump >= +10 px. --real plays the same keys
-in the real game (procgen CoinRun, each file's level seed) and measures it the same way.
+A start passes when right <= -6 px, left back >= +5 px, jump >= +10 px. Two held keys are measured
+beside them, with no floor, to set against the real game:
+- landing: with Jump held, the camera's lowest height over ticks 11-20 (the real game's first jump
+  lands back near 0 there, then jumps again);
+- right held: the content's dx after 40 Right (the real game stops at the first wall).
+--real plays the same keys in the real game (procgen CoinRun, each file's level seed) and measures
+it the same way.
 """
 from __future__ import annotations
 
@@ -33,7 +38,8 @@ from ..files import check_writable
 from ..loading import load_world
 from . import print_and_save
 
-PLANS = {"right": "right*10", "right_left": "right*10,left*10", "jump": "jump*10"}
+PLANS = {"right": "right*10", "right_left": "right*10,left*10", "jump": "jump*10", "jump_held": "jump*30",
+         "right_held": "right*40"}
 # Floors (px): Right moves the content left, Left brings it back, Jump lifts the camera.
 FLOORS = {"right": -6.0, "left_back": 5.0, "jump": 10.0}
 PROCGEN_KEYS = {"right": 7, "left": 1, "jump": 5}  # procgen's RIGHT, LEFT and UP action ids
@@ -44,7 +50,9 @@ def key_scores(runs: dict[str, list[np.ndarray]]) -> dict[str, float]:
     right = frame_motions(runs["right"])[:, 0].sum().item()
     right_left = frame_motions(runs["right_left"])[:, 0].numpy()
     jump = np.cumsum(frame_motions(runs["jump"])[:, 1].numpy())
-    return {"right": float(right), "left_back": float(right_left[10:].sum()), "jump": float(max(jump.max(), 0))}
+    held = np.cumsum(frame_motions(runs["jump_held"])[:, 1].numpy())
+    return {"right": float(right), "left_back": float(right_left[10:].sum()), "jump": float(max(jump.max(), 0)),
+            "landing": float(held[10:20].min()), "right_held": float(frame_motions(runs["right_held"])[:, 0].sum())}
 
 
 def passes(scores: dict[str, float]) -> dict[str, bool]:
@@ -82,8 +90,8 @@ def play_real(level: int, image_size: int) -> dict[str, list[np.ndarray]]:
 
 def summarise(rows: list[dict[str, float]]) -> dict:
     ok = [passes(r) for r in rows]
-    return {"mean": {k: float(np.mean([r[k] for r in rows])) for k in FLOORS},
-            "median": {k: float(np.median([r[k] for r in rows])) for k in FLOORS},
+    return {"mean": {k: float(np.mean([r[k] for r in rows])) for k in rows[0]},
+            "median": {k: float(np.median([r[k] for r in rows])) for k in rows[0]},
             "passed": {k: int(sum(o[k] for o in ok)) for k in FLOORS}, "starts": len(rows)}
 
 
@@ -134,13 +142,13 @@ def main(argv=None) -> int:
 
 
 def format_table(result: dict) -> str:
-    lines = [f"{'':<22}{'right (dx)':>12}{'left back':>12}{'jump (dy)':>12}"]
+    lines = [f"{'':<22}{'right (dx)':>12}{'left back':>12}{'jump (dy)':>12}{'landing':>12}{'right held':>12}"]
     for name in ("model", "real") if "real" in result else ("model",):
         s = result[name]
-        lines.append(f"{name + ' median px':<22}" + "".join(f"{s['median'][k]:>12.1f}" for k in FLOORS))
+        lines.append(f"{name + ' median px':<22}" + "".join(f"{v:>12.1f}" for v in s["median"].values()))
         lines.append(f"{name + ' starts passed':<22}"
                      + "".join(f"{s['passed'][k]:>9d}/{s['starts']:<2d}" for k in FLOORS))
-    lines.append(f"{'floor px':<22}" + "".join(f"{FLOORS[k]:>12.1f}" for k in FLOORS))
+    lines.append(f"{'floor px':<22}" + "".join(f"{FLOORS[k]:>12.1f}" for k in FLOORS) + f"{'(none)':>12}" * 2)
     return "\n".join(lines)
 
 
