@@ -174,7 +174,7 @@ class PlayerApp:
             if self.files.recorder is not None:
                 self.files.stop_gif()
             elif self.files.start_gif() and self.frame is not None:
-                self.files.recorder.add(self.frame, self._frame_seconds())
+                self.files.recorder.add(self.frame, self.tick_period_s())
         elif command == "screenshot" and self.frame is not None:
             self.files.screenshot(self.frame, self.scale)
         elif command == "help":
@@ -248,10 +248,10 @@ class PlayerApp:
         self.frame, self._dirty, self._frame_surface = frame, True, None
         self.summary.frames_shown += 1
         if self.files.recorder is not None:
-            self.files.recorder.add(frame, self._frame_seconds())
+            self.files.recorder.add(frame, self.tick_period_s())
 
-    def _frame_seconds(self) -> float:
-        """How long a frame stays in the GIF: the current tick period (generation time, fps cap)."""
+    def tick_period_s(self) -> float:
+        """The tick period (generation time or the --fps cap, the longer): a GIF frame's time, and play/measure.py's."""
         cap = 1.0 / self.options.fps if self.options.fps > 0 else 0.0
         tick = self.tick_seconds_p50() or cap
         return max(tick, cap)

@@ -91,8 +91,7 @@ class WindowMeasurement:
         SDL's timer thread, as a real key arrives): a press made right after a frame would always meet
         the world at the same point of its tick."""
         held, other = self.keys[self.turn % 2], self.keys[(self.turn + 1) % 2]
-        tick = max(app.tick_seconds_p50() or 0.0, 1.0 / app.options.fps if app.options.fps > 0 else 0.0)
-        delay_ms = 1 + int(self.rng.uniform(0, tick * 1000))
+        delay_ms = 1 + int(self.rng.uniform(0, app.tick_period_s() * 1000))
         if self.turn:
             pygame.time.set_timer(pygame.event.Event(pygame.KEYUP, key=pygame.key.key_code(held)), delay_ms, 1)
         pygame.time.set_timer(pygame.event.Event(pygame.KEYDOWN, key=pygame.key.key_code(other)), delay_ms, 1)

@@ -127,7 +127,7 @@ class DynamicsModel(nn.Module):
         # In fp32 even when the network runs in bf16: the copy bonuses and MaskGIT's ranking need the precision.
         # One fp32 pass over the (tokens x codes) logits, the bonuses added in place at one entry per token.
         logits = F.linear(h_BTNE.float(), self.token_embed.weight[: self.config.num_codes].float(),
-                          self.logit_bias.float()).float()
+                          self.logit_bias.float())
         for ids, bonus in sources:
             logits.scatter_add_(-1, ids.clamp(max=self.mask_id - 1)[..., None], bonus[..., None].to(logits.dtype))
         return logits

@@ -40,6 +40,8 @@ from . import print_and_save
 
 PLANS = {"right": "right*10", "right_left": "right*10,left*10", "jump": "jump*10", "jump_held": "jump*30",
          "right_held": "right*40"}
+COLUMNS = {"right": "right (dx)", "left_back": "left back", "jump": "jump (dy)", "landing": "landing",
+           "right_held": "right held"}  # key_scores' numbers, in the table's order
 # Floors (px): Right moves the content left, Left brings it back, Jump lifts the camera.
 FLOORS = {"right": -6.0, "left_back": 5.0, "jump": 10.0}
 PROCGEN_KEYS = {"right": 7, "left": 1, "jump": 5}  # procgen's RIGHT, LEFT and UP action ids
@@ -142,13 +144,14 @@ def main(argv=None) -> int:
 
 
 def format_table(result: dict) -> str:
-    lines = [f"{'':<22}{'right (dx)':>12}{'left back':>12}{'jump (dy)':>12}{'landing':>12}{'right held':>12}"]
+    lines = [f"{'':<22}" + "".join(f"{title:>12}" for title in COLUMNS.values())]
     for name in ("model", "real") if "real" in result else ("model",):
         s = result[name]
-        lines.append(f"{name + ' median px':<22}" + "".join(f"{v:>12.1f}" for v in s["median"].values()))
+        lines.append(f"{name + ' median px':<22}" + "".join(f"{s['median'][k]:>12.1f}" for k in COLUMNS))
         lines.append(f"{name + ' starts passed':<22}"
                      + "".join(f"{s['passed'][k]:>9d}/{s['starts']:<2d}" for k in FLOORS))
-    lines.append(f"{'floor px':<22}" + "".join(f"{FLOORS[k]:>12.1f}" for k in FLOORS) + f"{'(none)':>12}" * 2)
+    lines.append(f"{'floor px':<22}" + "".join(f"{FLOORS[k]:>12.1f}" if k in FLOORS else f"{'(none)':>12}"
+                                                for k in COLUMNS))
     return "\n".join(lines)
 
 
