@@ -40,6 +40,12 @@ class DecodeSettings:
     # Show the previous (or moved) frame's pixels for every patch whose token equals its source's,
     # so the start image stays sharp instead of passing through the tokenizer.
     reuse_patches: bool = False
+    # Extra MaskGIT rounds for the tokens a move reveals (a model with DynamicsConfig.mask_revealed
+    # has no draft there): they are held back through `steps` and decoded after them, seeing the rest
+    # of the frame already fixed. 0: they are decoded with the rest. Other tokens never pay for them.
+    revealed_steps: int = 0
+    # Sampling temperature of those rounds (0: greedy); new ground drawn greedily tends to one flat colour.
+    revealed_temperature: float = 0.0
 
     def __post_init__(self):
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
@@ -49,6 +55,11 @@ class DecodeSettings:
             raise ValueError(f"temperature must be 0 (greedy) or more, got {self.temperature!r}")
         if self.order not in ORDERS:
             raise ValueError(f"unknown unmask order {self.order!r}; use {' or '.join(ORDERS)}")
+        if isinstance(self.revealed_steps, bool) or not isinstance(self.revealed_steps, int) or self.revealed_steps < 0:
+            raise ValueError(f"revealed steps must be a whole number of at least 0, got {self.revealed_steps!r}")
+        if not (isinstance(self.revealed_temperature, (int, float)) and math.isfinite(self.revealed_temperature)
+                and self.revealed_temperature >= 0):
+            raise ValueError(f"revealed temperature must be 0 (greedy) or more, got {self.revealed_temperature!r}")
         if not (isinstance(self.copy_bias, (int, float)) and math.isfinite(self.copy_bias)):
             raise ValueError(f"copy bias must be a finite number, got {self.copy_bias!r}")
 
@@ -100,13 +111,19 @@ def add_decode_flags(parser: argparse.ArgumentParser, steps_flag: str = "--steps
                             "changes only when the model is surer)")
     group.add_argument("--reuse-patches", type=on_off, metavar="on|off",
                        help="show the previous frame's pixels where a patch's token did not change (sharp start image)")
+    group.add_argument("--revealed-steps", type=whole(0), metavar="N",
+                       help="extra MaskGIT rounds for the ground a move reveals, after the rest of the frame (0: none)")
+    group.add_argument("--revealed-temperature", type=number(0), metavar="T",
+                       help="sampling temperature of those rounds (0: greedy)")
 
 
 def decode_overrides(args: argparse.Namespace) -> dict:
     """The decoding flags that were given, under DecodeSettings' names."""
     given = {"steps": getattr(args, "decode_steps", None), "temperature": getattr(args, "temperature", None),
              "order": getattr(args, "order", None), "copy_bias": getattr(args, "copy_bias", None),
-             "reuse_patches": getattr(args, "reuse_patches", None)}
+             "reuse_patches": getattr(args, "reuse_patches", None),
+             "revealed_steps": getattr(args, "revealed_steps", None),
+             "revealed_temperature": getattr(args, "revealed_temperature", None)}
     return {name: value for name, value in given.items() if value is not None}
 
 

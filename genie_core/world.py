@@ -150,8 +150,9 @@ class Rollout:
         settings, position, motion, draft, moved = self.settings, self.history[-1].position + 1, None, None, None
         if self.motion_radius:
             motion = self._next_motion(action_B, settings.temperature, generator)
-            moved = shift_frames(self.history[-1].shown_BHW3, id_to_motion(motion, self.motion_radius))
-            draft = self._encode_draft(moved)
+            shift = id_to_motion(motion, self.motion_radius)
+            moved = shift_frames(self.history[-1].shown_BHW3, shift)
+            draft = self._encode_draft(moved, shift)
         previous = self.history[-1].tokens_BN
         if self.cached and self.rings_stale:
             self._reload_rings()
@@ -165,20 +166,20 @@ class Rollout:
             return self.dynamics.newest_logits(*self._full_inputs(tokens, action_B, draft), window=self.context,
                                                copy_bias=settings.copy_bias)
 
+        held = None if draft is None else draft == self.dynamics.mask_id  # what the move revealed, if hidden
         tokens = maskgit_decode(logits_fn, self.batch, self.tokenizer.config.tokens_per_frame,
-                                self.dynamics.mask_id, settings, generator, self.device)
+                                self.dynamics.mask_id, settings, generator, self.device, held)
         if should_stop():  # recording the frame and decoding it to pixels is half a 1-round tick
             raise FrameDropped
         return self._commit(tokens, action_B, None, motion, draft, moved)
 
-    def _encode_draft(self, moved_BHW3: torch.Tensor) -> torch.Tensor:
-        """The moved frame's tokens; a still scene moves to the same pixels tick after tick, and a
-        draft is encoded alone (no past), so the same pixels give the same tokens: encoded once."""
-        if self.last_draft is not None and torch.equal(self.last_draft[0], moved_BHW3):
-            return self.last_draft[1]
-        draft = self.tokenizer.encode(moved_BHW3[:, None])[:, 0]
-        self.last_draft = (moved_BHW3, draft)
-        return draft
+    def _encode_draft(self, moved_BHW3: torch.Tensor, shift_B2: torch.Tensor) -> torch.Tensor:
+        """The moved frame's tokens, hidden where the move revealed new ground if the model says so.
+        A still scene moves to the same pixels tick after tick, and a draft is encoded alone (no
+        past), so the same pixels give the same tokens: encoded once."""
+        if self.last_draft is None or not torch.equal(self.last_draft[0], moved_BHW3):
+            self.last_draft = (moved_BHW3, self.tokenizer.encode(moved_BHW3[:, None])[:, 0])
+        return self.dynamics.hide_revealed(self.last_draft[1], shift_B2, self.tokenizer.config.image_size)
 
     def undo(self) -> None:
         """Forget the newest frame (the rings are refilled from the kept frames before the next one)."""

@@ -21,7 +21,8 @@ from genie_core.checkpoint import (
 from genie_core.decoding import DecodeSettings
 from genie_core.loading import random_world
 from genie_core.models.config import PRESETS, DynamicsConfig, config_to_json, preset
-from genie_core.models.dynamics import DynamicsModel, merge_tokens, split_tokens
+from genie_core.blocks.patches import merge_tokens, split_tokens
+from genie_core.models.dynamics import DynamicsModel
 from genie_core.models.lam import LatentActionModel, shift_mix
 from genie_core.models.tokenizer import VideoTokenizer
 from genie_core.world import Rollout

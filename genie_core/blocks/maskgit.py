@@ -38,6 +38,7 @@ def maskgit_decode(
     settings: DecodeSettings,
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
+    held_BN: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Generate (batch, num_tokens) token ids with settings.steps rounds of masked prediction, at
     settings.temperature and in settings.order (copy_bias and reuse_patches are the caller's).
@@ -45,28 +46,49 @@ def maskgit_decode(
     logits_fn: (B, N) ids with `mask_id` at unknown places -> (B, N, V) logits.
     order: "random" fixes a random subset of the newly sampled tokens each round (Genie's
     default); "confidence" fixes the most probable ones first (MaskGIT's).
+    held_BN: with settings.revealed_steps > 0, these tokens stay masked through the settings.steps
+    rounds and are decoded after them in revealed_steps rounds of their own (confidence order, at
+    revealed_temperature), seeing the rest of the frame fixed; without, they are like the rest.
     Invariants: every masked token is filled by the end, and a token once fixed never changes.
     """
-    steps, temperature, order = settings.steps, settings.temperature, settings.order
     tokens = torch.full((batch, num_tokens), mask_id, dtype=torch.long, device=device)
-    masked = torch.ones(batch, num_tokens, dtype=torch.bool, device=device)
+    held = torch.zeros(batch, num_tokens, dtype=torch.bool, device=device)
+    if held_BN is not None and settings.revealed_steps > 0:
+        held = held_BN.to(device)
+    tokens = decode_rounds(logits_fn, tokens, ~held, settings.steps, settings.temperature, settings.order, generator)
+    if held.any():
+        tokens = decode_rounds(logits_fn, tokens, held, settings.revealed_steps, settings.revealed_temperature,
+                               "confidence", generator)
+    return tokens
+
+
+def decode_rounds(logits_fn, tokens_BN: torch.Tensor, open_BN: torch.Tensor, steps: int, temperature: float,
+                  order: str, generator: torch.Generator | None) -> torch.Tensor:
+    """Fill the `open` places of tokens (B, N) over `steps` rounds, each element's open tokens on
+    its own cosine schedule; the other places never change."""
+    batch, device = tokens_BN.shape[0], tokens_BN.device
+    masked, counts = open_BN.clone(), open_BN.sum(1).tolist()
+    tokens = tokens_BN
     for step in range(steps):
-        remain = num_masked(step, steps, num_tokens) if step < steps - 1 else 0
-        if remain == 0 and temperature <= 0:  # greedy and nothing left to rank: the argmax is all it takes
+        remains = [num_masked(step, steps, count) if step < steps - 1 else 0 for count in counts]
+        if max(remains) == 0 and temperature <= 0:  # greedy and nothing left to rank: the argmax is all it takes
             return torch.where(masked, logits_fn(tokens).argmax(-1), tokens)
         sampled, logp = sample_tokens(logits_fn(tokens), temperature, generator)
         if order == "confidence":
             score = logp
         elif order == "random":
-            score = torch.rand(batch, num_tokens, generator=generator, device="cpu").to(device)
+            score = torch.rand(batch, tokens.shape[1], generator=generator, device="cpu").to(device)
         else:
             raise ValueError(f"unknown unmask order {order!r}; use random or confidence")
         # Already-fixed tokens must stay fixed: rank only the masked ones.
         score = score.masked_fill(~masked, float("inf"))
         keep_masked = torch.zeros_like(masked)
-        if remain > 0:
-            lowest = score.topk(remain, dim=-1, largest=False).indices
-            keep_masked.scatter_(1, lowest, True)
+        if len(set(remains)) == 1 and remains[0] > 0:  # one count for all: one batched top-k
+            keep_masked.scatter_(1, score.topk(remains[0], dim=-1, largest=False).indices, True)
+        elif len(set(remains)) > 1:
+            for row, remain in enumerate(remains):
+                if remain > 0:
+                    keep_masked[row, score[row].topk(remain, largest=False).indices] = True
         newly_fixed = masked & ~keep_masked
         tokens = torch.where(newly_fixed, sampled, tokens)
         masked = keep_masked

@@ -82,6 +82,18 @@ def shift_frames(frames_BHW3: torch.Tensor, motion_B2: torch.Tensor) -> torch.Te
     return frames_BHW3[batch, rows[:, :, None], cols[:, None, :]]
 
 
+def revealed_patches(motion_B2: torch.Tensor, size: int, patch: int) -> torch.Tensor:
+    """(B, N) bool: the patches of a size x size frame moved by (dx, dy) (shift_frames) that hold any
+    pixel the move revealed, i.e. a replicated edge pixel rather than the frame's own content."""
+    grid = size // patch
+    start = torch.arange(grid, device=motion_B2.device) * patch  # first pixel row/column of each patch
+    dx, dy = motion_B2[:, 0, None], motion_B2[:, 1, None]
+    # Content moved by d > 0 leaves pixels 0..d-1 new; moved by d < 0, pixels size+d..size-1.
+    cols = (start[None] < dx) | (start[None] + patch > size + dx)  # (B, grid)
+    rows = (start[None] < dy) | (start[None] + patch > size + dy)
+    return (rows[:, :, None] | cols[:, None, :]).flatten(1)
+
+
 def frame_motions(frames_xTHW3, radius: int = SEARCH_RADIUS) -> torch.Tensor:
     """(..., T-1, 2) motion of each frame from the one before; frames: a (..., T, H, W, 3) tensor or a
     list of (H, W, 3) arrays."""

@@ -1,4 +1,6 @@
-"""Pixels <-> patch tokens. Frames are uint8 (B, T, H, W, 3) outside the models, float in [0, 1] inside."""
+"""Pixels <-> patch tokens, and squares of tokens <-> one transformer position.
+
+Frames are uint8 (B, T, H, W, 3) outside the models, float in [0, 1] inside."""
 from __future__ import annotations
 
 import torch
@@ -39,3 +41,24 @@ def reuse_patches(decoded_BHW3: torch.Tensor, tokens_BN: torch.Tensor, sources, 
         same = same.expand(B, H // patch, patch, W // patch, patch, 1).reshape(B, H, W, 1)
         shown = torch.where(same, pixels_BHW3, shown)
     return shown
+
+
+def merge_tokens(x_BTNE: torch.Tensor, grid: int, merge: int) -> torch.Tensor:
+    """(..., N, E) per-token vectors on a grid x grid raster -> (..., N / merge^2, merge^2 * E): each
+    merge x merge square of tokens concatenated, squares in raster order."""
+    if merge == 1:
+        return x_BTNE
+    *lead, _, E = x_BTNE.shape
+    g = grid // merge
+    x = x_BTNE.reshape(*lead, g, merge, g, merge, E).movedim(-4, -3)  # (..., g, g, m, m, E)
+    return x.reshape(*lead, g * g, merge * merge * E)
+
+
+def split_tokens(x_BTPC: torch.Tensor, grid: int, merge: int) -> torch.Tensor:
+    """Inverse of merge_tokens: (..., N / merge^2, merge^2 * E) -> (..., N, E)."""
+    if merge == 1:
+        return x_BTPC
+    *lead, _, C = x_BTPC.shape
+    g, E = grid // merge, C // (merge * merge)
+    x = x_BTPC.reshape(*lead, g, g, merge, merge, E).movedim(-3, -4)  # (..., g, m, g, m, E)
+    return x.reshape(*lead, grid * grid, E)

@@ -125,6 +125,23 @@ class DynamicsConfig:
     # action; the last frame moved by it (its "draft", encoded by the tokenizer) feeds the new
     # frame's positions and is the copy prior's main source, so tokens that only moved are copies.
     motion_radius: int = 0
+    # With motion: the draft's tokens on the patches the move reveals (the level entering at an edge,
+    # which the moved frame can only fill by replicating its border) are mask_id, so the model must
+    # draw that ground instead of copying stripes of the border (train and play alike).
+    mask_revealed: bool = False
+    # A per-token learned addition to each copy source's bonus (the moved draft, the unmoved last
+    # frame), read from the token's own transformer output: the player, who stays where the camera
+    # centres, can keep the unmoved copy while the level around it takes the moved one.
+    copy_gates: bool = False
+    # Training only: the largest share of context tokens (the past frames and the drafts) replaced
+    # by random tokens, drawn per window from U(0, context_noise), so the model learns to repair a
+    # context with errors in it, as its own frames will be at play time (1X GENIE's corruption).
+    context_noise: float = 0.0
+    # Training only: a target token becomes its copy source's token (the moved draft's, else the
+    # last frame's) wherever that source's pixels are within this RMS error (0..1 scale) of the real
+    # patch: copies show exact pixels at play time, so copying where it is close enough keeps the
+    # picture sharp instead of passing it through the tokenizer each tick. 0: exact matches only.
+    snap_tolerance: float = 0.0
 
     def __post_init__(self):
         grid = self.grid
@@ -143,7 +160,8 @@ class DynamicsConfig:
 
 # Config fields that steer training only: two configs that differ in just these describe the same
 # weights (train dynamics --init ignores them).
-TRAINING_ONLY = ("mask_mode", "motion_weight", "motion_dx_weight", "entropy_weight", "dead_fraction")
+TRAINING_ONLY = ("mask_mode", "motion_weight", "motion_dx_weight", "entropy_weight", "dead_fraction",
+                 "context_noise", "snap_tolerance")
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..blocks.motion import num_motions
+from ..blocks.motion import num_motions, revealed_patches
+from ..blocks.patches import merge_tokens, split_tokens
 from ..blocks.st_transformer import KVBuffer, STTransformer, clean_past_mask
 from .config import DynamicsConfig
 
@@ -80,6 +81,11 @@ class DynamicsModel(nn.Module):
             self.motion_embed = nn.Embedding(self.num_motions + 1, c.dim)
             self.motion_head = nn.Sequential(nn.GELU(), nn.Linear(c.dim, c.dim), nn.GELU(),
                                              nn.Linear(c.dim, self.num_motions))
+        # Per-token additions to the (draft, last frame) copy bonuses; zero at first: v5's fixed bonuses.
+        self.copy_gate = nn.Linear(token_dim, 2) if c.copy_gates else None
+        if self.copy_gate is not None:
+            nn.init.zeros_(self.copy_gate.weight)
+            nn.init.zeros_(self.copy_gate.bias)
 
     def frame_actions(self, actions_BA: torch.Tensor, frames: int) -> torch.Tensor:
         """(B, T-1) transition actions -> (B, T) action joined to each frame (none for frame 0)."""
@@ -117,8 +123,12 @@ class DynamicsModel(nn.Module):
         if self.config.motion_radius:
             if drafts_BTN is None:
                 drafts_BTN = torch.full_like(previous_BTN, self.mask_id)
-            sources.append((drafts_BTN, (drafts_BTN != self.mask_id) * copy))
-            sources.append((previous_BTN, (previous_BTN != self.mask_id) * (self.previous_copy_logit.float() + copy_bias + still)))
+            draft_bonus, previous_bonus = copy, self.previous_copy_logit.float() + copy_bias + still
+            if self.copy_gate is not None:
+                gates = self.copy_gate(h_BTNE).float()  # (..., N, 2)
+                draft_bonus, previous_bonus = draft_bonus + gates[..., 0], previous_bonus + gates[..., 1]
+            sources.append((drafts_BTN, (drafts_BTN != self.mask_id) * draft_bonus))
+            sources.append((previous_BTN, (previous_BTN != self.mask_id) * previous_bonus))
         else:
             sources.append((previous_BTN, (previous_BTN != self.mask_id) * (copy + still)))
         if select_BTN is not None:
@@ -131,6 +141,21 @@ class DynamicsModel(nn.Module):
         for ids, bonus in sources:
             logits.scatter_add_(-1, ids.clamp(max=self.mask_id - 1)[..., None], bonus[..., None].to(logits.dtype))
         return logits
+
+    def hide_revealed(self, drafts_xN: torch.Tensor, motions_x2: torch.Tensor, image_size: int) -> torch.Tensor:
+        """Drafts (..., N) with mask_id on the patches their move (..., 2) in pixels revealed, when the
+        config says so (mask_revealed); else unchanged."""
+        if not self.config.mask_revealed:
+            return drafts_xN
+        patch = image_size // self.config.grid
+        hidden = revealed_patches(motions_x2.reshape(-1, 2), image_size, patch).view(drafts_xN.shape)
+        return drafts_xN.masked_fill(hidden, self.mask_id)
+
+    def corrupt_context(self, tokens_xN: torch.Tensor, rate_x1: torch.Tensor, generator=None) -> torch.Tensor:
+        """Training only: each token (not mask_id) replaced by a random one with probability rate."""
+        hit = torch.rand(tokens_xN.shape, generator=generator).to(tokens_xN.device) < rate_x1
+        noise = torch.randint(0, self.config.num_codes, tokens_xN.shape, generator=generator).to(tokens_xN.device)
+        return torch.where(hit & (tokens_xN != self.mask_id), noise, tokens_xN)
 
     def motion_logits(self, h_xPC: torch.Tensor, action_x: torch.Tensor, motion_x: torch.Tensor) -> torch.Tensor:
         """Camera-motion logits (..., num_motions) of the frame after each given one, from that frame's
@@ -234,16 +259,21 @@ class DynamicsModel(nn.Module):
         masked = torch.rand(B, T, N, generator=generator).to(device) < rate
         masked[:, 0] = False
         inputs = tokens_BTN.masked_fill(masked, self.mask_id)
+        context, drafts_in = tokens_BTN, drafts_BTN
+        if self.training and self.config.context_noise > 0:
+            rate = self.config.context_noise * torch.rand(B, 1, 1, generator=generator).to(device)
+            context = self.corrupt_context(tokens_BTN, rate, generator)
+            drafts_in = None if drafts_BTN is None else self.corrupt_context(drafts_BTN, rate, generator)
         # Logits of the masked tokens only: the full (B, T, N, V) tensor is mostly thrown away.
         if self.config.motion_radius:
             if self.config.mask_mode != "clean_past":
                 raise ValueError("motion needs mask_mode clean_past")
-            picked, motion_logits = self.forward_clean_past(tokens_BTN, inputs, actions_BA, masked, drafts_BTN,
+            picked, motion_logits = self.forward_clean_past(context, inputs, actions_BA, masked, drafts_in,
                                                             motions_BT)
         elif self.config.mask_mode == "paper":
             picked = self(inputs, actions_BA, select_BTN=masked)
         else:
-            picked = self.forward_clean_past(tokens_BTN, inputs, actions_BA, select_BTN=masked)
+            picked = self.forward_clean_past(context, inputs, actions_BA, select_BTN=masked)
         target = tokens_BTN[masked]
         if changed_weight != 1.0 and drafts_BTN is not None:
             weight = 1.0 + (changed_weight - 1.0) * (target != drafts_BTN[masked]).float()
@@ -258,23 +288,3 @@ class DynamicsModel(nn.Module):
         motion_accuracy = (motion_logits.argmax(-1) == motion_target).float().mean()
         return DynamicsLoss(loss + motion_loss, accuracy, motion_loss, motion_accuracy)
 
-
-def merge_tokens(x_BTNE: torch.Tensor, grid: int, merge: int) -> torch.Tensor:
-    """(..., N, E) per-token vectors on a grid x grid raster -> (..., N / merge^2, merge^2 * E): each
-    merge x merge square of tokens concatenated, squares in raster order."""
-    if merge == 1:
-        return x_BTNE
-    *lead, _, E = x_BTNE.shape
-    g = grid // merge
-    x = x_BTNE.reshape(*lead, g, merge, g, merge, E).movedim(-4, -3)  # (..., g, g, m, m, E)
-    return x.reshape(*lead, g * g, merge * merge * E)
-
-
-def split_tokens(x_BTPC: torch.Tensor, grid: int, merge: int) -> torch.Tensor:
-    """Inverse of merge_tokens: (..., N / merge^2, merge^2 * E) -> (..., N, E)."""
-    if merge == 1:
-        return x_BTPC
-    *lead, _, C = x_BTPC.shape
-    g, E = grid // merge, C // (merge * merge)
-    x = x_BTPC.reshape(*lead, g, g, merge, merge, E).movedim(-3, -4)  # (..., g, m, g, m, E)
-    return x.reshape(*lead, grid * grid, E)

@@ -86,6 +86,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     dyn.add_argument("--changed-weight", type=number(1, 100), default=1.0, metavar="W",
                      help="weight in the token loss of the tokens that differ from their draft (the moved last "
                           "frame): the level entering at an edge, the player; the rest weigh 1 (default 1)")
+    dyn.add_argument("--mask-revealed", type=on_off, default=None, metavar="on|off",
+                     help="hide the draft's tokens where the move reveals new ground (default: the preset's)")
+    dyn.add_argument("--copy-gates", type=on_off, default=None, metavar="on|off",
+                     help="per-token learned copy bonuses for the draft and the last frame (default: the preset's)")
+    dyn.add_argument("--context-noise", type=number(0, 1), default=None, metavar="R",
+                     help="training only: replace up to this share of context tokens by random ones (default: the preset's)")
+    dyn.add_argument("--snap-tolerance", type=number(0, 1), default=None, metavar="E",
+                     help="training only: targets take their copy source's token where its pixels are within this "
+                          "RMS error, 0..1 (default: the preset's)")
     exp = sub.add_parser("export", help="copy a finished phase-2 run into a self-contained checkpoint folder")
     exp.add_argument("--run", required=True, help="phase-2 run folder (holds tokenizer/, lam/, dynamics/)")
     exp.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/coinrun")
@@ -138,7 +147,9 @@ def run_dynamics(args) -> dict:
     dyn_config = dataclasses.replace(config.dynamics, num_codes=tokenizer.config.num_codes,
                                      tokens_per_frame=tokenizer.config.tokens_per_frame,
                                      num_actions=config.lam.num_actions, still_action=config.lam.still_id,
-                                     mask_mode=args.mask_mode or config.dynamics.mask_mode)
+                                     mask_mode=args.mask_mode or config.dynamics.mask_mode,
+                                     **{field: getattr(args, field) for field in DYNAMICS_FLAGS
+                                        if getattr(args, field) is not None})
     lam_config = dataclasses.replace(config.lam, image_size=tokenizer.config.image_size)
     if not args.fresh:
         check_resumable(args.out, {"lam": lam_config, "dynamics": dyn_config})
@@ -167,9 +178,12 @@ def run_dynamics(args) -> dict:
                   "pretokenize_s": round(time.time() - started, 1)})
 
 
+# DynamicsConfig fields that train dynamics' flags of the same name override.
+DYNAMICS_FLAGS = ("mask_revealed", "copy_gates", "context_noise", "snap_tolerance")
+
 # Switches that add parts to a model without changing the rest: --init from a run without them
 # loads everything else and starts the added parts fresh.
-ADDED_BY_INIT = ("motion_codes",)
+ADDED_BY_INIT = ("motion_codes", "mask_revealed", "copy_gates")
 
 
 def load_initial_weights(models: dict, folder: str) -> None:

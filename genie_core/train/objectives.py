@@ -26,6 +26,7 @@ from ..files import atomic_write_bytes
 from ..models.dynamics import DynamicsModel
 from ..models.lam import LatentActionModel
 from ..models.tokenizer import VideoTokenizer
+from .targets import snap_to_copies
 
 RESTART_EVERY = 50  # steps between dead-code restarts
 
@@ -189,6 +190,11 @@ class WorldModelObjective(nn.Module):
         parts = {part: torch.stack([p[part] for p in picked]).long() for part in picked[0]}
         if "drafts" in parts:
             parts["drafts"][:, 0] = self.dynamics.mask_id  # a window's first frame has no frame before it
+            frames = torch.from_numpy(batch.frames)
+            parts["drafts"] = self.dynamics.hide_revealed(parts["drafts"], parts["motions"], frames.shape[2])
+            if self.dynamics.config.snap_tolerance > 0:
+                parts["tokens"] = snap_to_copies(parts["tokens"], parts["drafts"], frames, parts["motions"],
+                                                 self.dynamics.config.snap_tolerance, self.dynamics.mask_id)
         return parts
 
     def sample_batch(self, batch_size: int, rng: np.random.Generator):

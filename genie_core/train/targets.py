@@ -1,0 +1,43 @@
+"""What the dynamics model is asked to predict: token targets snapped to the copies play can show.
+
+At play time a token equal to its copy source's (the moved draft, or the unmoved last frame) shows
+that source's exact pixels (blocks/patches.reuse_patches); any other token passes through the
+tokenizer's decoder, which blurs small things (the player sprite) and drifts tick after tick.
+The real next frame's token is often neither source's even where a copy would look right: the
+tokenizer's fine codes flip on small pixel changes. Snapping such targets to the copy teaches the
+model to copy wherever copying is close enough, and to draw only what is really new.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..blocks.motion import shift_frames
+from ..blocks.patches import patchify
+
+
+def patch_errors(frames_BTHW3: torch.Tensor, others_BTHW3: torch.Tensor, patch: int) -> torch.Tensor:
+    """Root-mean-square difference per patch, on the 0..1 scale: (B, T, N)."""
+    difference = (frames_BTHW3.float() - others_BTHW3.float()) / 255.0
+    return patchify(difference, patch).pow(2).mean(-1).sqrt()
+
+
+def snap_to_copies(tokens_BTN: torch.Tensor, drafts_BTN: torch.Tensor, frames_BTHW3: torch.Tensor,
+                   motions_BT2: torch.Tensor, tolerance: float, mask_id: int) -> torch.Tensor:
+    """Targets for frames 1..T-1 of windows (frame 0 is context and stays):
+    - the draft's token (frame t-1 moved by motion t) where the moved pixels are within `tolerance`
+      of frame t's patch and closer than the unmoved ones, and the draft has a token there;
+    - else the (already snapped) token of frame t-1 where its unmoved pixels are within tolerance;
+    - else the token itself.
+    Ties go to the unmoved frame, so a still frame keeps every token, as the still action does."""
+    B, T, H, W, _ = frames_BTHW3.shape
+    patch = H // int(tokens_BTN.shape[-1] ** 0.5)
+    before, after = frames_BTHW3[:, :-1], frames_BTHW3[:, 1:]
+    moved = shift_frames(before.reshape(-1, H, W, 3), motions_BT2[:, 1:].reshape(-1, 2)).view(B, T - 1, H, W, 3)
+    moved_error, still_error = patch_errors(after, moved, patch), patch_errors(after, before, patch)  # (B, T-1, N)
+    take_draft = (drafts_BTN[:, 1:] != mask_id) & (moved_error < tolerance) & (moved_error < still_error)
+    take_previous = (still_error < tolerance) & ~take_draft
+    out = tokens_BTN.clone()
+    for t in range(1, T):  # frame t's "previous" is frame t-1's snapped token, as play shows it
+        out[:, t] = torch.where(take_draft[:, t - 1], drafts_BTN[:, t],
+                                torch.where(take_previous[:, t - 1], out[:, t - 1], out[:, t]))
+    return out
