@@ -44,7 +44,7 @@ COLUMNS = {"right": "right (dx)", "left_back": "left back", "jump": "jump (dy)",
            "right_held": "right held"}  # key_scores' numbers, in the table's order
 # Floors (px): Right moves the content left, Left brings it back, Jump lifts the camera.
 FLOORS = {"right": -6.0, "left_back": 5.0, "jump": 10.0}
-PROCGEN_KEYS = {"right": 7, "left": 1, "jump": 5}  # procgen's RIGHT, LEFT and UP action ids
+PROCGEN_KEYS = {"right": 7, "left": 1, "jump": 5, "noop": 4}  # procgen's RIGHT, LEFT, UP and NOOP action ids
 
 
 def key_scores(runs: dict[str, list[np.ndarray]]) -> dict[str, float]:
@@ -70,24 +70,42 @@ def play_model(world, image: np.ndarray) -> dict[str, list[np.ndarray]]:
             for name, plan in PLANS.items()}
 
 
-def play_real(level: int, image_size: int) -> dict[str, list[np.ndarray]]:
-    """The same plans in procgen CoinRun from the start of `level` (hard mode, backgrounds on)."""
+def plan_words(plan: str) -> list[str]:
+    """'right*2,jump' -> ['right', 'right', 'jump']."""
+    return [word for part in plan.split(",") for word in [part.split("*")[0]] * int((part.split("*") + ["1"])[1])]
+
+
+def play_real_keys(level: int, image_size: int, keys: list[str]) -> list[np.ndarray]:
+    """Frames of procgen CoinRun from the start of `level` (hard mode, backgrounds on) under named keys."""
     from ..data.coinrun import load_procgen
 
-    env_class, runs = load_procgen(), {}
-    for name, plan in PLANS.items():
-        keys = [word for part in plan.split(",") for word in [part.split("*")[0]] * int(part.split("*")[1])]
-        env = env_class(num=1, env_name="coinrun", start_level=level, num_levels=1, distribution_mode="hard",
-                        use_backgrounds=True, num_threads=0, rand_seed=0)
-        frames = [env.observe()[1]["rgb"][0].copy()]
-        for key in keys:
-            env.act(np.array([PROCGEN_KEYS[key]]))
-            frames.append(env.observe()[1]["rgb"][0].copy())
-        env.close()
-        if frames[0].shape[0] != image_size:
-            raise ValueError(f"the real game renders {frames[0].shape[0]} px, the model {image_size}")
-        runs[name] = frames
-    return runs
+    unknown = sorted(set(keys) - set(PROCGEN_KEYS))
+    if unknown:
+        raise ValueError(f"the real game has no key named {unknown[0]!r}; use {', '.join(PROCGEN_KEYS)}")
+    env = load_procgen()(num=1, env_name="coinrun", start_level=level, num_levels=1, distribution_mode="hard",
+                         use_backgrounds=True, num_threads=0, rand_seed=0)
+    frames = [env.observe()[1]["rgb"][0].copy()]
+    for key in keys:
+        env.act(np.array([PROCGEN_KEYS[key]]))
+        frames.append(env.observe()[1]["rgb"][0].copy())
+    env.close()
+    if frames[0].shape[0] != image_size:
+        raise ValueError(f"the real game renders {frames[0].shape[0]} px, the model {image_size}")
+    return frames
+
+
+def play_real(level: int, image_size: int) -> dict[str, list[np.ndarray]]:
+    """The same plans in the real game from the start of `level`."""
+    return {name: play_real_keys(level, image_size, plan_words(plan)) for name, plan in PLANS.items()}
+
+
+def level_of(path: str) -> int:
+    """An episode file's procgen level seed (files made by `python -m genie_core.data coinrun`)."""
+    with np.load(path) as episode:
+        if "level" not in episode:
+            raise ValueError(f"{path}: no level seed; the real game needs files made by "
+                             f"`python -m genie_core.data coinrun`")
+        return int(episode["level"])
 
 
 def summarise(rows: list[dict[str, float]]) -> dict:
@@ -126,12 +144,7 @@ def main(argv=None) -> int:
         for header, image in zip(headers, starts):
             rows.append(key_scores(play_model(world, image)))
             if args.real:
-                with np.load(header.path) as episode:
-                    if "level" not in episode:
-                        raise ValueError(f"{header.path}: no level seed; --real needs files made by "
-                                         f"`python -m genie_core.data coinrun`")
-                    level = int(episode["level"])
-                real_rows.append(key_scores(play_real(level, world.image_size)))
+                real_rows.append(key_scores(play_real(level_of(header.path), world.image_size)))
     except (CheckpointError, ClipFormatError, ValueError, OSError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,0 +1,186 @@
+"""python -m genie_core.tools.free_play --checkpoint DIR --data DIR [--starts 16] [--json OUT] [--picture OUT.png]
+
+Does a minute of play still look like the game? From the first frame (a level start) of each of the
+first --starts episodes of --data, the same keys (--actions; default 120 ticks of right, jump,
+left and noop) are played in the real game (procgen CoinRun from the file's level seed, hard mode)
+and in the model, and every frame is measured, per bucket of ticks, model beside real:
+- edges across / down: on the frame averaged over 4x4-pixel blocks (16x16; fine noise and
+  hatching average out, walls, platforms and gaps stay), the share of blocks whose colour steps
+  by more than 40 (summed over RGB) to the right neighbour / to the one below. Horizontal bands
+  have no edges across, flat fill none at all;
+- flat: frames whose most common colour (in steps of 8) covers more than 85% of the pixels;
+- player seen: at least 3 pixels within 4 of the start frame's player skin colours (CoinRun draws
+  five skins; checked on real frames: seen in 100% of dev and held-out frames, and in 0-2% with
+  the player's square blanked out);
+- camera: the content's cumulative motion (dx, dy) at the bucket's end, median over starts.
+--picture draws the real game (upper row) above the model (lower row), every 10th tick, per start.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+
+import numpy as np
+
+from ..blocks.motion import frame_motions
+from ..checkpoint import CheckpointError
+from ..cli import OneLineParser, whole
+from ..data.clips import ClipFormatError, check_frame_size, list_episodes, read_frames, read_header
+from ..decoding import add_decode_flags, resolve_decode_settings
+from ..device import add_device_flags
+from ..files import atomic_write_bytes, check_writable
+from ..loading import load_world
+from . import print_and_save
+from .key_motion import level_of, plan_words, play_real_keys
+
+PLAN = "right*30,jump*4,right*25,left*15,jump*4,right*30,noop*12"
+BUCKETS = ((1, 20), (21, 40), (41, 60), (61, 90), (91, 120), (61, 120))  # ticks, inclusive
+# The player's colours in each skin CoinRun draws (read off the sprites as rendered at 64x64).
+SKINS = {"beige": [(233, 223, 199), (230, 218, 191), (224, 209, 175)],
+         "blue": [(175, 203, 238), (163, 195, 235), (141, 181, 231)],
+         "green": [(154, 214, 195), (139, 207, 186), (111, 196, 169)],
+         "pink": [(245, 186, 204), (243, 175, 197), (241, 156, 183)],
+         "yellow": [(255, 219, 77), (255, 214, 51)]}
+SKIN_TOLERANCE, SKIN_PIXELS = 4, 3
+
+
+def edges(frame: np.ndarray) -> np.ndarray:
+    """(across, down) shares of 4x4 blocks with a strong colour step to the next block (64x64 frames)."""
+    x = frame.astype(float).reshape(16, 4, 16, 4, 3).mean((1, 3))
+    return np.array([np.mean(np.abs(np.diff(x, axis=1)).sum(-1) > 40),
+                     np.mean(np.abs(np.diff(x, axis=0)).sum(-1) > 40)])
+
+
+def is_flat(frame: np.ndarray) -> bool:
+    _, counts = np.unique(frame.reshape(-1, 3) // 8, axis=0, return_counts=True)
+    return counts.max() / (frame.shape[0] * frame.shape[1]) > 0.85
+
+
+def skin_pixels(frame: np.ndarray, skin: str, tolerance: int = SKIN_TOLERANCE) -> int:
+    colours = np.array(SKINS[skin], np.int16)
+    return int((np.abs(frame[:, :, None, :].astype(np.int16) - colours).max(-1) <= tolerance).any(-1).sum())
+
+
+def skin_of(frame: np.ndarray) -> str:
+    """The skin whose exact colours fill most of the central square (where the camera keeps the player)."""
+    h, w = frame.shape[0] // 2, frame.shape[1] // 2
+    centre = frame[h - 8:h + 8, w - 8:w + 8]
+    return max(SKINS, key=lambda skin: skin_pixels(centre, skin, 0))
+
+
+def player_seen(frame: np.ndarray, skin: str) -> bool:
+    return skin_pixels(frame, skin) >= SKIN_PIXELS
+
+
+def frame_scores(frames: list[np.ndarray], skin: str) -> dict[str, np.ndarray]:
+    """Per frame (start frame first): edges (T, 2), flat (T,), player (T,), camera (T, 2) cumulative."""
+    camera = np.concatenate((np.zeros((1, 2)), np.cumsum(frame_motions(frames).numpy(), axis=0)))
+    return {"edges": np.stack([edges(f) for f in frames]), "flat": np.array([is_flat(f) for f in frames]),
+            "player": np.array([player_seen(f, skin) for f in frames]), "camera": camera}
+
+
+def bucket_summary(runs: list[dict[str, np.ndarray]]) -> dict[str, dict]:
+    """Means over starts and the ticks of each bucket; the camera's median over starts at its end."""
+    out = {}
+    for first, last in BUCKETS:
+        if last >= len(runs[0]["flat"]):
+            continue
+        ticks = slice(first, last + 1)
+        edge = np.mean([r["edges"][ticks].mean(0) for r in runs], 0)
+        out[f"{first}-{last}"] = {
+            "edges_across": float(edge[0]), "edges_down": float(edge[1]),
+            "flat": float(np.mean([r["flat"][ticks].mean() for r in runs])),
+            "player": float(np.mean([r["player"][ticks].mean() for r in runs])),
+            "camera_dx": float(np.median([r["camera"][last, 0] for r in runs])),
+            "camera_dy": float(np.median([r["camera"][last, 1] for r in runs]))}
+    return out
+
+
+def picture(pairs: list[tuple[list[np.ndarray], list[np.ndarray]]], every: int = 10, scale: int = 2) -> np.ndarray:
+    """Per start, the real frames (upper row) above the model's (lower row), every `every`th tick."""
+    rows = []
+    for real, model in pairs:
+        for frames in (real, model):
+            rows.append(np.concatenate(frames[::every], axis=1))
+        rows.append(np.full((4, rows[-1].shape[1], 3), 255, np.uint8))  # a white line between starts
+    sheet = np.concatenate(rows[:-1], axis=0)
+    return sheet.repeat(scale, 0).repeat(scale, 1)
+
+
+def format_table(result: dict) -> str:
+    lines = [f"free play, {result['starts']} starts, keys {result['plan']}",
+             f"{'ticks':<8}{'edges across m/r':>18}{'edges down m/r':>18}{'flat m/r':>14}{'player m/r':>14}"
+             f"{'camera dx m/r':>16}{'camera dy m/r':>16}"]
+    for bucket, m in result["model"].items():
+        r = result["real"][bucket]
+        lines.append(f"{bucket:<8}{m['edges_across']:>9.3f} /{r['edges_across']:>6.3f}"
+                     f"{m['edges_down']:>11.3f} /{r['edges_down']:>6.3f}{m['flat']:>8.1%} /{r['flat']:>5.1%}"
+                     f"{m['player']:>8.0%} /{r['player']:>5.0%}{m['camera_dx']:>9.1f} /{r['camera_dx']:>6.1f}"
+                     f"{m['camera_dy']:>9.1f} /{r['camera_dy']:>6.1f}")
+    late = result["ratio_61_120"]
+    lines.append(f"ticks 61-120, model / real: edges across {late['edges_across']:.2f}x, edges down "
+                 f"{late['edges_down']:.2f}x")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = OneLineParser(prog="python -m genie_core.tools.free_play", description=__doc__,
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", required=True, help="checkpoint folder")
+    p.add_argument("--data", required=True, help="episodes made by `genie_core.data coinrun`; first frames are level starts")
+    p.add_argument("--starts", type=whole(1), default=16, help="level starts to play from (default 16)")
+    p.add_argument("--actions", default=PLAN, help=f"the keys, as main.py --actions reads them (default {PLAN})")
+    p.add_argument("--json", help="write every number here")
+    p.add_argument("--picture", help="write the real-above-model picture here (PNG)")
+    p.add_argument("--picture-starts", type=whole(1), default=4, help="starts drawn in --picture (default 4)")
+    add_decode_flags(p)
+    add_device_flags(p)
+    args = p.parse_args(argv)
+    from play.session import parse_actions, run_session
+    try:
+        for path in (args.json, args.picture):
+            if path:
+                check_writable(path, make_folders=True)
+        world = load_world(args.checkpoint, args.device, precision=args.precision)
+        world.settings = resolve_decode_settings(args, world.settings)
+        plan = parse_actions(args.actions, world.num_actions, world.action_names, world.direction_keys)
+        keys = plan_words(args.actions)
+        headers = [read_header(path) for path in list_episodes(args.data)[:args.starts]]
+        if not headers:
+            raise ValueError(f"{args.data}: no episode .npz files")
+        model_runs, real_runs, pairs = [], [], []
+        for header in headers:
+            check_frame_size(header.path, (header.height, header.width), world.image_size,
+                             f"the checkpoint {args.checkpoint}", "use a checkpoint trained on frames of that size")
+            image = np.array(read_frames(header)[0])
+            skin = skin_of(image)
+            model = run_session(world, image, plan).frames
+            real = play_real_keys(level_of(header.path), world.image_size, keys)
+            model_runs.append(frame_scores(model, skin))
+            real_runs.append(frame_scores(real, skin))
+            if len(pairs) < args.picture_starts:
+                pairs.append((real, model))
+    except (CheckpointError, ClipFormatError, ValueError, OSError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    result = {"model": bucket_summary(model_runs), "real": bucket_summary(real_runs), "starts": len(headers),
+              "plan": args.actions, "checkpoint": args.checkpoint, "data": args.data,
+              "settings": dataclasses.asdict(world.settings)}
+    late_m, late_r = result["model"].get("61-120"), result["real"].get("61-120")
+    result["ratio_61_120"] = ({k: late_m[k] / max(late_r[k], 1e-9) for k in ("edges_across", "edges_down")}
+                              if late_m else {"edges_across": float("nan"), "edges_down": float("nan")})
+    print_and_save(format_table(result), result, args.json)
+    if args.picture:
+        from io import BytesIO
+
+        from PIL import Image
+        buffer = BytesIO()
+        Image.fromarray(picture(pairs)).save(buffer, format="PNG")
+        atomic_write_bytes(args.picture, buffer.getvalue())
+        print(f"wrote {args.picture}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
