@@ -25,7 +25,7 @@ from genie_core.data.__main__ import main as data_main
 from genie_core.data.clips import write_episode
 from genie_core.models.config import preset
 from genie_core.models.tokenizer import VideoTokenizer
-from genie_core.tools import action_names, action_sheet, bench, evaluate, key_motion
+from genie_core.tools import action_names, action_sheet, bench, evaluate, free_play, key_motion, long_horizon
 from genie_core.train.__main__ import main as train_main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -120,7 +120,7 @@ def checkpoint_cases(ws: Path, base: list[str], option: str = "--checkpoint",
 def in_process_cases(ws: Path, rng: random.Random) -> list[tuple[str, object, list[str], str]]:
     s, ck, d16, out = str, str(ws / "ck"), str(ws / "d16"), str(ws / "out")
     decode = {"--steps": ["0", "1.5"], "--temperature": ["-1"], "--copy-bias": [], "--order": ["best"],
-              "--reuse-patches": ["yes"]}
+              "--reuse-patches": ["yes"], "--revealed-steps": ["-1", "0.5"], "--revealed-temperature": ["-1"]}
     cases: dict[str, tuple[object, list[tuple[list[str], str]]]] = {}
     # --steps 1: a case wrongly accepted ends in seconds (and fails the test by writing its run folder)
     tok = ["tokenizer", "--out", f"{out}/tok", "--preset", "tiny", "--device", "cpu", "--steps", "1"]
@@ -139,7 +139,9 @@ def in_process_cases(ws: Path, rng: random.Random) -> list[tuple[str, object, li
         *checkpoint_cases(ws, dyn, "--tokenizer", tokenizer_only),
         *checkpoint_cases(ws, [*dyn, "--tokenizer", ck], "--init", lam_and_dynamics),
         *file_cases(ws, [*dyn[:-2], "--tokenizer", ck], "--data", ("garbage", "dtype")),
-        *flag_cases([*dyn[:-1], s(ws / "nowhere"), "--tokenizer", ck], {"--mask-mode": ["all"]}, rng)])
+        *flag_cases([*dyn[:-1], s(ws / "nowhere"), "--tokenizer", ck], {
+            "--mask-mode": ["all"], "--mask-revealed": ["yes"], "--copy-gates": ["1"], "--context-noise": ["-0.1", "2"],
+            "--snap-tolerance": ["-1", "1.5"]}, rng)])
     export = ["export", "--out", f"{out}/exported"]
     export_decode = {"--maskgit-steps" if flag == "--steps" else flag: bad for flag, bad in decode.items()}
     cases["train export"] = (train_main, [*checkpoint_cases(ws, export, "--run"),
@@ -157,6 +159,16 @@ def in_process_cases(ws: Path, rng: random.Random) -> list[tuple[str, object, li
         ([*ev[:3], s(ws / "d64")], "64x64"), ([*ev, "--json", d16], "is a folder"),
         *file_cases(ws, ev[:2], "--data", ("garbage", "nokey")), *checkpoint_cases(ws, ev[2:]),
         *flag_cases([*ev[:3], s(ws / "nowhere")], {"--starts": ["0", "-3"], "--device": ["gpu"]}, rng)])
+    cases["free_play"] = (free_play.main, [
+        ([*ev[:3], s(ws / "d64")], "64x64"), ([*ev, "--json", d16], "is a folder"),
+        ([*ev, "--picture", f"{ws / 'a_file'}/p.png"], "a_file"), *checkpoint_cases(ws, ev[2:]),
+        *flag_cases([*ev[:3], s(ws / "nowhere")], {"--starts": ["0"], "--picture-starts": ["0"],
+                                                   "--device": ["gpu"], **decode}, rng)])
+    cases["long_horizon"] = (long_horizon.main, [
+        ([*ev[:3], s(ws / "d64"), "--frames", "5"], "64x64"), ([*ev, "--json", d16], "is a folder"),
+        *file_cases(ws, ev[:2], "--data", ("garbage", "truncated")), *checkpoint_cases(ws, ev[2:]),
+        *flag_cases([*ev[:3], s(ws / "nowhere")], {"--frames": ["0"], "--max-windows": ["0"], "--seed": ["-1"],
+                                                   "--device": ["gpu"], **decode}, rng)])
     cases["bench"] = (bench.main, [
         (["--checkpoint", ck, "--image", s(ws / "notes.txt")], "notes.txt"),
         (["--checkpoint", ck, "--json", d16], "is a folder"), *checkpoint_cases(ws, ["--ticks", "2"]),
@@ -191,6 +203,7 @@ def main_py_cases(ws: Path, rng: random.Random) -> list[tuple[list[str], str]]:
     flags = {"--context": ["0", "1025"], "--scale": ["0", "33"], "--record-scale": ["0"], "--fps": ["-1"],
              "--seed": ["-1", "4294967296"], "--threads": ["0"], "--idle-action": ["-1"], "--steps": ["0"],
              "--temperature": ["-1"], "--copy-bias": [], "--reuse-patches": ["maybe"], "--order": ["best"],
+             "--revealed-steps": ["-2"], "--revealed-temperature": ["nan"],
              "--fit": ["zoom"], "--device": ["tpu"], "--mode": ["x"], "--precision": ["half"], "--measure": ["0", "-2"]}
     return [*flag_cases([*base, *ck], flags, rng), *checkpoint_cases(ws, base),
             ([*ck, "--image", str(ws / "notes.txt"), *base[2:]], "notes.txt"),

@@ -46,8 +46,10 @@ SKIN_TOLERANCE, SKIN_PIXELS = 4, 3
 
 
 def edges(frame: np.ndarray) -> np.ndarray:
-    """(across, down) shares of 4x4 blocks with a strong colour step to the next block (64x64 frames)."""
-    x = frame.astype(float).reshape(16, 4, 16, 4, 3).mean((1, 3))
+    """(across, down) shares of blocks (a 16x16 grid: 4x4 pixels at 64x64) with a strong colour step to
+    the next block."""
+    h, w = frame.shape[0] // 16, frame.shape[1] // 16
+    x = frame.astype(float).reshape(16, h, 16, w, 3).mean((1, 3))
     return np.array([np.mean(np.abs(np.diff(x, axis=1)).sum(-1) > 40),
                      np.mean(np.abs(np.diff(x, axis=0)).sum(-1) > 40)])
 

@@ -1,0 +1,83 @@
+"""Free play's measures on known pictures, a free play on a tiny world, the real game's side, and the
+long horizon's teacher-forced rollout."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from genie_core.checkpoint import build_genie, save_genie
+from genie_core.data.clips import write_episode
+from genie_core.decoding import DecodeSettings
+from genie_core.tools.free_play import SKINS, bucket_summary, edges, frame_scores, is_flat, picture, player_seen, skin_of
+from genie_core.world import World
+
+
+def test_bands_have_no_edges_across_and_flat_fill_none_at_all():
+    bands = np.zeros((64, 64, 3), np.uint8)
+    bands[::8] = 200  # a bright row every 8 px: steps down, none across
+    bands[1::8] = 200
+    bands[2::8] = 200
+    bands[3::8] = 200
+    across, down = edges(bands)
+    assert across == 0 and down > 0.4
+    flat = np.full((64, 64, 3), 90, np.uint8)
+    assert tuple(edges(flat)) == (0, 0) and is_flat(flat) and not is_flat(bands)
+    checker = ((np.indices((16, 16)).sum(0) % 2) * 200).astype(np.uint8).repeat(4, 0).repeat(4, 1)
+    assert tuple(edges(np.stack([checker] * 3, -1))) == (1, 1)
+
+
+@pytest.mark.parametrize("skin", list(SKINS))
+def test_each_skin_is_found_at_the_centre_and_seen_only_where_drawn(skin):
+    frame = np.full((64, 64, 3), 60, np.uint8)
+    frame[30:34, 30:33] = SKINS[skin][0]
+    assert skin_of(frame) == skin and player_seen(frame, skin)
+    others = [s for s in SKINS if s != skin]
+    assert not any(player_seen(frame, s) for s in others)
+    frame[30:34, 30:33] = 60
+    assert not player_seen(frame, skin)
+
+
+def test_free_play_on_a_tiny_world_gives_every_bucket_and_a_picture():
+    world = World(build_genie("tiny", seed=0), DecodeSettings(steps=1, temperature=0.0), context=4)
+    start = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    frames = [world.reset(start)] + [world.step(a % world.num_actions) for a in range(25)]
+    scores = frame_scores(frames, skin_of(start))
+    assert scores["edges"].shape == (26, 2) and scores["camera"].shape == (26, 2) and scores["player"].shape == (26,)
+    summary = bucket_summary([scores, scores])
+    assert list(summary) == ["1-20"]  # only whole buckets
+    assert 0 <= summary["1-20"]["edges_across"] <= 1
+    sheet = picture([(frames, frames)], every=10, scale=2)
+    assert sheet.shape == (2 * 2 * 16, 3 * 16 * 2, 3)
+
+
+def test_the_real_game_plays_the_named_keys_from_a_levels_start():
+    pytest.importorskip("procgen")
+    from genie_core.tools.key_motion import plan_words, play_real_keys
+    keys = plan_words("right*3,noop,jump*2")
+    assert keys == ["right"] * 3 + ["noop"] + ["jump"] * 2
+    frames = play_real_keys(1000000, 64, keys)
+    assert len(frames) == 7 and frames[0].shape == (64, 64, 3)
+    assert player_seen(frames[-1], skin_of(frames[0]))  # the real game always shows its player
+    with pytest.raises(ValueError, match="no key named"):
+        play_real_keys(1000000, 64, ["fly"])
+
+
+def test_long_horizon_runs_on_a_tiny_checkpoint_and_refuses_bad_input(tmp_path):
+    checkpoint = tmp_path / "ckpt"
+    save_genie(build_genie("tiny", seed=0), str(checkpoint))
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for e in range(2):
+        write_episode(str(data / f"ep{e}.npz"), rng.integers(0, 256, (30, 16, 16, 3), dtype=np.uint8))
+    out = tmp_path / "long.json"
+    run = [sys.executable, "-m", "genie_core.tools.long_horizon", "--checkpoint", str(checkpoint), "--data", str(data)]
+    done = subprocess.run(run + ["--frames", "12", "--json", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    assert len(result["model_psnr_by_t"]) == 12 and list(result["buckets"]) == ["1-10", "11-12"]
+    assert result["windows"] == 4  # two 13-frame windows in each 30-frame episode
+    refused = subprocess.run(run + ["--frames", "0"], capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
