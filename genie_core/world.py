@@ -265,7 +265,7 @@ class World:
             raise ValueError(f"start image must be uint8 {self.image_size}x{self.image_size}x3, got "
                              f"{image.dtype} {image.shape}")
         self.reseed(self.seed)
-        self.rollout.start(torch.from_numpy(image)[None])
+        self.rollout.start(torch.from_numpy(image.copy())[None])  # torch warns on read-only arrays
         self.frames = deque([image.copy()])
         return image.copy()
 

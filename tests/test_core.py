@@ -469,3 +469,14 @@ def test_decode_json_round_trips_and_bad_values_fail_clearly(tmp_path, models):
     (tmp_path / "dynamics" / "decode.json").write_text('{"steps": 0}')
     with pytest.raises(CheckpointError, match="decode.json: bad decoding settings"):
         load_genie(str(tmp_path))
+
+
+def test_reset_takes_a_read_only_image_without_a_warning():
+    import warnings
+    world = random_world("tiny", seed=0)
+    image = np.zeros((16, 16, 3), np.uint8)
+    image.setflags(write=False)  # as np.asarray(PIL image) gives
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert world.reset(image).shape == (16, 16, 3)
+        world.step(0)
