@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .blocks.maskgit import maskgit_decode, sample_tokens
-from .blocks.motion import id_to_motion, shift_frames
+from .blocks.motion import id_to_motion
 from .blocks.patches import reuse_patches
 from .checkpoint import GenieModels
 from .decoding import DecodeSettings
@@ -151,7 +151,7 @@ class Rollout:
         if self.motion_radius:
             motion = self._next_motion(action_B, settings.temperature, generator)
             shift = id_to_motion(motion, self.motion_radius)
-            moved = shift_frames(self.history[-1].shown_BHW3, shift)
+            moved = self.dynamics.move_draft(self.history[-1].shown_BHW3, shift)
             draft = self._encode_draft(moved, shift)
         previous = self.history[-1].tokens_BN
         if self.cached and self.rings_stale:

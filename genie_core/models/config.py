@@ -142,6 +142,12 @@ class DynamicsConfig:
     # patch: copies show exact pixels at play time, so copying where it is close enough keeps the
     # picture sharp instead of passing it through the tokenizer each tick. 0: exact matches only.
     snap_tolerance: float = 0.0
+    # With motion: where the player the camera follows stands, as flat pixel indices (y * W + x),
+    # measured on the training video (motion.followed_pixels: pixels that keep their colour while the
+    # camera moves). The draft keeps these pixels unmoved (train and play alike), so the player stays
+    # put while the level slides under it; without it v6 dragged the player off with the level within
+    # 20-30 ticks of a held key. Empty: the whole frame moves.
+    followed_pixels: tuple[int, ...] = ()
 
     def __post_init__(self):
         grid = self.grid

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..blocks.motion import num_motions, revealed_patches
+from ..blocks.motion import move_camera, num_motions, pixel_mask, revealed_patches
 from ..blocks.patches import merge_tokens, split_tokens
 from ..blocks.st_transformer import KVBuffer, STTransformer, clean_past_mask
 from .config import DynamicsConfig
@@ -150,6 +150,10 @@ class DynamicsModel(nn.Module):
         patch = image_size // self.config.grid
         hidden = revealed_patches(motions_x2.reshape(-1, 2), image_size, patch).view(drafts_xN.shape)
         return drafts_xN.masked_fill(hidden, self.mask_id)
+
+    def move_draft(self, frames_BHW3: torch.Tensor, motion_B2: torch.Tensor) -> torch.Tensor:
+        """A draft's pixels: frames moved by their camera motion, the followed pixels kept (see config)."""
+        return move_camera(frames_BHW3, motion_B2, pixel_mask(self.config.followed_pixels, frames_BHW3.shape[-2]))
 
     def corrupt_context(self, tokens_xN: torch.Tensor, rate_x1: torch.Tensor, generator=None) -> torch.Tensor:
         """Training only: each token (not mask_id) replaced by a random one with probability rate."""

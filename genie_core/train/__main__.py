@@ -15,8 +15,10 @@ import os
 import sys
 import time
 
+import numpy as np
 import torch
 
+from ..blocks.motion import followed_pixels
 from ..checkpoint import (
     CheckpointError,
     GenieModels,
@@ -95,6 +97,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     dyn.add_argument("--snap-tolerance", type=number(0, 1), default=None, metavar="E",
                      help="training only: targets take their copy source's token where its pixels are within this "
                           "RMS error, 0..1 (default: the preset's)")
+    dyn.add_argument("--keep-followed", type=on_off, default=False, metavar="on|off",
+                     help="measure where the player the camera follows stands (pixels that stay while the camera "
+                          "moves, on the training video) and keep those pixels unmoved in every draft (default off)")
     exp = sub.add_parser("export", help="copy a finished phase-2 run into a self-contained checkpoint folder")
     exp.add_argument("--run", required=True, help="phase-2 run folder (holds tokenizer/, lam/, dynamics/)")
     exp.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/coinrun")
@@ -144,7 +149,11 @@ def run_dynamics(args) -> dict:
     for p in tokenizer.parameters():
         p.requires_grad_(False)
     config = preset(args.preset)
-    dyn_config = dataclasses.replace(config.dynamics, num_codes=tokenizer.config.num_codes,
+    size = tokenizer.config.image_size
+    train_clips, val_clips = _samplers(args, size, f"the tokenizer in {args.tokenizer}",
+                                       "train a tokenizer on this data first (phase 1)")
+    followed = measure_followed(train_clips) if args.keep_followed else ()
+    dyn_config = dataclasses.replace(config.dynamics, followed_pixels=followed, num_codes=tokenizer.config.num_codes,
                                      tokens_per_frame=tokenizer.config.tokens_per_frame,
                                      num_actions=config.lam.num_actions, still_action=config.lam.still_id,
                                      mask_mode=args.mask_mode or config.dynamics.mask_mode,
@@ -156,14 +165,11 @@ def run_dynamics(args) -> dict:
     lam, dynamics = LatentActionModel(lam_config), DynamicsModel(dyn_config)
     if args.init:  # checked before pretokenizing; a resumed run then overwrites these with its own latest weights
         load_initial_weights({"lam": lam, "dynamics": dynamics}, args.init)
-    size = tokenizer.config.image_size
-    train_clips, val_clips = _samplers(args, size, f"the tokenizer in {args.tokenizer}",
-                                       "train a tokenizer on this data first (phase 1)")
     started = time.time()
     cache = os.path.join(args.tokenizer, "token_cache") if os.path.isdir(tok_dir) else None
     bf16 = device.type == "cuda" or args.cpu_bf16
-    train_tokens = cached_pretokenize(tokenizer, train_clips, device, cache, bf16, dyn_config.motion_radius)
-    val_tokens = cached_pretokenize(tokenizer, val_clips, device, cache, bf16, dyn_config.motion_radius)
+    train_tokens = cached_pretokenize(tokenizer, train_clips, device, cache, bf16, dyn_config.motion_radius, followed)
+    val_tokens = cached_pretokenize(tokenizer, val_clips, device, cache, bf16, dyn_config.motion_radius, followed)
     print(f"pretokenized {train_clips.num_frames + val_clips.num_frames} frames in {time.time() - started:.0f} s")
     if lam_config.motion_codes and not lam.motion_centroids.any():  # fresh, or --init from a run without them
         lam.set_motion_classes(torch.cat([episode["motions"][1:] for episode in train_tokens]), seed=args.seed)
@@ -178,12 +184,23 @@ def run_dynamics(args) -> dict:
                   "pretokenize_s": round(time.time() - started, 1)})
 
 
+FOLLOWED_EPISODES = 64  # enough: CoinRun's player blob is the same from 30 episodes on
+
+
+def measure_followed(clips) -> tuple[int, ...]:
+    """DynamicsConfig.followed_pixels measured on the first training episodes (motion.followed_pixels)."""
+    episodes = (torch.from_numpy(np.array(clips._frames(i))) for i in range(min(FOLLOWED_EPISODES, len(clips.episodes))))
+    followed = followed_pixels(episodes)
+    print(f"followed pixels: {len(followed)} (the draft keeps them unmoved)")
+    return followed
+
+
 # DynamicsConfig fields that train dynamics' flags of the same name override.
 DYNAMICS_FLAGS = ("mask_revealed", "copy_gates", "context_noise", "snap_tolerance")
 
 # Switches that add parts to a model without changing the rest: --init from a run without them
 # loads everything else and starts the added parts fresh.
-ADDED_BY_INIT = ("motion_codes", "mask_revealed", "copy_gates")
+ADDED_BY_INIT = ("motion_codes", "mask_revealed", "copy_gates", "followed_pixels")
 
 
 def load_initial_weights(models: dict, folder: str) -> None:

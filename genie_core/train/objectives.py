@@ -18,7 +18,7 @@ from torch import nn
 from tqdm import tqdm
 
 from ..blocks.metrics import psnr
-from ..blocks.motion import episode_motions, motion_to_id, shift_frames
+from ..blocks.motion import episode_motions, motion_to_id, move_camera, pixel_mask
 from ..blocks.patches import patchify
 from ..blocks.vq import VectorQuantizer, code_usage, perplexity
 from ..data.sampler import ClipSampler
@@ -85,15 +85,19 @@ class TokenizerObjective(nn.Module):
 
 
 def cached_pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, cache_dir: str | None,
-                       bf16: bool = False, motion_radius: int = 0) -> list[dict[str, torch.Tensor]]:
+                       bf16: bool = False, motion_radius: int = 0,
+                       followed: tuple[int, ...] = ()) -> list[dict[str, torch.Tensor]]:
     """pretokenize, remembered in cache_dir (keyed by the episode files, the tokenizer's weights, the
-    precision and the motion radius) so that several phase-2 runs on one tokenizer pay for it once."""
+    precision, the motion radius and the followed pixels) so that several phase-2 runs on one
+    tokenizer pay for it once."""
     if cache_dir is None:
-        return pretokenize(tokenizer, clips, device, bf16=bf16, motion_radius=motion_radius)
+        return pretokenize(tokenizer, clips, device, bf16=bf16, motion_radius=motion_radius, followed=followed)
     # "episode-parts": the file holds {part}/{episode} tensors (older caches held one per episode).
     key = hashlib.sha1((b"bf16;" if bf16 else b"") + b"copy-unchanged-patches;episode-parts;")
     if motion_radius:
         key.update(f"motion-drafts-{motion_radius};".encode())
+    if followed:
+        key.update(f"followed-{followed};".encode())
     for header in clips.episodes:
         stat = os.stat(header.path)
         key.update(f"{os.path.abspath(header.path)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
@@ -105,7 +109,7 @@ def cached_pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, ca
         count = sum(1 for name in loaded if name.startswith("tokens/"))
         return [{part: loaded[f"{part}/{i}"] for part in EPISODE_PARTS if f"{part}/{i}" in loaded}
                 for i in range(count)]
-    episodes = pretokenize(tokenizer, clips, device, bf16=bf16, motion_radius=motion_radius)
+    episodes = pretokenize(tokenizer, clips, device, bf16=bf16, motion_radius=motion_radius, followed=followed)
     flat = {f"{part}/{i}": t.contiguous() for i, episode in enumerate(episodes) for part, t in episode.items()}
     atomic_write_bytes(path, save(flat))
     return episodes
@@ -116,12 +120,13 @@ EPISODE_PARTS = ("tokens", "drafts", "motions")
 
 @torch.no_grad()
 def pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, batch_frames: int = 32,
-                bf16: bool = False, motion_radius: int = 0) -> list[dict[str, torch.Tensor]]:
+                bf16: bool = False, motion_radius: int = 0, followed: tuple[int, ...] = ()) -> list[dict[str, torch.Tensor]]:
     """Per episode {"tokens": (T, N) int16}: every frame encoded once with the frozen tokenizer,
     with copy_unchanged_patches applied (the dynamics model's targets). With motion_radius > 0 also
     "motions" (T, 2) int8, each frame's camera motion from the one before (motion.py; frame 0:
     (0, 0)), and "drafts" (T, N) int16, the tokens of frame t-1 moved by motion t and encoded on
-    its own, as the player encodes it (frame 0's draft is unused).
+    its own, as the player encodes it (frame 0's draft is unused), the followed pixels (flat indices,
+    DynamicsConfig.followed_pixels) kept unmoved.
 
     Episodes go through VideoTokenizer.encode_long (chunked, same result as one long pass; short
     chunks, since temporal attention over a chunk costs its length squared). bf16: autocast, 1.5x
@@ -131,6 +136,7 @@ def pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, batch_fra
     tokenizer.eval()
     out = []
     autocast = torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16)
+    kept = pixel_mask(followed, tokenizer.config.image_size)
     for index in tqdm(range(len(clips.episodes)), desc="pretokenize", dynamic_ncols=True):
         frames = torch.from_numpy(np.array(clips._frames(index))).to(device)
         with autocast:
@@ -138,7 +144,7 @@ def pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, batch_fra
         episode = {"tokens": copy_unchanged_patches(tokens, frames, tokenizer.config.patch).to(torch.int16).cpu()}
         if motion_radius:
             motions = episode_motions(frames, motion_radius)
-            moved = torch.cat((frames[:1], shift_frames(frames[:-1], motions[1:])))
+            moved = torch.cat((frames[:1], move_camera(frames[:-1], motions[1:], kept)))
             with autocast:
                 drafts = torch.cat([tokenizer.encode(chunk[:, None])[:, 0] for chunk in moved.split(batch_frames)])
             episode.update(drafts=drafts.to(torch.int16).cpu(), motions=motions.to(torch.int8))
@@ -193,8 +199,9 @@ class WorldModelObjective(nn.Module):
             frames = torch.from_numpy(batch.frames)
             parts["drafts"] = self.dynamics.hide_revealed(parts["drafts"], parts["motions"], frames.shape[2])
             if self.dynamics.config.snap_tolerance > 0:
+                kept = pixel_mask(self.dynamics.config.followed_pixels, frames.shape[2])
                 parts["tokens"] = snap_to_copies(parts["tokens"], parts["drafts"], frames, parts["motions"],
-                                                 self.dynamics.config.snap_tolerance, self.dynamics.mask_id)
+                                                 self.dynamics.config.snap_tolerance, self.dynamics.mask_id, kept)
         return parts
 
     def sample_batch(self, batch_size: int, rng: np.random.Generator):

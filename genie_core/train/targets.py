@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ..blocks.motion import shift_frames
+from ..blocks.motion import move_camera
 from ..blocks.patches import patchify
 
 
@@ -22,17 +22,19 @@ def patch_errors(frames_BTHW3: torch.Tensor, others_BTHW3: torch.Tensor, patch: 
 
 
 def snap_to_copies(tokens_BTN: torch.Tensor, drafts_BTN: torch.Tensor, frames_BTHW3: torch.Tensor,
-                   motions_BT2: torch.Tensor, tolerance: float, mask_id: int) -> torch.Tensor:
+                   motions_BT2: torch.Tensor, tolerance: float, mask_id: int,
+                   kept_HW: torch.Tensor | None = None) -> torch.Tensor:
     """Targets for frames 1..T-1 of windows (frame 0 is context and stays):
     - the draft's token (frame t-1 moved by motion t) where the moved pixels are within `tolerance`
       of frame t's patch and closer than the unmoved ones, and the draft has a token there;
     - else the (already snapped) token of frame t-1 where its unmoved pixels are within tolerance;
     - else the token itself.
-    Ties go to the unmoved frame, so a still frame keeps every token, as the still action does."""
+    Ties go to the unmoved frame, so a still frame keeps every token, as the still action does.
+    kept_HW: pixels the draft keeps unmoved (DynamicsConfig.followed_pixels), or None."""
     B, T, H, W, _ = frames_BTHW3.shape
     patch = H // int(tokens_BTN.shape[-1] ** 0.5)
     before, after = frames_BTHW3[:, :-1], frames_BTHW3[:, 1:]
-    moved = shift_frames(before.reshape(-1, H, W, 3), motions_BT2[:, 1:].reshape(-1, 2)).view(B, T - 1, H, W, 3)
+    moved = move_camera(before.reshape(-1, H, W, 3), motions_BT2[:, 1:].reshape(-1, 2), kept_HW).view(B, T - 1, H, W, 3)
     moved_error, still_error = patch_errors(after, moved, patch), patch_errors(after, before, patch)  # (B, T-1, N)
     take_draft = (drafts_BTN[:, 1:] != mask_id) & (moved_error < tolerance) & (moved_error < still_error)
     take_previous = (still_error < tolerance) & ~take_draft
