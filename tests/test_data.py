@@ -350,3 +350,12 @@ def test_an_import_of_only_unreadable_inputs_fails_in_one_line_and_leaves_no_fol
     error = capsys.readouterr().err
     assert "Traceback" not in error and "error: nothing imported" in error.strip().splitlines()[-1]  # after the progress bar
     assert not out.exists()
+
+
+def test_coinrun_without_procgen_exits_2_with_the_install_line(tmp_path, monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "procgen", None)  # import procgen now raises ImportError
+    code = main(["coinrun", "--out", str(tmp_path / "c"), "--levels", "0:1", "--episodes", "1", "--envs", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "requirements-coinrun.txt" in err and len(err.strip().splitlines()) == 1

@@ -1,5 +1,6 @@
 """The key-motion check: known camera moves give known scores, and the command runs end to end."""
 import json
+import os
 import subprocess
 import sys
 
@@ -59,3 +60,17 @@ def test_key_motion_command_runs_on_a_tiny_checkpoint(tmp_path):
     done = subprocess.run([sys.executable, "-m", "genie_core.tools.key_motion", "--checkpoint", str(checkpoint),
                            "--data", str(data)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "Traceback" not in done.stderr and "names no action for" in done.stderr
+
+
+def test_key_motion_skips_a_corrupt_episode_with_a_note(tmp_path, capsys):
+    from genie_core.tools.key_motion import readable_starts
+
+    rng = np.random.default_rng(0)
+    for e in range(3):
+        write_episode(str(tmp_path / f"ep{e}.npz"), rng.integers(0, 256, (4, 16, 16, 3), dtype=np.uint8))
+    (tmp_path / "ep1.npz").write_bytes(b"not a zip file")
+    paths = sorted(str(p) for p in tmp_path.glob("*.npz"))
+    headers, starts = readable_starts(paths, 2)
+    assert [os.path.basename(h.path) for h in headers] == ["ep0.npz", "ep2.npz"] and len(starts) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "skipped" in err[0] and "ep1.npz" in err[0]

@@ -6,6 +6,7 @@ import os
 import sys
 
 from ..cli import OneLineParser, number, seed, whole
+from .coinrun import ProcgenMissing
 from .quality import QualityConfig
 
 EXAMPLES = """examples:
@@ -138,10 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         run(args)
-    except (OSError, ValueError) as error:  # bad paths or a folder made with other settings
+    except (OSError, ValueError, ProcgenMissing) as error:  # bad paths, other settings, no procgen
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except RuntimeError as error:  # e.g. procgen not installed
+    except RuntimeError as error:  # procgen failed at run time
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -45,6 +45,10 @@ EXPLORE_MOVES = (RIGHT, LEFT, NOOP, RIGHT_UP, LEFT_UP, UP)
 EXPLORE_ODDS = (0.30, 0.25, 0.15, 0.12, 0.10, 0.08)
 
 
+class ProcgenMissing(RuntimeError):
+    """procgen is not installed; the message names the install line."""
+
+
 def load_procgen():
     """procgen's env class, importing quietly (gym prints a deprecation notice to stderr)."""
     try:
@@ -52,7 +56,7 @@ def load_procgen():
             warnings.simplefilter("ignore")
             from procgen import ProcgenGym3Env
     except ImportError as error:
-        raise RuntimeError(f"procgen is not installed ({error}); install it with "
+        raise ProcgenMissing(f"procgen is not installed ({error}); install it with "
                            "`pip install --no-deps -r requirements-coinrun.txt`") from None
     return ProcgenGym3Env
 

@@ -115,6 +115,24 @@ def summarise(rows: list[dict[str, float]]) -> dict:
             "passed": {k: int(sum(o[k] for o in ok)) for k in FLOORS}, "starts": len(rows)}
 
 
+def readable_starts(paths: list[str], count: int) -> tuple[list, list[np.ndarray]]:
+    """The headers and first frames of the first `count` episodes that can be read; each corrupt
+    file is skipped with a one-line note on stderr."""
+    headers, starts = [], []
+    for path in paths:
+        if len(headers) == count:
+            break
+        try:
+            header = read_header(path)
+            start = np.array(read_frames(header)[0])  # a writable copy of the memory map
+        except (ClipFormatError, OSError, ValueError) as error:
+            print(f"note: skipped {path}: {error}", file=sys.stderr)
+            continue
+        headers.append(header)
+        starts.append(start)
+    return headers, starts
+
+
 def main(argv=None) -> int:
     p = OneLineParser(prog="python -m genie_core.tools.key_motion", description=__doc__,
                       formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -133,13 +151,12 @@ def main(argv=None) -> int:
         missing = [k for k in ("right", "left", "jump") if k not in known]
         if missing:
             raise ValueError(f"{args.checkpoint}: actions.json names no action for {', '.join(missing)}")
-        headers = [read_header(path) for path in list_episodes(args.data)[:args.starts]]
+        headers, starts = readable_starts(list_episodes(args.data), args.starts)
         if not headers:
-            raise ValueError(f"{args.data}: no episode .npz files")
+            raise ValueError(f"{args.data}: no readable episode .npz files")
         for header in headers:
             check_frame_size(header.path, (header.height, header.width), world.image_size,
                              f"the checkpoint {args.checkpoint}", "use a checkpoint trained on frames of that size")
-        starts = [np.array(read_frames(h)[0]) for h in headers]  # a writable copy of the memory map
         rows, real_rows = [], []
         for header, image in zip(headers, starts):
             rows.append(key_scores(play_model(world, image)))
