@@ -160,7 +160,7 @@ class GenieVectorEnv(VectorEnv):
             raise ValueError(f"num_envs and max_episode_steps must be at least 1, got {num_envs}, {max_episode_steps}")
         names = None
         if models is None:
-            models = load_models(checkpoint, device)
+            models = load_models(checkpoint, device, "auto")  # as load_world: bf16 where the hardware has it
             names, _ = read_action_labels(checkpoint, models.dynamics.config.num_actions)
         self.models, self.num_envs, self.render_mode = models, num_envs, render_mode
         self.max_episode_steps, self.reward_fn, self.starts = max_episode_steps, reward_fn, starts

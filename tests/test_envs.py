@@ -86,3 +86,17 @@ def test_the_random_agent_example_saves_a_gif(tmp_path):
     env.action_space.seed(0)
     frames = example.run(env, 20, str(tmp_path / "agent.gif"))
     assert len(frames) == 13 and os.path.getsize(tmp_path / "agent.gif") > 0
+
+
+def test_env_speed_measures_one_and_batched_worlds(tmp_path):
+    from genie_core.checkpoint import save_genie
+    from genie_core.tools.env_speed import main
+
+    save_genie(build_genie("tiny", seed=0), str(tmp_path / "ckpt"))
+    out = tmp_path / "speed.json"
+    assert main(["--checkpoint", str(tmp_path / "ckpt"), "--worlds", "1,3", "--steps", "2", "--json", str(out),
+                 "--device", "cpu"]) == 0
+    import json
+    rates = json.loads(out.read_text())["steps_per_second"]
+    assert set(rates) == {"1", "3"} and all(r > 0 for r in rates.values())
+    assert main(["--checkpoint", str(tmp_path / "ckpt"), "--worlds", "0"]) == 2
