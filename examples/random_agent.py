@@ -11,8 +11,9 @@ import genie_core.envs  # noqa: F401  (registers GeniePlay/CoinRun-v0)
 def run(env: gymnasium.Env, steps: int, out: str, seed: int = 0) -> list[np.ndarray]:
     frame, info = env.reset(seed=seed)
     frames = [frame]
-    for _ in range(steps):  # hold a random key for a few ticks, as a player would
-        action = env.action_space.sample() if len(frames) % 5 == 1 else action
+    for tick in range(steps):
+        if tick % 5 == 0:  # hold a random key for 5 ticks, as a player would
+            action = env.action_space.sample()
         frame, reward, terminated, truncated, info = env.step(action)
         frames.append(frame)
         if terminated or truncated:

@@ -25,7 +25,8 @@ from genie_core.blocks.patches import merge_tokens, split_tokens
 from genie_core.models.dynamics import DynamicsModel
 from genie_core.models.lam import LatentActionModel, shift_mix
 from genie_core.models.tokenizer import VideoTokenizer
-from genie_core.world import Rollout
+from genie_core.reference import UncachedRollout, full_inputs
+from genie_core.rollout import Rollout
 
 GREEDY_REUSE = DecodeSettings(steps=2, temperature=0.0, order="confidence", reuse_patches=True)
 
@@ -115,7 +116,7 @@ def test_clean_past_training_equals_plain_pass_on_clean_frames(models):
     masked = tokens.clone()
     masked[:, 2] = models.dynamics.mask_id
     with torch.no_grad():
-        two_stream = models.dynamics.forward_clean_past(tokens, masked, actions)[:, 2]
+        two_stream = models.dynamics.forward_clean_past(tokens, masked, actions)[0][:, 2]
         plain = models.dynamics(torch.cat((tokens[:, :2], masked[:, 2:3]), 1), actions[:, :2])[:, 2]
     assert torch.allclose(two_stream, plain, atol=1e-5)
 
@@ -141,7 +142,7 @@ def test_cached_world_equals_uncached(models, context):
     image = frames_uint8(B=1, T=1)[:, 0]
     results = []
     for cached in (True, False):
-        rollout = Rollout(models.tokenizer, models.dynamics, DecodeSettings(steps=4, temperature=1.0, order="random"), context=context, cached=cached)
+        rollout = (Rollout if cached else UncachedRollout)(models.tokenizer, models.dynamics, DecodeSettings(steps=4, temperature=1.0, order="random"), context=context)
         first = rollout.start(image)
         g = torch.Generator().manual_seed(3)
         frames = [first] + [rollout.next_frame(torch.tensor([a]), g) for a in [0, 5, 2, 7, 1, 3]]
@@ -161,7 +162,7 @@ def test_cached_logits_equal_full_forward(models):
         rollout.dyn_kv.load([r.dynamics_kv for r in rollout.history])
         cached = rollout.dynamics.step(query, torch.tensor([4]), 4, rollout.dyn_kv, rollout.history[-1].tokens_BN,
                                        draft_BN=draft)
-        inputs = rollout._full_inputs(query, torch.tensor([4]), draft)
+        inputs = full_inputs(rollout.history, query, torch.tensor([4]), draft)
         full = rollout.dynamics.newest_logits(*inputs, window=16)
         cached_biased = rollout.dynamics.step(query, torch.tensor([4]), 4, rollout.dyn_kv,
                                               rollout.history[-1].tokens_BN, copy_bias=2.5, draft_BN=draft)

@@ -9,7 +9,7 @@ from genie_core.blocks.motion import followed_pixels, move_camera, pixel_mask, s
 from genie_core.checkpoint import build_genie, load_genie, save_genie
 from genie_core.decoding import DecodeSettings
 from genie_core.train.__main__ import main as train_main
-from genie_core.world import Rollout
+from genie_core.rollout import Rollout
 
 from tests.test_train import common, moving_squares  # noqa: F401  (the fixture)
 

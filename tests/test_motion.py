@@ -13,7 +13,7 @@ from genie_core.blocks.motion import (
 )
 from genie_core.checkpoint import build_genie
 from genie_core.decoding import DecodeSettings
-from genie_core.world import Rollout
+from genie_core.rollout import Rollout
 
 
 def smooth_frames(B=4, size=32, seed=0):

@@ -186,11 +186,10 @@ class DynamicsModel(nn.Module):
     def forward_clean_past(self, clean_BTN: torch.Tensor, masked_BTN: torch.Tensor, actions_BA: torch.Tensor,
                            select_BTN: torch.Tensor | None = None, drafts_BTN: torch.Tensor | None = None,
                            motions_BT: torch.Tensor | None = None):
-        """Logits (B, T, N, V) for the masked frames, each seeing the clean frames before it
-        (or (S, V) for the tokens select_BTN picks). With motion, also the motion logits
-        (B, T-1, M) of frames 1..T-1, each from the clean frame before it and motions_BT (each
-        frame's motion id; frame 0's is treated as unknown) when motions_BT is given: returns
-        (logits, motion logits) then."""
+        """(logits, motion logits): logits (B, T, N, V) for the masked frames, each seeing the clean
+        frames before it (or (S, V) for the tokens select_BTN picks); with motion and motions_BT
+        (each frame's motion id; frame 0's is treated as unknown) the motion logits (B, T-1, M) of
+        frames 1..T-1, each from the clean frame before it, else None."""
         T = clean_BTN.shape[1]
         frame_actions = self.frame_actions(actions_BA, T)
         x = torch.cat((self.embed(clean_BTN, frame_actions, drafts_BTN),
@@ -199,7 +198,7 @@ class DynamicsModel(nn.Module):
         h = self.transformer(x, positions, temporal_mask=clean_past_mask(T, None, x.device))
         logits = self.head(h[:, T:], self.previous_frames(clean_BTN), frame_actions, select_BTN, drafts_BTN=drafts_BTN)
         if not self.config.motion_radius or motions_BT is None:
-            return logits
+            return logits, None
         known = motions_BT[:, :-1].clone()
         known[:, 0] = self.num_motions
         return logits, self.motion_logits(h[:, :T - 1], actions_BA[:, :T - 1], known)
@@ -223,24 +222,24 @@ class DynamicsModel(nn.Module):
         return self.head(h, tokens_BTN[:, -2], actions_BA[:, -1], copy_bias=copy_bias,
                          drafts_BTN=None if drafts_BTN is None else drafts_BTN[:, -1])
 
-    def step(self, tokens_BN: torch.Tensor, action_B: torch.Tensor, position: int, kv: KVBuffer,
-             previous_BN: torch.Tensor | None = None, with_logits: bool = True, copy_bias: float = 0.0,
-             draft_BN: torch.Tensor | None = None):
-        """One new frame (B, N) at frame index `position`, seeing the past frames in `kv`;
-        previous_BN: the tokens of the frame before it (None for a first frame); draft_BN: with
-        motion, its draft's tokens (None for a first frame); copy_bias: see head.
-
-        Returns logits (B, N, V), or, with_logits=False, the frame's transformer outputs
-        (B, positions, C) (its keys/values are then in kv's spare slot; see motion_logits).
-        """
+    def step_outputs(self, tokens_BN: torch.Tensor, action_B: torch.Tensor, position: int, kv: KVBuffer,
+                     draft_BN: torch.Tensor | None = None) -> torch.Tensor:
+        """Transformer outputs (B, positions, C) of one new frame (B, N) at frame index `position`, seeing
+        the past frames in `kv`; its keys/values are left in kv's spare slot (KVBuffer.new_frame_kv).
+        draft_BN: with motion, its draft's tokens (None for a first frame)."""
         x = self.embed(tokens_BN[:, None], action_B[:, None], None if draft_BN is None else draft_BN[:, None])
         positions = torch.tensor([position], device=tokens_BN.device)
-        h = self.transformer(x, positions, kv=kv)
-        if not with_logits:
-            return h[:, 0]
+        return self.transformer(x, positions, kv=kv)[:, 0]
+
+    def step(self, tokens_BN: torch.Tensor, action_B: torch.Tensor, position: int, kv: KVBuffer,
+             previous_BN: torch.Tensor | None = None, copy_bias: float = 0.0,
+             draft_BN: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (B, N, V) of one new frame (see step_outputs); previous_BN: the tokens of the frame
+        before it (None for a first frame); copy_bias: see head."""
+        h = self.step_outputs(tokens_BN, action_B, position, kv, draft_BN)
         if previous_BN is None:
             previous_BN = torch.full_like(tokens_BN, self.mask_id)
-        return self.head(h[:, 0], previous_BN, action_B, copy_bias=copy_bias, drafts_BTN=draft_BN)
+        return self.head(h, previous_BN, action_B, copy_bias=copy_bias, drafts_BTN=draft_BN)
 
     def masked_token_loss(self, tokens_BTN: torch.Tensor, actions_BA: torch.Tensor,
                           generator: torch.Generator | None = None, drafts_BTN: torch.Tensor | None = None,
@@ -277,7 +276,7 @@ class DynamicsModel(nn.Module):
         elif self.config.mask_mode == "paper":
             picked = self(inputs, actions_BA, select_BTN=masked)
         else:
-            picked = self.forward_clean_past(context, inputs, actions_BA, select_BTN=masked)
+            picked, _ = self.forward_clean_past(context, inputs, actions_BA, select_BTN=masked)
         target = tokens_BTN[masked]
         if changed_weight != 1.0 and drafts_BTN is not None:
             weight = 1.0 + (changed_weight - 1.0) * (target != drafts_BTN[masked]).float()

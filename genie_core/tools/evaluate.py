@@ -39,7 +39,7 @@ from ..decoding import DecodeSettings, add_decode_flags, resolve_decode_settings
 from ..device import add_device_flags
 from ..files import check_writable
 from ..loading import load_models
-from ..world import Rollout
+from ..rollout import Rollout
 from . import print_and_save
 from .confusion import write_confusion
 

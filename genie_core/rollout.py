@@ -1,0 +1,205 @@
+"""The engine under World, the environments and the evaluation: batched generation, cached.
+
+Per generated frame, `Rollout.next_frame` runs `settings.steps` MaskGIT rounds of the dynamics
+model on the new frame only, attending to keys/values of past frames that were computed once,
+when each frame was made (and kept per frame, so `undo` is exact and cheap). One more pass on
+the final tokens records the new frame's keys/values; the tokenizer decoder works the same way.
+With a sliding temporal window this equals recomputing the whole context (see st_transformer).
+
+With a motion model (DynamicsConfig.motion_radius > 0) each frame starts with its camera motion,
+predicted from the last frame's outputs, its motion and the action; the last shown frame moved by
+it is encoded as the new frame's draft, MaskGIT decodes against that draft, and every patch
+whose token equals the draft's shows the moved pixels (with settings.reuse_patches).
+
+The models are reached only through their play methods (new_kv_buffer, step, step_outputs,
+decode_step, motion_logits, move_draft, hide_revealed, encode). reference.py holds the uncached
+engine that the cache must equal.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from .blocks.maskgit import maskgit_decode, sample_tokens
+from .blocks.motion import id_to_motion
+from .blocks.patches import reuse_patches
+from .decoding import DecodeSettings
+from .models.dynamics import DynamicsModel
+from .blocks.st_transformer import KVBuffer
+from .models.tokenizer import VideoTokenizer
+
+
+class FrameDropped(Exception):
+    """Raised inside a frame's MaskGIT rounds when the caller no longer wants that frame."""
+
+
+@dataclass
+class FrameRecord:
+    """What a made frame leaves behind for the frames after it. Batch dimension B first."""
+    tokens_BN: torch.Tensor
+    dynamics_kv: torch.Tensor | None  # (L, 2, B*N, H, D); None when not cached
+    decoder_kv: torch.Tensor | None  # (L, 2, B*N, H, D)
+    position: int
+    action_B: torch.Tensor  # the action that led to this frame (no_action for the start frame)
+    shown_BHW3: torch.Tensor  # uint8 pixels shown for this frame
+    # With motion: the frame's transformer outputs (B, positions, C), from which the next frame's
+    # motion is predicted; its motion id (B,) (num_motions for the start frame: unknown); its draft
+    # tokens (B, N) (mask_id for the start frame).
+    features_BPC: torch.Tensor | None = None
+    motion_B: torch.Tensor | None = None
+    draft_BN: torch.Tensor | None = None
+
+
+class Rollout:
+    """Batched cached generation; the engine under World and the evaluation."""
+
+    def __init__(self, tokenizer: VideoTokenizer, dynamics: DynamicsModel, settings: DecodeSettings,
+                 context: int = 16):
+        """settings may be replaced between frames; context: past frames attended to."""
+        self.tokenizer, self.dynamics, self.context = tokenizer, dynamics, context
+        self.settings = settings
+        self.device = next(dynamics.parameters()).device
+        self.history: list[FrameRecord] = []
+        self.batch = 0
+        # Keys/values of the kept frames, as rings the new frame attends to (made by start()).
+        self.dyn_kv: KVBuffer | None = None
+        self.dec_kv: KVBuffer | None = None
+        self.rings_stale = False  # True when history changed behind the rings' back (undo)
+        self.last_draft: tuple[torch.Tensor, torch.Tensor] | None = None  # (moved pixels, their tokens)
+
+    @torch.inference_mode()
+    def start(self, frames_BHW3: torch.Tensor) -> torch.Tensor:
+        """Tokenize the start frames (B, H, W, 3) uint8; returns their reconstructions (the frames
+        themselves when reusing unchanged patches)."""
+        self.batch = frames_BHW3.shape[0]
+        self.dyn_kv = self.dynamics.new_kv_buffer(self.batch, self.context, self.device)
+        self.dec_kv = self.tokenizer.new_kv_buffer(self.batch, self.device)
+        tokens = self.tokenizer.encode(frames_BHW3.to(self.device)[:, None])[:, 0]
+        self.history = []
+        self.dyn_kv.load([])
+        self.dec_kv.load([])
+        self.rings_stale, self.last_draft = False, None
+        no_action = torch.full((self.batch,), self.dynamics.no_action, device=self.device)
+        motion = draft = None
+        if self.motion_radius:
+            motion = torch.full((self.batch,), self.dynamics.num_motions, device=self.device)
+            draft = torch.full_like(tokens, self.dynamics.mask_id)
+        return self._commit(tokens, no_action, frames_BHW3.to(self.device) if self.settings.reuse_patches else None,
+                            motion, draft)
+
+    @property
+    def motion_radius(self) -> int:
+        return self.dynamics.config.motion_radius
+
+    def _commit(self, tokens_BN, action_B, shown_BHW3: torch.Tensor | None = None, motion_B=None, draft_BN=None,
+                moved_BHW3=None) -> torch.Tensor:
+        """Record the new frame and return the pixels to show: shown_BHW3 when given (a real start
+        image), else its decoded pixels with the copied patches' pixels put back (_shown_pixels)."""
+        position = self.history[-1].position + 1 if self.history else 0
+        pixels, dynamics_kv, decoder_kv, features = self._record(tokens_BN, action_B, position, draft_BN)
+        if shown_BHW3 is None:
+            shown_BHW3 = self._shown_pixels(pixels, tokens_BN, draft_BN, moved_BHW3)
+        self.history.append(FrameRecord(tokens_BN, dynamics_kv, decoder_kv, position, action_B, shown_BHW3,
+                                        features, motion_B, draft_BN))
+        return shown_BHW3
+
+    def _record(self, tokens_BN, action_B, position: int, draft_BN):
+        """One pass on the final tokens: their keys/values (dynamics and decoder, each the new frame's
+        slot of its ring, which then joins the past), the decoded pixels and, with motion, the frame's
+        transformer outputs. Returns (pixels, dynamics kv, decoder kv, outputs or None)."""
+        features = self.dynamics.step_outputs(tokens_BN, action_B, position, self.dyn_kv, draft_BN)
+        pixels = self.tokenizer.decode_step(tokens_BN, position, self.dec_kv)
+        dynamics_kv, decoder_kv = self.dyn_kv.new_frame_kv(), self.dec_kv.new_frame_kv()
+        self.dyn_kv.advance()
+        self.dec_kv.advance()
+        return pixels, dynamics_kv, decoder_kv, features if self.motion_radius else None
+
+    def _shown_pixels(self, pixels_BHW3, tokens_BN, draft_BN, moved_BHW3) -> torch.Tensor:
+        """The decoded pixels, except (when reusing patches) where a token equals its copy source's:
+        there the last shown frame's pixels, or the moved frame's where the token is the draft's."""
+        if not (self.settings.reuse_patches and self.history):
+            return pixels_BHW3
+        sources = [(self.history[-1].tokens_BN, self.history[-1].shown_BHW3)]
+        sources += [(draft_BN, moved_BHW3)] if draft_BN is not None else []
+        return reuse_patches(pixels_BHW3, tokens_BN, sources, self.tokenizer.config.patch)
+
+    def _next_motion(self, action_B, temperature: float, generator) -> torch.Tensor:
+        """The new frame's motion ids (B,), predicted from the last frame; the still action never moves."""
+        last = self.history[-1]
+        logits = self.dynamics.motion_logits(last.features_BPC, action_B, last.motion_B)
+        motion = sample_tokens(logits[:, None], temperature, generator)[0][:, 0]
+        still = self.dynamics.config.still_action
+        if still is not None:
+            zero = self.dynamics.num_motions // 2  # (0, 0) sits at the centre of the grid of shifts
+            motion = torch.where(action_B == still, torch.full_like(motion, zero), motion)
+        return motion
+
+    @torch.inference_mode()
+    def next_frame(self, action_B: torch.Tensor, generator: torch.Generator | None,
+                   should_stop: Callable[[], bool] | None = None) -> torch.Tensor | None:
+        """Generate one frame per batch element for actions (B,); returns uint8 (B, H, W, 3).
+        should_stop: asked at the start, before each MaskGIT round and before decoding; when it says yes
+        the frame is dropped unmade (None; nothing is recorded) and the time it would still cost is saved."""
+        try:
+            return self._next_frame(action_B.to(self.device), generator, should_stop or (lambda: False))
+        except FrameDropped:
+            return None
+
+    def _next_frame(self, action_B: torch.Tensor, generator, should_stop: Callable[[], bool]) -> torch.Tensor:
+        if should_stop():  # a tick queued behind one for another key: dropped before its draft costs anything
+            raise FrameDropped
+        settings, position, motion, draft, moved = self.settings, self.history[-1].position + 1, None, None, None
+        if self.motion_radius:
+            motion = self._next_motion(action_B, settings.temperature, generator)
+            shift = id_to_motion(motion, self.motion_radius)
+            moved = self.dynamics.move_draft(self.history[-1].shown_BHW3, shift)
+            draft = self._encode_draft(moved, shift)
+        if self.rings_stale:
+            self._reload_rings()
+
+        def logits_fn(tokens):
+            if should_stop():  # the new frame's ring slot may hold partial keys: the next frame overwrites it
+                raise FrameDropped
+            return self._newest_logits(tokens, action_B, position, draft)
+
+        held = None if draft is None else draft == self.dynamics.mask_id  # what the move revealed, if hidden
+        tokens = maskgit_decode(logits_fn, self.batch, self.tokenizer.config.tokens_per_frame,
+                                self.dynamics.mask_id, settings, generator, self.device, held)
+        if should_stop():  # recording the frame and decoding it to pixels is half a 1-round tick
+            raise FrameDropped
+        return self._commit(tokens, action_B, None, motion, draft, moved)
+
+    def _newest_logits(self, tokens_BN, action_B, position: int, draft_BN) -> torch.Tensor:
+        """The new frame's logits (B, N, V) for its tokens so far, attending to the rings."""
+        return self.dynamics.step(tokens_BN, action_B, position, self.dyn_kv, self.history[-1].tokens_BN,
+                                  copy_bias=self.settings.copy_bias, draft_BN=draft_BN)
+
+    def _encode_draft(self, moved_BHW3: torch.Tensor, shift_B2: torch.Tensor) -> torch.Tensor:
+        """The moved frame's tokens, hidden where the move revealed new ground if the model says so.
+        A still scene moves to the same pixels tick after tick, and a draft is encoded alone (no
+        past), so the same pixels give the same tokens: encoded once."""
+        if self.last_draft is None or not torch.equal(self.last_draft[0], moved_BHW3):
+            self.last_draft = (moved_BHW3, self.tokenizer.encode(moved_BHW3[:, None])[:, 0])
+        return self.dynamics.hide_revealed(self.last_draft[1], shift_B2, self.tokenizer.config.image_size)
+
+    def undo(self) -> None:
+        """Forget the newest frame (the rings are refilled from the kept frames before the next one)."""
+        self.history.pop()
+        self.rings_stale = True
+
+    def _reload_rings(self) -> None:
+        self.dyn_kv.load([r.dynamics_kv for r in self.history])
+        self.dec_kv.load([r.decoder_kv for r in self.history])
+        self.rings_stale = False
+
+    def last_motion(self) -> torch.Tensor | None:
+        """(B, 2) integer (dx, dy) the newest frame was moved by; None without motion or before a step."""
+        motion = self.history[-1].motion_B if self.motion_radius and self.history else None
+        known = motion is not None and int(motion.max()) < self.dynamics.num_motions  # the start's is unknown
+        return id_to_motion(motion, self.motion_radius) if known else None
+
+    def trim(self, keep: int) -> None:
+        """Forget all but the newest `keep` frames (keep >= context keeps generation exact)."""
+        del self.history[: max(0, len(self.history) - keep)]
