@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from genie_core import cli
-from genie_core.decoding import add_decode_flags
+from genie_core.decoding import add_decode_flags, decode_flags_given
 from genie_core.device import add_device_flags
 
 SHIPPED_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "coinrun"
@@ -129,7 +129,7 @@ def play(args: argparse.Namespace) -> int:
     def make_world():
         if args.threads:
             torch.set_num_threads(args.threads)
-        return load_world(args.checkpoint, device=args.device, context=args.context, seed=args.seed, flags=args,
+        return load_world(args.checkpoint, device=args.device, context=args.context, seed=args.seed, decode=decode_flags_given(args),
                           precision=args.precision)
 
     worker = None
@@ -159,7 +159,7 @@ def play_headless(world, start_image, args: argparse.Namespace) -> int:
     result = run_session(world, start_image, actions)
     dx, dy = frame_motions(result.frames).sum(0).tolist()
     s = world.settings
-    print(f"headless: {result.summary()}; steps {s.steps}, temperature {s.temperature:g}, "
+    print(f"headless: {result.summary()}; rounds {s.rounds}, temperature {s.temperature:g}, "
           f"copy bias {s.copy_bias:g}; the picture moved {dx:+d}, {dy:+d} px (content dx, dy, "
           f"measured frame to frame)")
     if args.record:

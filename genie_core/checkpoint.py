@@ -21,14 +21,14 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
-from .decoding import DecodeSettings, read_settings, split_legacy_fields, write_settings
+from .decoding import FILENAME as DECODE_FILENAME
+from .decoding import DecodeSettings, read_settings, settings_from_dict, split_legacy_fields, write_settings
+from .files import frozen_from_dict, to_json
 from .files import atomic_write_bytes, atomic_write_text
 from .models.config import (
     DynamicsConfig,
     LAMConfig,
     TokenizerConfig,
-    config_from_dict,
-    config_to_json,
     preset,
 )
 from .models.dynamics import DynamicsModel
@@ -56,7 +56,7 @@ def save_component(model: torch.nn.Module, folder: str) -> None:
     os.makedirs(folder, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     atomic_write_bytes(os.path.join(folder, "model.safetensors"), save(state, metadata={"format": "pt"}))
-    atomic_write_text(os.path.join(folder, "config.json"), config_to_json(model.config))
+    atomic_write_text(os.path.join(folder, "config.json"), to_json(model.config))
 
 
 def load_component(folder: str, kind: str, device="cpu") -> torch.nn.Module:
@@ -67,7 +67,7 @@ def load_component(folder: str, kind: str, device="cpu") -> torch.nn.Module:
         if not os.path.isfile(path):
             raise CheckpointError(f"{path}: missing ({kind} checkpoint incomplete)")
     try:
-        config = config_from_dict(config_cls, split_legacy_fields(read_json(config_path))[0])
+        config = frozen_from_dict(config_cls, split_legacy_fields(read_json(config_path))[0])
     except (ValueError, TypeError, OSError) as error:
         raise CheckpointError(f"{config_path}: bad {kind} config ({error})") from None
     try:  # a hand-edited config can hold values the layers refuse (a string, 0 heads, ...)
@@ -98,10 +98,11 @@ def read_json(path: str):
 
 def load_decode_settings(dynamics_folder: str) -> DecodeSettings:
     """dynamics_folder/decode.json, else the decoding fields an older config.json held; raises CheckpointError."""
-    path = os.path.join(dynamics_folder, "decode.json")
+    path = os.path.join(dynamics_folder, DECODE_FILENAME)
     try:
-        legacy = split_legacy_fields(read_json(os.path.join(dynamics_folder, "config.json")))[1]
-        return read_settings(dynamics_folder, legacy)
+        if os.path.exists(path):
+            return read_settings(dynamics_folder)
+        return settings_from_dict(split_legacy_fields(read_json(os.path.join(dynamics_folder, "config.json")))[1])
     except (ValueError, TypeError, OSError) as error:
         raise CheckpointError(f"{path}: bad decoding settings ({error})") from None
 

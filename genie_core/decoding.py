@@ -2,8 +2,9 @@
 
 A checkpoint keeps its decoding defaults in dynamics/decode.json, beside the dynamics config
 (they steer sampling, not the weights). Every command that generates frames declares the same
-flags with `add_decode_flags` and turns them into settings with `resolve_decode_settings`: the
-checkpoint's value wherever a flag is not given.
+flags with `add_decode_flags` (one per field, declared in the field's metadata) and turns them into
+settings with `resolve_decode_settings`: the checkpoint's value wherever a flag is not given. The
+library never sees the flags: it takes DecodeSettings, or a dict of the fields to change.
 """
 from __future__ import annotations
 
@@ -12,54 +13,69 @@ import dataclasses
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .cli import number, on_off, whole
 from .files import atomic_write_json
+from .files import frozen_from_dict
 
 FILENAME = "decode.json"
 ORDERS = ("confidence", "random")
 # Decoding fields that dynamics/config.json held before decode.json existed, by their old names.
-LEGACY_FIELDS = {"maskgit_steps": "steps", "temperature": "temperature", "unmask_order": "order",
+LEGACY_FIELDS = {"maskgit_steps": "rounds", "temperature": "temperature", "unmask_order": "order",
                  "decode_copy_bias": "copy_bias", "reuse_unchanged_patches": "reuse_patches"}
+RENAMED = {"steps": "rounds", "revealed_steps": "revealed_rounds"}  # decode.json's names before "rounds"
+
+
+def flag(names: tuple[str, ...], help: str, **argparse_options) -> dict:
+    """A DecodeSettings field's command-line flag (names, help and argparse options), as field metadata."""
+    return {"flag": names, "help": help, "options": argparse_options}
 
 
 @dataclass(frozen=True)
 class DecodeSettings:
     # MaskGIT rounds per frame: more rounds let later tokens see earlier ones (slower, often sharper).
-    steps: int = 8
+    rounds: int = field(default=8, metadata=flag(("--rounds", "--steps"), "MaskGIT rounds per frame (more: slower, "
+                                                  "often sharper)", type=whole(1), metavar="N"))
     # 0 is greedy (argmax); above 0 samples from the softened distribution.
-    temperature: float = 0.0
+    temperature: float = field(default=0.0, metadata=flag(("--temperature",), "sampling temperature (0: greedy)",
+                                                          type=number(0), metavar="T"))
     # "confidence" fixes the surest tokens first (MaskGIT's); "random" a random subset (Genie's).
-    order: str = "confidence"
+    order: str = field(default="confidence", metadata=flag(("--order",), "which tokens MaskGIT fixes first",
+                                                           choices=ORDERS))
     # Added to every token's copy logit at decoding time only (training never sees it): a token
     # then moves away from the previous frame's only when the model's odds for the new token beat
     # copying by more than e^bias. Copying keeps exact pixels, while a wrong new token costs a whole
     # patch, so a decoder that moves only when sure can score higher than one that follows the argmax.
-    copy_bias: float = 0.0
+    copy_bias: float = field(default=0.0, metadata=flag(
+        ("--copy-bias",), "bonus on keeping each token of the previous frame (0: plain argmax; higher: a patch "
+                          "changes only when the model is surer)", type=number(), metavar="B"))
     # Show the previous (or moved) frame's pixels for every patch whose token equals its source's,
     # so the start image stays sharp instead of passing through the tokenizer.
-    reuse_patches: bool = False
+    reuse_patches: bool = field(default=False, metadata=flag(
+        ("--reuse-patches",), "show the previous frame's pixels where a patch's token did not change (sharp start "
+                              "image)", type=on_off, metavar="on|off"))
     # Extra MaskGIT rounds for the tokens a move reveals (a model with DynamicsConfig.mask_revealed
-    # has no draft there): they are held back through `steps` and decoded after them, seeing the rest
-    # of the frame already fixed. 0: they are decoded with the rest. Other tokens never pay for them.
-    revealed_steps: int = 0
+    # has no draft there): they are held back through `rounds` and decoded after them, seeing the
+    # rest of the frame already fixed. 0: they are decoded with the rest. Other tokens never pay for them.
+    revealed_rounds: int = field(default=0, metadata=flag(
+        ("--revealed-rounds", "--revealed-steps"), "extra MaskGIT rounds for the ground a move reveals, after the "
+                                                   "rest of the frame (0: none)", type=whole(0), metavar="N"))
     # Sampling temperature of those rounds (0: greedy); new ground drawn greedily tends to one flat colour.
-    revealed_temperature: float = 0.0
+    revealed_temperature: float = field(default=0.0, metadata=flag(
+        ("--revealed-temperature",), "sampling temperature of those rounds (0: greedy)", type=number(0), metavar="T"))
 
     def __post_init__(self):
-        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
-            raise ValueError(f"MaskGIT steps must be a whole number of at least 1, got {self.steps!r}")
-        if not (isinstance(self.temperature, (int, float)) and math.isfinite(self.temperature)
-                and self.temperature >= 0):
-            raise ValueError(f"temperature must be 0 (greedy) or more, got {self.temperature!r}")
+        for name, low in (("rounds", 1), ("revealed_rounds", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name.replace('_', ' ')} must be a whole number of at least {low}, got {value!r}")
+        for name in ("temperature", "revealed_temperature"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name.replace('_', ' ')} must be 0 (greedy) or more, got {value!r}")
         if self.order not in ORDERS:
             raise ValueError(f"unknown unmask order {self.order!r}; use {' or '.join(ORDERS)}")
-        if isinstance(self.revealed_steps, bool) or not isinstance(self.revealed_steps, int) or self.revealed_steps < 0:
-            raise ValueError(f"revealed steps must be a whole number of at least 0, got {self.revealed_steps!r}")
-        if not (isinstance(self.revealed_temperature, (int, float)) and math.isfinite(self.revealed_temperature)
-                and self.revealed_temperature >= 0):
-            raise ValueError(f"revealed temperature must be 0 (greedy) or more, got {self.revealed_temperature!r}")
         if not (isinstance(self.copy_bias, (int, float)) and math.isfinite(self.copy_bias)):
             raise ValueError(f"copy bias must be a finite number, got {self.copy_bias!r}")
 
@@ -74,59 +90,37 @@ def split_legacy_fields(config: dict) -> tuple[dict, dict]:
 
 
 def settings_from_dict(data: dict) -> DecodeSettings:
-    """Rejects unknown keys, so a typo in decode.json fails loudly."""
-    names = {f.name for f in dataclasses.fields(DecodeSettings)}
-    unknown = set(data) - names
-    if unknown:
-        raise ValueError(f"unknown decoding settings: {', '.join(sorted(unknown))}")
-    return DecodeSettings(**data)
-
-
-def read_settings(folder: str, legacy: dict | None = None) -> DecodeSettings:
-    """folder/decode.json, else the fields an old config.json held (legacy), else the defaults.
-    Raises ValueError / OSError for an unreadable or invalid file."""
-    path = os.path.join(folder, FILENAME)
-    if not os.path.exists(path):
-        return settings_from_dict(legacy or {})
-    with open(path) as f:
-        data = json.load(f)
+    """decode.json's object -> DecodeSettings (older names accepted); unknown keys fail loudly."""
     if not isinstance(data, dict):
         raise ValueError("expected a JSON object")
-    return settings_from_dict(data)
+    return frozen_from_dict(DecodeSettings, {RENAMED.get(k, k): v for k, v in data.items()})
+
+
+def read_settings(folder: str) -> DecodeSettings:
+    """folder/decode.json; raises ValueError / OSError for an unreadable or invalid file."""
+    with open(os.path.join(folder, FILENAME)) as f:
+        return settings_from_dict(json.load(f))
 
 
 def write_settings(folder: str, settings: DecodeSettings) -> None:
     atomic_write_json(os.path.join(folder, FILENAME), dataclasses.asdict(settings))
 
 
-def add_decode_flags(parser: argparse.ArgumentParser, steps_flag: str = "--steps") -> None:
-    """The decoding flags, each defaulting to None ("the checkpoint's value")."""
+def add_decode_flags(parser: argparse.ArgumentParser, rounds_flags: tuple[str, ...] = ("--rounds", "--steps")) -> None:
+    """A flag per DecodeSettings field, named in its metadata, each defaulting to None ("the
+    checkpoint's value"); rounds_flags: the names of the rounds flag (where --steps means other steps)."""
     group = parser.add_argument_group("decoding (default: the checkpoint's decode.json)")
-    group.add_argument(steps_flag, dest="decode_steps", type=whole(1), metavar="N",
-                       help="MaskGIT rounds per frame (more: slower, often sharper)")
-    group.add_argument("--temperature", type=number(0), metavar="T", help="sampling temperature (0: greedy)")
-    group.add_argument("--order", choices=ORDERS, help="which tokens MaskGIT fixes first")
-    group.add_argument("--copy-bias", type=number(), metavar="B",
-                       help="bonus on keeping each token of the previous frame (0: plain argmax; higher: a patch "
-                            "changes only when the model is surer)")
-    group.add_argument("--reuse-patches", type=on_off, metavar="on|off",
-                       help="show the previous frame's pixels where a patch's token did not change (sharp start image)")
-    group.add_argument("--revealed-steps", type=whole(0), metavar="N",
-                       help="extra MaskGIT rounds for the ground a move reveals, after the rest of the frame (0: none)")
-    group.add_argument("--revealed-temperature", type=number(0), metavar="T",
-                       help="sampling temperature of those rounds (0: greedy)")
+    for f in dataclasses.fields(DecodeSettings):
+        names = rounds_flags if f.name == "rounds" else f.metadata["flag"]
+        group.add_argument(*names, dest=f.name, default=None, help=f.metadata["help"], **f.metadata["options"])
 
 
-def decode_overrides(args: argparse.Namespace) -> dict:
-    """The decoding flags that were given, under DecodeSettings' names."""
-    given = {"steps": getattr(args, "decode_steps", None), "temperature": getattr(args, "temperature", None),
-             "order": getattr(args, "order", None), "copy_bias": getattr(args, "copy_bias", None),
-             "reuse_patches": getattr(args, "reuse_patches", None),
-             "revealed_steps": getattr(args, "revealed_steps", None),
-             "revealed_temperature": getattr(args, "revealed_temperature", None)}
+def decode_flags_given(args: argparse.Namespace) -> dict:
+    """The decoding flags a command line gave, under DecodeSettings' names."""
+    given = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(DecodeSettings)}
     return {name: value for name, value in given.items() if value is not None}
 
 
 def resolve_decode_settings(args: argparse.Namespace | None, defaults: DecodeSettings) -> DecodeSettings:
     """The checkpoint's settings with every given flag put in."""
-    return dataclasses.replace(defaults, **decode_overrides(args)) if args is not None else defaults
+    return dataclasses.replace(defaults, **decode_flags_given(args)) if args is not None else defaults

@@ -26,8 +26,8 @@ from gymnasium.vector.utils import batch_space
 
 from .imaging import fit_frame, load_image
 from .loading import load_models, read_action_labels
-from .rollout import Rollout
 from .world import World
+from .world.rollout import Rollout
 
 ENV_ID = "GeniePlay/CoinRun-v0"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

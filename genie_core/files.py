@@ -1,10 +1,12 @@
 """Writing files so that a crash never leaves a half-written one in place of a good one.
 
 Everything this project writes (checkpoints, episodes, GIFs, reports) goes to a temp file beside
-its target and is renamed over it: readers see the old file or the whole new one.
+its target and is renamed over it: readers see the old file or the whole new one. Frozen
+dataclasses (configs, decoding settings) go to and from JSON objects here too.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -96,3 +98,16 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:  # someone else's process: alive
         return True
     return True
+
+
+def to_json(obj) -> str:
+    return json.dumps(dataclasses.asdict(obj), indent=2)
+
+
+def frozen_from_dict(cls, data: dict):
+    """cls(**data), rejecting unknown keys so typos fail loudly; JSON lists become tuples."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields: {', '.join(sorted(unknown))}")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})

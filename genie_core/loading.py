@@ -1,7 +1,7 @@
 """A playable World from a checkpoint folder (or from random weights, for tests)."""
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import json
 import os
 
@@ -9,7 +9,6 @@ import torch
 
 from .blocks.packed import can_pack, pack_linears
 from .checkpoint import GenieModels, build_genie, load_genie
-from .decoding import resolve_decode_settings
 from .device import keep_freed_memory, pick_device, pick_precision
 from .world import World
 
@@ -58,15 +57,16 @@ def load_models(checkpoint: str, device: str = "auto", precision: str = "fp32") 
 
 
 def load_world(checkpoint: str, device: str = "auto", context: int | None = None, seed: int = 0,
-               flags: argparse.Namespace | None = None, precision: str = "auto") -> World:
+               decode: dict | None = None, precision: str = "auto") -> World:
     """A World from a checkpoint folder (see genie_core.checkpoint); raises CheckpointError.
-    context: past frames attended to (None: the dynamics model's training length); flags: a
-    command line's decoding flags (genie_core.decoding), the checkpoint's settings where not given;
+    context: past frames attended to (None: the dynamics model's training length); decode: decoding
+    settings to change from the checkpoint's, by DecodeSettings field (e.g. {"rounds": 4});
     precision: see device.pick_precision."""
     models = load_models(checkpoint, device, precision)
     context = models.dynamics.config.max_frames if context is None else context
     names, direction_keys = read_action_labels(checkpoint, models.dynamics.config.num_actions)
-    return World(models, resolve_decode_settings(flags, models.decoding), context, seed, names, direction_keys)
+    settings = dataclasses.replace(models.decoding, **(decode or {}))
+    return World(models, settings, context, seed, names, direction_keys)
 
 
 def random_world(preset: str = "tiny", seed: int = 0, **options) -> World:

@@ -10,7 +10,7 @@ Controls (the defaults in play/keymap.json):
 | Backspace | undo one step |
 | . or P | pause / resume |
 | , or N | one step while paused (pauses first if running) |
-| + / - (also ] / [) | more / fewer MaskGIT steps per frame |
+| + / - (also ] / [) | more / fewer MaskGIT rounds per frame |
 | C / L | steadier / livelier: more / less copy bias (a patch changes only when the model is surer) |
 | R | start / stop recording a GIF |
 | F12 or S | screenshot of the frame (PNG) |

@@ -40,7 +40,7 @@ class PlayOptions:
     idle_action: int | None = None  # None: the action the checkpoint names noop/idle, else 0
     output_dir: str = "."  # where R recordings (without record_path) and screenshots go
     title: str = "Genie"
-    max_steps: int = 64
+    max_rounds: int = 64
 
 
 @dataclass
@@ -166,7 +166,7 @@ class PlayerApp:
                 self._submit_step(*self._chosen_action())
         elif command in ("more_steps", "fewer_steps"):
             change = 1 if command == "more_steps" else -1
-            self._change_settings(steps=min(self.options.max_steps, max(1, self.settings.steps + change)))
+            self._change_settings(rounds=min(self.options.max_rounds, max(1, self.settings.rounds + change)))
         elif command in ("steadier", "livelier"):
             change = COPY_BIAS_STEP if command == "steadier" else -COPY_BIAS_STEP
             self._change_settings(copy_bias=min(COPY_BIAS_LIMIT, max(-COPY_BIAS_LIMIT, self.settings.copy_bias + change)))
@@ -290,7 +290,7 @@ class PlayerApp:
         action = self.keymap.action_label(self.last_action) if self.last_action is not None else "-"
         self.hud.draw(self.screen, HudState(
             action=action, idle=self.last_was_idle, fps=self._fps(), tick_ms=median_ms,
-            steps=self.settings.steps, temperature=self.settings.temperature, copy_bias=self.settings.copy_bias,
+            rounds=self.settings.rounds, temperature=self.settings.temperature, copy_bias=self.settings.copy_bias,
             paused=self.paused,
             recording_frames=len(self.files.recorder.frames) if self.files.recorder is not None else None,
             message=message))

@@ -19,7 +19,7 @@ class HudState:
     idle: bool  # the last tick used the idle action (no key held)
     fps: float
     tick_ms: float | None
-    steps: int
+    rounds: int
     temperature: float
     copy_bias: float
     paused: bool
@@ -61,7 +61,7 @@ class Hud:
         tick = f"{state.tick_ms:.0f} ms/tick" if state.tick_ms is not None else "-- ms/tick"
         self._text(surface, f"{state.fps:4.1f} fps   {tick}", (right, y1), right=True)
 
-        settings = f"steps {state.steps}  temp {state.temperature:.2f}  copy {state.copy_bias:+.1f}"
+        settings = f"rounds {state.rounds}  temp {state.temperature:.2f}  copy {state.copy_bias:+.1f}"
         x = self._text(surface, settings, (margin, y2))
         if state.paused:
             self._text(surface, "  PAUSED", (x, y2), PAUSED)

@@ -15,7 +15,7 @@ class PlayableWorld(Protocol):
     tests use a fake one, which is the point: play/ never imports a model.
     """
 
-    settings: DecodeSettings  # how frames are decoded; the player changes steps and copy bias live
+    settings: DecodeSettings  # how frames are decoded; the player changes rounds and copy bias live
 
     def change_settings(self, **changes) -> None: ...  # from the next frame on
 

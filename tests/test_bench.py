@@ -60,7 +60,7 @@ def test_bench_reports_every_key_with_sane_values(results):
     for key in KEYS - {"device", "cpu", "torch", "config"}:
         assert results[key] > 0, key
     assert results["tick_ms_p99"] >= results["tick_ms_p50"]
-    assert results["device"] == "cpu" and results["decoding"]["steps"] == 4 and results["context"] == 16  # tiny preset
+    assert results["device"] == "cpu" and results["decoding"]["rounds"] == 4 and results["context"] == 16  # tiny preset
     assert results["config"]["image_size"] == TINY.tokenizer.image_size
     assert results["config"]["dynamics_depth"] == TINY.dynamics.depth
     # FLOPs: at least the dynamics' linear layers (16 C^2 multiply-adds per token and layer) over

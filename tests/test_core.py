@@ -20,15 +20,16 @@ from genie_core.checkpoint import (
 )
 from genie_core.decoding import DecodeSettings
 from genie_core.loading import random_world
-from genie_core.models.config import PRESETS, DynamicsConfig, config_to_json, preset
+from genie_core.files import to_json
+from genie_core.models.config import PRESETS, DynamicsConfig, preset
 from genie_core.blocks.patches import merge_tokens, split_tokens
 from genie_core.models.dynamics import DynamicsModel
 from genie_core.models.lam import LatentActionModel, shift_mix
 from genie_core.models.tokenizer import VideoTokenizer
-from genie_core.reference import UncachedRollout, full_inputs
-from genie_core.rollout import Rollout
+from genie_core.world.reference import UncachedRollout, full_inputs
+from genie_core.world.rollout import Rollout
 
-GREEDY_REUSE = DecodeSettings(steps=2, temperature=0.0, order="confidence", reuse_patches=True)
+GREEDY_REUSE = DecodeSettings(rounds=2, temperature=0.0, order="confidence", reuse_patches=True)
 
 
 def next_frame_with(rollout: Rollout, action_B: torch.Tensor, settings: DecodeSettings, generator):
@@ -142,7 +143,7 @@ def test_cached_world_equals_uncached(models, context):
     image = frames_uint8(B=1, T=1)[:, 0]
     results = []
     for cached in (True, False):
-        rollout = (Rollout if cached else UncachedRollout)(models.tokenizer, models.dynamics, DecodeSettings(steps=4, temperature=1.0, order="random"), context=context)
+        rollout = (Rollout if cached else UncachedRollout)(models.tokenizer, models.dynamics, DecodeSettings(rounds=4, temperature=1.0, order="random"), context=context)
         first = rollout.start(image)
         g = torch.Generator().manual_seed(3)
         frames = [first] + [rollout.next_frame(torch.tensor([a]), g) for a in [0, 5, 2, 7, 1, 3]]
@@ -152,7 +153,7 @@ def test_cached_world_equals_uncached(models, context):
 
 
 def test_cached_logits_equal_full_forward(models):
-    rollout = Rollout(models.tokenizer, models.dynamics, DecodeSettings(steps=2, temperature=1.0, order="random"), context=16)
+    rollout = Rollout(models.tokenizer, models.dynamics, DecodeSettings(rounds=2, temperature=1.0, order="random"), context=16)
     rollout.start(frames_uint8(B=1, T=1)[:, 0])
     for a in (1, 2, 3):
         rollout.next_frame(torch.tensor([a]), torch.Generator().manual_seed(0))
@@ -173,7 +174,7 @@ def test_cached_logits_equal_full_forward(models):
 
 def test_copy_bias_raises_only_the_previous_tokens_logit_and_keeps_the_frame_when_large():
     models = build_still_camera()
-    rollout = Rollout(models.tokenizer, models.dynamics, DecodeSettings(steps=2, temperature=1.0, order="random"), context=16)
+    rollout = Rollout(models.tokenizer, models.dynamics, DecodeSettings(rounds=2, temperature=1.0, order="random"), context=16)
     rollout.start(frames_uint8(B=1, T=1)[:, 0])
     previous = rollout.history[-1].tokens_BN
     query = torch.full_like(previous, models.dynamics.mask_id)
@@ -185,7 +186,7 @@ def test_copy_bias_raises_only_the_previous_tokens_logit_and_keeps_the_frame_whe
     assert torch.allclose(biased - plain, expected, atol=1e-5)
     with torch.no_grad():
         models.dynamics.copy_logit.fill_(-30.0)  # the learned part votes for changing every token ...
-    rollout.settings = DecodeSettings(steps=2, temperature=0.0, order="confidence")
+    rollout.settings = DecodeSettings(rounds=2, temperature=0.0, order="confidence")
     rollout.next_frame(torch.tensor([2]), None)
     assert (rollout.history[-1].tokens_BN != previous).all()
     rollout.history.pop()
@@ -265,8 +266,8 @@ def test_still_action_keeps_every_token_even_against_the_network_and_when_sampli
     rollout.start(image)
     generator = torch.Generator().manual_seed(0)
     for _ in range(3):
-        assert next_frame_with(rollout, torch.tensor([still, still]), DecodeSettings(steps=4, temperature=1.0, order="random"), generator).equal(image)
-    next_frame_with(rollout, torch.tensor([2, 2]), DecodeSettings(steps=4, temperature=0.0, order="confidence"), None)
+        assert next_frame_with(rollout, torch.tensor([still, still]), DecodeSettings(rounds=4, temperature=1.0, order="random"), generator).equal(image)
+    next_frame_with(rollout, torch.tensor([2, 2]), DecodeSettings(rounds=4, temperature=0.0, order="confidence"), None)
     assert (rollout.history[-1].tokens_BN != rollout.history[-2].tokens_BN).any()
 
 
@@ -299,7 +300,7 @@ def test_unmerged_dynamics_keeps_the_v1_weight_layout():
 
 
 def test_world_memory_is_flat_over_long_rollouts():
-    world = random_world("tiny", context=4, max_undo=8, settings=DecodeSettings(steps=1, temperature=1.0, order="random"))
+    world = random_world("tiny", context=4, max_undo=8, settings=DecodeSettings(rounds=1, temperature=1.0, order="random"))
     world.reset(np.zeros((16, 16, 3), np.uint8))
     for i in range(300):
         world.step(i % 8)
@@ -308,7 +309,7 @@ def test_world_memory_is_flat_over_long_rollouts():
 
 
 def test_world_undo_restores_previous_frame():
-    world = random_world("tiny", settings=DecodeSettings(steps=2, temperature=1.0, order="random"))
+    world = random_world("tiny", settings=DecodeSettings(rounds=2, temperature=1.0, order="random"))
     world.reset(np.full((16, 16, 3), 40, np.uint8))
     first = world.step(1)
     world.step(2)
@@ -335,7 +336,7 @@ def test_maskgit_fills_everything_and_never_changes_fixed_tokens(order):
         history.append(tokens.clone())
         return torch.randn(tokens.shape[0], N, V)
 
-    out = maskgit_decode(logits_fn, 3, N, mask_id, DecodeSettings(steps=5, temperature=1.0, order=order),
+    out = maskgit_decode(logits_fn, 3, N, mask_id, DecodeSettings(rounds=5, temperature=1.0, order=order),
                          generator=torch.Generator().manual_seed(0))
     assert (out != mask_id).all()
     states = history + [out]
@@ -347,7 +348,7 @@ def test_maskgit_fills_everything_and_never_changes_fixed_tokens(order):
 
 def test_maskgit_greedy_is_deterministic():
     logits = torch.randn(1, 8, 5)
-    run = lambda: maskgit_decode(lambda t: logits, 1, 8, 5, DecodeSettings(steps=3, temperature=0.0, order="confidence"))
+    run = lambda: maskgit_decode(lambda t: logits, 1, 8, 5, DecodeSettings(rounds=3, temperature=0.0, order="confidence"))
     assert run().equal(run()) and run().equal(logits.argmax(-1))
 
 
@@ -410,7 +411,7 @@ def test_wrong_shape_checkpoint_fails_clearly(tmp_path, models):
     save_genie(models, str(tmp_path))
     config_path = tmp_path / "dynamics" / "config.json"
     bigger = dataclasses.replace(models.dynamics.config, dim=64)
-    config_path.write_text(config_to_json(bigger))
+    config_path.write_text(to_json(bigger))
     with pytest.raises(CheckpointError, match=r"model.safetensors: tensor .* has shape"):
         load_genie(str(tmp_path))
 
@@ -441,7 +442,7 @@ def test_tiny_session_is_pixel_identical_to_the_pinned_frames():
     """Frames made before the engine was restructured (tests/fixtures/tiny_session.npz): any change
     to what a fixed seed and action list produce shows here. Within 1 level for float rounding on
     other CPUs; a changed token would move a whole patch."""
-    world = random_world("tiny", seed=1, settings=DecodeSettings(steps=3, temperature=1.0, order="random"))
+    world = random_world("tiny", seed=1, settings=DecodeSettings(rounds=3, temperature=1.0, order="random"))
     world.reset(np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8))
     frames = np.stack([world.step(a % world.num_actions) for a in range(12)])
     pinned = np.load(os.path.join(os.path.dirname(__file__), "fixtures", "tiny_session.npz"))["frames"]
@@ -458,13 +459,13 @@ def test_checkpoint_from_before_decode_json_still_loads(tmp_path, models):
               "unmask_order": "confidence", "decode_copy_bias": 1.5, "reuse_unchanged_patches": True}
     config_path.write_text(json.dumps(legacy))
     loaded = load_genie(str(tmp_path))
-    assert loaded.decoding == DecodeSettings(steps=5, temperature=0.5, order="confidence", copy_bias=1.5,
+    assert loaded.decoding == DecodeSettings(rounds=5, temperature=0.5, order="confidence", copy_bias=1.5,
                                              reuse_patches=True)
     assert loaded.dynamics.config == models.dynamics.config
 
 
 def test_decode_json_round_trips_and_bad_values_fail_clearly(tmp_path, models):
-    models.decoding = DecodeSettings(steps=3, temperature=0.25, order="random", copy_bias=-1.0)
+    models.decoding = DecodeSettings(rounds=3, temperature=0.25, order="random", copy_bias=-1.0)
     save_genie(models, str(tmp_path))
     assert load_genie(str(tmp_path)).decoding == models.decoding
     (tmp_path / "dynamics" / "decode.json").write_text('{"steps": 0}')

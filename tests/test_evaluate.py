@@ -112,12 +112,12 @@ def test_model_that_ignores_actions_has_zero_delta_t(tiny_data):
     for m in (models.tokenizer, models.lam, models.dynamics):
         m.eval()
     clips = ClipSampler(sorted(str(p) for p in tiny_data.glob("*.npz")), window=11)
-    result = evaluate(models, clips, DecodeSettings(steps=2, temperature=0.0, order="confidence"), seed=0)
+    result = evaluate(models, clips, DecodeSettings(rounds=2, temperature=0.0, order="confidence"), seed=0)
     assert result["delta_t_psnr"] == pytest.approx(0.0, abs=1e-6)
     assert len(result["dynamics_psnr_by_t"]) == 10 and len(result["copy_psnr_by_t"]) == 10
     assert sum(result["action_usage"]) == pytest.approx(1.0)
     assert 0.0 <= result["action_nmi"] <= 1.0
-    again = evaluate(models, clips, DecodeSettings(steps=2, temperature=0.0, order="confidence"), seed=0)
+    again = evaluate(models, clips, DecodeSettings(rounds=2, temperature=0.0, order="confidence"), seed=0)
     assert again["dynamics_psnr"] == result["dynamics_psnr"]
 
 
@@ -130,7 +130,7 @@ def test_frames_equal_to_the_context_are_reported_apart(tmp_path):
         write_episode(str(tmp_path / f"ep{e}.npz"), frames, rng.integers(0, 9, 21))
     clips = ClipSampler(sorted(str(p) for p in tmp_path.glob("*.npz")), window=11)
     models = build_genie("tiny", seed=0)
-    result = evaluate(models, clips, DecodeSettings(steps=2, temperature=0.0, order="confidence"), seed=0)
+    result = evaluate(models, clips, DecodeSettings(rounds=2, temperature=0.0, order="confidence"), seed=0)
     assert result["share_identical_to_context"] == pytest.approx(0.5)
     assert result["copy_psnr_changed"] < 20
     assert result["copy_psnr"] == pytest.approx((100 + result["copy_psnr_changed"]) / 2, abs=1e-4)

@@ -9,7 +9,7 @@ from genie_core.blocks.motion import followed_pixels, move_camera, pixel_mask, s
 from genie_core.checkpoint import build_genie, load_genie, save_genie
 from genie_core.decoding import DecodeSettings
 from genie_core.train.__main__ import main as train_main
-from genie_core.rollout import Rollout
+from genie_core.world.rollout import Rollout
 
 from tests.test_train import common, moving_squares  # noqa: F401  (the fixture)
 
@@ -53,7 +53,7 @@ def test_play_drafts_keep_the_followed_pixels():
     dynamics = type(models.dynamics)(dataclasses.replace(models.dynamics.config, followed_pixels=followed))
     dynamics.load_state_dict(models.dynamics.state_dict())
     dynamics.eval()
-    rollout = Rollout(models.tokenizer, dynamics, DecodeSettings(steps=1, temperature=1.0, reuse_patches=True))
+    rollout = Rollout(models.tokenizer, dynamics, DecodeSettings(rounds=1, temperature=1.0, reuse_patches=True))
     rollout.start(torch.from_numpy(np.random.default_rng(1).integers(0, 256, (1, 16, 16, 3), dtype=np.uint8)))
     kept = pixel_mask(followed, 16)
     g, moves = torch.Generator().manual_seed(0), 0

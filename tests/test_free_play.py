@@ -40,7 +40,7 @@ def test_each_skin_is_found_at_the_centre_and_seen_only_where_drawn(skin):
 
 
 def test_free_play_on_a_tiny_world_gives_every_bucket_and_a_picture():
-    world = World(build_genie("tiny", seed=0), DecodeSettings(steps=1, temperature=0.0), context=4)
+    world = World(build_genie("tiny", seed=0), DecodeSettings(rounds=1, temperature=0.0), context=4)
     start = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
     frames = [world.reset(start)] + [world.step(a % world.num_actions) for a in range(25)]
     scores = frame_scores(frames, skin_of(start))

@@ -95,13 +95,13 @@ def test_held_tokens_are_decoded_after_the_rest_and_nothing_fixed_changes():
     held = torch.zeros(2, 16, dtype=torch.bool)
     held[0, :4] = True
     held[1, 3:9] = True
-    settings = DecodeSettings(steps=1, temperature=0.0, revealed_steps=3, revealed_temperature=1.0)
+    settings = DecodeSettings(rounds=1, temperature=0.0, revealed_rounds=3, revealed_temperature=1.0)
     out = maskgit_decode(logits_fn, 2, 16, 10, settings, torch.Generator().manual_seed(0), held_BN=held)
     assert len(seen) == 1 + 3 and (out < 10).all()
     assert torch.equal(seen[1] == 10, held)  # after the first round only the held tokens are left
     for before, after in zip(seen[1:], seen[2:] + [out]):
         assert torch.equal(after[before != 10], before[before != 10])  # fixed tokens never change
-    plain = maskgit_decode(logits_fn, 2, 16, 10, dataclasses.replace(settings, revealed_steps=0), held_BN=held)
+    plain = maskgit_decode(logits_fn, 2, 16, 10, dataclasses.replace(settings, revealed_rounds=0), held_BN=held)
     assert (plain < 10).all() and len(seen) == 5  # without extra rounds held tokens are ordinary ones
 
 
@@ -116,7 +116,7 @@ def test_a_fine_tune_with_every_lever_trains_and_plays(tmp_path, moving_squares)
     c = models.dynamics.config
     assert (c.mask_revealed, c.copy_gates, c.context_noise, c.snap_tolerance) == (True, True, 0.2, 0.05)
     assert models.dynamics.copy_gate.weight.abs().sum() > 0  # trained from its zero start
-    settings = dataclasses.replace(models.decoding, revealed_steps=2, revealed_temperature=1.0)
+    settings = dataclasses.replace(models.decoding, revealed_rounds=2, revealed_temperature=1.0)
     world = World(models, settings, context=4)
     frame = world.reset(np.zeros((16, 16, 3), np.uint8) + 60)
     frames = [world.step(a % world.num_actions) for a in range(8)]
@@ -124,8 +124,8 @@ def test_a_fine_tune_with_every_lever_trains_and_plays(tmp_path, moving_squares)
 
 
 def test_cached_world_equals_uncached_with_the_strip_hidden_held_and_gated():
-    from genie_core.reference import UncachedRollout
-    from genie_core.rollout import Rollout
+    from genie_core.world.reference import UncachedRollout
+    from genie_core.world.rollout import Rollout
     from tests.test_core import frames_uint8
     models = build_genie("tiny", seed=1)
     c = dataclasses.replace(models.dynamics.config, mask_revealed=True, copy_gates=True)
@@ -134,7 +134,7 @@ def test_cached_world_equals_uncached_with_the_strip_hidden_held_and_gated():
     assert set(missing) == {"copy_gate.weight", "copy_gate.bias"}
     torch.nn.init.normal_(dynamics.copy_gate.weight, std=1.0)  # gates that matter
     dynamics.eval()
-    settings = DecodeSettings(steps=2, temperature=1.0, order="random", revealed_steps=2, revealed_temperature=1.0)
+    settings = DecodeSettings(rounds=2, temperature=1.0, order="random", revealed_rounds=2, revealed_temperature=1.0)
     results = []
     for cached in (True, False):
         rollout = (Rollout if cached else UncachedRollout)(models.tokenizer, dynamics, settings, context=4)

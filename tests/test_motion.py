@@ -13,7 +13,7 @@ from genie_core.blocks.motion import (
 )
 from genie_core.checkpoint import build_genie
 from genie_core.decoding import DecodeSettings
-from genie_core.rollout import Rollout
+from genie_core.world.rollout import Rollout
 
 
 def smooth_frames(B=4, size=32, seed=0):
@@ -86,7 +86,7 @@ def test_play_moves_the_previous_frame_by_the_predicted_motion():
     models = build_genie("tiny", seed=0)
     for part in (models.tokenizer, models.lam, models.dynamics):
         part.eval()
-    rollout = Rollout(models.tokenizer, models.dynamics, DecodeSettings(steps=2, temperature=1.0, order="random", reuse_patches=True))
+    rollout = Rollout(models.tokenizer, models.dynamics, DecodeSettings(rounds=2, temperature=1.0, order="random", reuse_patches=True))
     image = smooth_frames(B=1, size=16)
     rollout.start(image)
     with torch.no_grad():  # every draft token is kept: the shown frame is exactly the moved one

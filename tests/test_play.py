@@ -37,7 +37,7 @@ class FakeWorld:
     def __init__(self, size: int = 16, delay: float = 0.0, action_names: list[str] | None = None):
         self.image_size, self.num_actions, self.action_names, self.context = size, 8, action_names, 16
         self.direction_keys = None
-        self.settings, self.delay = DecodeSettings(steps=4, temperature=1.0, order="random"), delay
+        self.settings, self.delay = DecodeSettings(rounds=4, temperature=1.0, order="random"), delay
         self.frames: list[np.ndarray] = []
 
     def reset(self, image):
@@ -294,7 +294,7 @@ def test_window_plays_keys_resets_undoes_and_records_with_the_real_world(tmp_pat
     right_ticks, right_action = seen["after_right"]
     assert right_ticks >= 3 and right_action == 2  # held RIGHT kept ticking with "right"
     assert np.array_equal(seen["reset"], image) and np.array_equal(seen["undone"], image)
-    assert seen["ticks"] == right_ticks + 1 and world.settings.steps == 5  # one tick for the tap of 2
+    assert seen["ticks"] == right_ticks + 1 and world.settings.rounds == 5  # one tick for the tap of 2
     assert world.settings.copy_bias == pytest.approx(-0.5)  # two steps livelier, one steadier, from the tiny preset's 0
     assert seen["paused_ticks"] == right_ticks + 3  # + the two jumps; LEFT while paused did nothing
     assert seen["stepped_ticks"] == seen["paused_ticks"] + 1 and seen["stepped_action"] == 1

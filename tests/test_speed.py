@@ -9,7 +9,7 @@ from genie_core.device import pick_precision
 from genie_core.loading import load_world, random_world, use_precision
 from genie_core.tools.bench import soak
 
-SAMPLED = DecodeSettings(steps=2, temperature=1.0, order="random")
+SAMPLED = DecodeSettings(rounds=2, temperature=1.0, order="random")
 
 
 def test_explicit_precision_wins_and_auto_picks_a_float_type():
@@ -36,14 +36,14 @@ def test_bf16_play_runs_the_networks_in_bf16_and_keeps_logits_and_tokens_exact_t
 
 
 def test_a_dropped_frame_leaves_the_world_as_it_was():
-    world = random_world("tiny", seed=4, settings=DecodeSettings(steps=3, temperature=0.0))
+    world = random_world("tiny", seed=4, settings=DecodeSettings(rounds=3, temperature=0.0))
     world.reset(np.full((16, 16, 3), 60, np.uint8))
     first = world.step(2)
     for stop_at in (1, 2, 3, 5):  # at the start (a queued tick), in rounds 1 and 2, before decoding
         asked = []
         assert world.step(5, should_stop=lambda asked=asked, at=stop_at: asked.append(1) or len(asked) >= at) is None
         assert len(asked) == stop_at and len(world.rollout.history) == 2 and np.array_equal(world.frame, first)
-    again = random_world("tiny", seed=4, settings=DecodeSettings(steps=3, temperature=0.0))
+    again = random_world("tiny", seed=4, settings=DecodeSettings(rounds=3, temperature=0.0))
     again.reset(np.full((16, 16, 3), 60, np.uint8))
     again.step(2)
     assert np.array_equal(world.step(1), again.step(1))  # as if the dropped frame had never been asked for

@@ -79,7 +79,7 @@ def test_both_phases_reduce_their_losses(tmp_path, moving_squares, capsys):
     models = load_genie(str(shipped))
     d = models.decoding
     assert (d.temperature, d.order, d.copy_bias) == (0.5, "confidence", 1.5)
-    assert d.steps == load_genie(str(dyn)).decoding.steps == preset("tiny").decoding.steps  # the run's where not given
+    assert d.rounds == load_genie(str(dyn)).decoding.rounds == preset("tiny").decoding.rounds  # the run's where not given
     assert models.dynamics.config == load_genie(str(dyn)).dynamics.config
     refused = tmp_path / "refused"
     with pytest.raises(SystemExit) as exit_code:

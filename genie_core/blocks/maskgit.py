@@ -1,6 +1,6 @@
 """MaskGIT decoding (Chang et al. 2022) as pure functions, apart from any network.
 
-A frame of N tokens starts fully masked; each of `steps` rounds predicts every masked token,
+A frame of N tokens starts fully masked; each of `rounds` rounds predicts every masked token,
 then fixes some of them for good, following a cosine schedule, until none is masked.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ import torch
 from ..decoding import DecodeSettings
 
 
-def num_masked(step: int, steps: int, num_tokens: int) -> int:
-    """Tokens still masked after round `step` (0-based) of `steps`; 0 after the last round."""
-    return int(math.floor(num_tokens * math.cos(math.pi / 2 * (step + 1) / steps)))
+def num_masked(k: int, rounds: int, num_tokens: int) -> int:
+    """Tokens still masked after round k (0-based) of `rounds`; 0 after the last round."""
+    return int(math.floor(num_tokens * math.cos(math.pi / 2 * (k + 1) / rounds)))
 
 
 def sample_tokens(logits_BNV: torch.Tensor, temperature: float, generator: torch.Generator | None):
@@ -40,37 +40,37 @@ def maskgit_decode(
     device: torch.device | str = "cpu",
     held_BN: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Generate (batch, num_tokens) token ids with settings.steps rounds of masked prediction, at
+    """Generate (batch, num_tokens) token ids with settings.rounds rounds of masked prediction, at
     settings.temperature and in settings.order (copy_bias and reuse_patches are the caller's).
 
     logits_fn: (B, N) ids with `mask_id` at unknown places -> (B, N, V) logits.
     order: "random" fixes a random subset of the newly sampled tokens each round (Genie's
     default); "confidence" fixes the most probable ones first (MaskGIT's).
-    held_BN: with settings.revealed_steps > 0, these tokens stay masked through the settings.steps
-    rounds and are decoded after them in revealed_steps rounds of their own (confidence order, at
+    held_BN: with settings.revealed_rounds > 0, these tokens stay masked through the settings.rounds
+    rounds and are decoded after them in revealed_rounds rounds of their own (confidence order, at
     revealed_temperature), seeing the rest of the frame fixed; without, they are like the rest.
     Invariants: every masked token is filled by the end, and a token once fixed never changes.
     """
     tokens = torch.full((batch, num_tokens), mask_id, dtype=torch.long, device=device)
     held = torch.zeros(batch, num_tokens, dtype=torch.bool, device=device)
-    if held_BN is not None and settings.revealed_steps > 0:
+    if held_BN is not None and settings.revealed_rounds > 0:
         held = held_BN.to(device)
-    tokens = decode_rounds(logits_fn, tokens, ~held, settings.steps, settings.temperature, settings.order, generator)
+    tokens = decode_rounds(logits_fn, tokens, ~held, settings.rounds, settings.temperature, settings.order, generator)
     if held.any():
-        tokens = decode_rounds(logits_fn, tokens, held, settings.revealed_steps, settings.revealed_temperature,
+        tokens = decode_rounds(logits_fn, tokens, held, settings.revealed_rounds, settings.revealed_temperature,
                                "confidence", generator)
     return tokens
 
 
-def decode_rounds(logits_fn, tokens_BN: torch.Tensor, open_BN: torch.Tensor, steps: int, temperature: float,
+def decode_rounds(logits_fn, tokens_BN: torch.Tensor, open_BN: torch.Tensor, rounds: int, temperature: float,
                   order: str, generator: torch.Generator | None) -> torch.Tensor:
-    """Fill the `open` places of tokens (B, N) over `steps` rounds, each element's open tokens on
+    """Fill the `open` places of tokens (B, N) over `rounds` rounds, each element's open tokens on
     its own cosine schedule; the other places never change."""
     batch, device = tokens_BN.shape[0], tokens_BN.device
     masked, counts = open_BN.clone(), open_BN.sum(1).tolist()
     tokens = tokens_BN
-    for step in range(steps):
-        remains = [num_masked(step, steps, count) if step < steps - 1 else 0 for count in counts]
+    for k in range(rounds):
+        remains = [num_masked(k, rounds, count) if k < rounds - 1 else 0 for count in counts]
         if max(remains) == 0 and temperature <= 0:  # greedy and nothing left to rank: the argmax is all it takes
             return torch.where(masked, logits_fn(tokens).argmax(-1), tokens)
         sampled, logp = sample_tokens(logits_fn(tokens), temperature, generator)

@@ -7,7 +7,6 @@ dataclasses.replace. Presets: `tiny` (tests), `cpu` (the shipped model, sized by
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from dataclasses import dataclass
 
@@ -193,7 +192,7 @@ PRESETS: dict[str, GenieConfig] = {
         LAMConfig(image_size=16, patch=8, dim=32, heads=2, encoder_depth=1, decoder_depth=1, code_dim=8,
                   difference_input=True, decoder_shift=1, still_action=True, motion_radius=2, motion_codes=True),
         DynamicsConfig(dim=32, heads=2, depth=2, max_frames=8, token_merge=2, action_copy_prior=True, motion_radius=2),
-        DecodeSettings(steps=4, temperature=1.0, order="random"),
+        DecodeSettings(rounds=4, temperature=1.0, order="random"),
     ),
     "cpu": _genie(TokenizerConfig(patch=4),
                   LAMConfig(difference_input=True, decoder_shift=6, still_action=True, motion_radius=8,
@@ -205,7 +204,7 @@ PRESETS: dict[str, GenieConfig] = {
         TokenizerConfig(patch=4, dim=512, heads=8, encoder_depth=8, decoder_depth=8, train_frames=8),
         LAMConfig(dim=512, heads=8, encoder_depth=8, decoder_depth=8),
         DynamicsConfig(dim=512, heads=8, depth=12),
-        DecodeSettings(steps=25, temperature=1.0, order="random"),
+        DecodeSettings(rounds=25, temperature=1.0, order="random"),
     ),
 }
 
@@ -214,16 +213,3 @@ def preset(name: str) -> GenieConfig:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
     return PRESETS[name]
-
-
-def config_to_json(config) -> str:
-    return json.dumps(dataclasses.asdict(config), indent=2)
-
-
-def config_from_dict(cls, data: dict):
-    """Build a frozen config from a dict, rejecting unknown keys so typos fail loudly."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - names
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} fields: {', '.join(sorted(unknown))}")
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})

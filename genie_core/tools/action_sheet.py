@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 from ..blocks.motion import frame_motions
 from ..checkpoint import CheckpointError
 from ..cli import OneLineParser, seed, whole
-from ..decoding import add_decode_flags
+from ..decoding import add_decode_flags, decode_flags_given
 from ..device import add_device_flags
 from ..files import atomic_write_bytes, check_writable
 from ..imaging import load_image
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for suffix in (".png", ".gif"):
             check_writable(f"{args.out}{suffix}", make_folders=True)
-        world = load_world(args.checkpoint, args.device, seed=args.seed, flags=args, precision=args.precision)
+        world = load_world(args.checkpoint, args.device, seed=args.seed, decode=decode_flags_given(args), precision=args.precision)
         image, note = load_image(args.image, world.image_size)
     except (CheckpointError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

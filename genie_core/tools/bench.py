@@ -9,7 +9,6 @@ matmul on the same device and threads (how far the small shapes are from peak), 
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 import time
@@ -20,7 +19,7 @@ import torch
 
 from ..checkpoint import CheckpointError
 from ..cli import OneLineParser, context_frames, threads, whole
-from ..decoding import add_decode_flags
+from ..decoding import add_decode_flags, decode_flags_given
 from ..device import add_device_flags
 from ..files import check_writable
 from ..imaging import load_image
@@ -75,24 +74,24 @@ def config_sizes(world: World) -> dict:
 
 # v5's first settings (fp32, 4 MaskGIT rounds) on today's engine, which speeds it up too: the ratio is
 # what the shipped settings add. Against the engine as it was before the speed work: docs/speed/against_filed.py.
-BASELINE = {"precision": "fp32", "steps": 4, "engine": "this one"}
+BASELINE = {"precision": "fp32", "rounds": 4, "engine": "this one"}
 
 
 @torch.inference_mode()
 def benchmark(checkpoint: str, ticks: int = 100, device: str = "auto", image: str | None = None,
               context: int = 16, threads: int | None = None, uncached_ticks: int | None = None,
-              flags: argparse.Namespace | None = None, precision: str = "auto") -> dict:
+              decode: dict | None = None, precision: str = "auto") -> dict:
     """Every number of the benchmark, measured in one run; raises CheckpointError / ValueError.
-    flags: decoding flags (genie_core.decoding); the checkpoint's settings where not given.
+    decode: decoding settings to change from the checkpoint's (see load_world).
     Beside the play loop as shipped, the baseline: the same engine in fp32 at 4 MaskGIT rounds."""
     counts = (ticks, context) + tuple(n for n in (threads, uncached_ticks) if n is not None)
     if min(counts) < 1:
         raise ValueError("--ticks, --context, --threads and --uncached-ticks must be at least 1")
     if threads is not None:
         torch.set_num_threads(threads)
-    world = load_world(checkpoint, device, context=context, flags=flags, precision=precision)
+    world = load_world(checkpoint, device, context=context, decode=decode, precision=precision)
     baseline = load_world(checkpoint, device, context=context, precision=BASELINE["precision"])
-    baseline.change_settings(steps=BASELINE["steps"])
+    baseline.change_settings(rounds=BASELINE["rounds"])
     dev = next(world.models.dynamics.parameters()).device
     frame, source = start_image(image, world.image_size)
     # Interleaved halves, so a neighbour's load on a shared machine hits both alike.
@@ -133,7 +132,7 @@ def benchmark(checkpoint: str, ticks: int = 100, device: str = "auto", image: st
 
 @torch.inference_mode()
 def soak(checkpoint: str, ticks: int, device: str = "auto", image: str | None = None, threads: int | None = None,
-         flags: argparse.Namespace | None = None, precision: str = "auto", block: int = 1000,
+         decode: dict | None = None, precision: str = "auto", block: int = 1000,
          probe: int = 20) -> dict:
     """A long session: per block of ticks, its tick time, resident memory, and `probe` more ticks
     of the long session against as many of a fresh one started just then (same models, full
@@ -141,7 +140,7 @@ def soak(checkpoint: str, ticks: int, device: str = "auto", image: str | None = 
     two runs a moment apart see the same machine, so their ratio shows whether long play slows down."""
     if threads is not None:
         torch.set_num_threads(threads)
-    world = load_world(checkpoint, device, flags=flags, precision=precision)
+    world = load_world(checkpoint, device, decode=decode, precision=precision)
     fresh = World(world.models, world.settings, world.context, seed=world.seed)
     frame, _ = start_image(image, world.image_size)
     world.reset(frame)
@@ -193,11 +192,11 @@ def main(argv: list[str] | None = None) -> int:
             check_writable(args.json, make_folders=True)  # before the timing, not after
         if args.image:
             load_image(args.image, 16)  # decodes the whole file: missing, folder, non-image, truncated
-        results = (soak(args.checkpoint, args.soak, args.device, args.image, args.threads, flags=args,
+        results = (soak(args.checkpoint, args.soak, args.device, args.image, args.threads, decode=decode_flags_given(args),
                         precision=args.precision)
                    if args.soak else
                    benchmark(args.checkpoint, args.ticks, args.device, args.image, args.context,
-                             args.threads, args.uncached_ticks, flags=args, precision=args.precision))
+                             args.threads, args.uncached_ticks, decode=decode_flags_given(args), precision=args.precision))
     except (CheckpointError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

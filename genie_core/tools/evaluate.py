@@ -39,7 +39,7 @@ from ..decoding import DecodeSettings, add_decode_flags, resolve_decode_settings
 from ..device import add_device_flags
 from ..files import check_writable
 from ..loading import load_models
-from ..rollout import Rollout
+from ..world.rollout import Rollout
 from . import print_and_save
 from .confusion import write_confusion
 
@@ -210,7 +210,7 @@ def format_table(r: dict) -> str:
     s = r["settings"]
     reuse = ", unchanged patches reused" if s.get("reuse_patches") else ""
     bias = f", copy bias {s['copy_bias']:g}" if s.get("copy_bias") else ""
-    lines.append(f"({r['windows']} windows, {r['transitions']} transitions; MaskGIT {s['steps']} steps, "
+    lines.append(f"({r['windows']} windows, {r['transitions']} transitions; MaskGIT {s['rounds']} rounds, "
                  f"temperature {s['temperature']}, {s['order']} order{bias}{reuse}, {s.get('precision', 'float32')}, "
                  f"seed {s['seed']}; "
                  f"{r['seconds']} s)")

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
-from ..reference import UncachedRollout
+from ..world.reference import UncachedRollout
 from ..world import World
 
 ACTION_CYCLE = 8  # actions 0..7, wrapped to the checkpoint's action count
@@ -67,7 +67,7 @@ def time_world_ticks(world: World, image: np.ndarray, ticks: int, reset: bool = 
 
 
 def time_uncached_ticks(world: World, image: np.ndarray, ticks: int) -> float:
-    """Mean seconds per tick of UncachedRollout, same context/steps/actions, full context."""
+    """Mean seconds per tick of UncachedRollout, same context/rounds/actions, full context."""
     models = world.models
     rollout = UncachedRollout(models.tokenizer, models.dynamics, world.settings, world.context)
     generator = torch.Generator().manual_seed(world.seed)

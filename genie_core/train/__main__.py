@@ -33,7 +33,8 @@ from ..data.sampler import ClipSampler
 from ..decoding import add_decode_flags, resolve_decode_settings, write_settings
 from ..device import DEVICES, pick_device
 from ..files import atomic_copy, atomic_write_text
-from ..models.config import PRESETS, TRAINING_ONLY, config_to_json, preset
+from ..files import to_json
+from ..models.config import PRESETS, TRAINING_ONLY, preset
 from ..models.dynamics import DynamicsModel
 from ..models.lam import LatentActionModel
 from ..models.tokenizer import VideoTokenizer
@@ -103,7 +104,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     exp = sub.add_parser("export", help="copy a finished phase-2 run into a self-contained checkpoint folder")
     exp.add_argument("--run", required=True, help="phase-2 run folder (holds tokenizer/, lam/, dynamics/)")
     exp.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/coinrun")
-    add_decode_flags(exp, steps_flag="--maskgit-steps")  # the checkpoint's new defaults; the run's where not given
+    add_decode_flags(exp, rounds_flags=("--rounds", "--maskgit-steps"))  # the checkpoint's new defaults; the run's where not given
     return parser.parse_args(argv)
 
 
@@ -226,7 +227,7 @@ def run_export(args) -> dict:
     for kind, model in loaded.items():
         folder = os.path.join(args.out, kind)
         atomic_copy(os.path.join(args.run, kind, "model.safetensors"), os.path.join(folder, "model.safetensors"))
-        atomic_write_text(os.path.join(folder, "config.json"), config_to_json(model.config))
+        atomic_write_text(os.path.join(folder, "config.json"), to_json(model.config))
     write_settings(os.path.join(args.out, "dynamics"), settings)
     print(f"exported {args.run} -> {args.out}; decoding: " + ", ".join(
         f"{k}={v}" for k, v in dataclasses.asdict(settings).items()))

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from ..checkpoint import CheckpointError, save_component
 from ..decoding import split_legacy_fields
 from ..files import atomic_write_bytes
-from ..models.config import config_to_json
+from ..files import to_json
 from .curves import draw_curves
 from .schedule import parameter_groups, warmup_cosine
 
@@ -107,7 +107,7 @@ def check_resumable(out: str, configs: dict) -> None:
                 saved = split_legacy_fields(json.load(f))[0] if name == "dynamics" else json.load(f)
         except (OSError, ValueError):
             saved = None
-        if saved != json.loads(config_to_json(config)):
+        if saved != json.loads(to_json(config)):
             raise CheckpointError(f"{out} holds a run whose {name} config differs from this one; resume it with "
                                   f"the same settings, pass --fresh to start over there, or choose another --out")
 

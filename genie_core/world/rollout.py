@@ -1,6 +1,6 @@
 """The engine under World, the environments and the evaluation: batched generation, cached.
 
-Per generated frame, `Rollout.next_frame` runs `settings.steps` MaskGIT rounds of the dynamics
+Per generated frame, `Rollout.next_frame` runs `settings.rounds` MaskGIT rounds of the dynamics
 model on the new frame only, attending to keys/values of past frames that were computed once,
 when each frame was made (and kept per frame, so `undo` is exact and cheap). One more pass on
 the final tokens records the new frame's keys/values; the tokenizer decoder works the same way.
@@ -22,13 +22,13 @@ from typing import Callable
 
 import torch
 
-from .blocks.maskgit import maskgit_decode, sample_tokens
-from .blocks.motion import id_to_motion
-from .blocks.patches import reuse_patches
-from .decoding import DecodeSettings
-from .models.dynamics import DynamicsModel
-from .blocks.st_transformer import KVBuffer
-from .models.tokenizer import VideoTokenizer
+from ..blocks.maskgit import maskgit_decode, sample_tokens
+from ..blocks.motion import id_to_motion
+from ..blocks.patches import reuse_patches
+from ..blocks.st_transformer import KVBuffer
+from ..decoding import DecodeSettings
+from ..models.dynamics import DynamicsModel
+from ..models.tokenizer import VideoTokenizer
 
 
 class FrameDropped(Exception):

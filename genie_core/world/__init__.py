@@ -12,14 +12,14 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .checkpoint import GenieModels
-from .decoding import DecodeSettings
+from ..checkpoint import GenieModels
+from ..decoding import DecodeSettings
 from .rollout import Rollout
 
 
 class World:
     """reset(image) -> frame, step(action_id) -> frame, undo() -> frame; frames are uint8 (H, W, 3).
-    `settings` (DecodeSettings) may be replaced between steps."""
+    `settings` (DecodeSettings) may be replaced between frames."""
 
     def __init__(self, models: GenieModels, settings: DecodeSettings, context: int = 16, seed: int = 0,
                  action_names: list[str] | None = None, direction_keys: dict[str, int] | None = None,
@@ -42,7 +42,7 @@ class World:
         self.rollout.settings = settings
 
     def change_settings(self, **changes) -> None:
-        """Replace some decoding settings (e.g. steps=4) from the next frame on."""
+        """Replace some decoding settings (e.g. rounds=4) from the next frame on."""
         self.settings = dataclasses.replace(self.settings, **changes)
 
     @property
