@@ -54,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="action played in continuous mode when no key is held; "
                         "default: the one the checkpoint names noop/idle, else 0")
     p.add_argument("--threads", type=cli.threads, metavar="N",
-                   help="CPU threads for the model (default: torch's choice, all cores: in the window 65-83 "
-                        "ticks/s on 2 idle cores against 48 with 1); use 1 when other programs keep the cores busy")
+                   help="CPU threads for the model (default: torch's choice, all cores, the fastest on idle "
+                        "cores; see docs/speed.md); use 1 when other programs keep the cores busy")
     p.add_argument("--scale", type=cli.whole(1, MAX_SCALE), metavar="K",
                    help="window zoom (nearest-neighbour); default makes the frame about 512 px")
     p.add_argument("--record", metavar="OUT.gif",

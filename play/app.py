@@ -4,7 +4,6 @@ Controls and how time advances: see the play package docstring (play/__init__.py
 """
 from __future__ import annotations
 
-import collections
 import dataclasses
 import sys
 import time
@@ -19,6 +18,7 @@ from play.hud import Hud, HudState
 from play.interface import PlayableWorld
 from play.keymap import Keymap
 from play.recorder import SessionFiles
+from play.ticks import TickStats
 from play.window import default_scale, open_window, wait_for_input
 from play.worker import WorldWorker
 
@@ -73,8 +73,7 @@ class PlayerApp:
         self.summary.saved, self.summary.errors = self.files.saved, self.files.errors
         self._next_tick_at = 0.0
         self._step_in_flight_idle = False
-        self._tick_seconds: collections.deque[float] = collections.deque(maxlen=16)
-        self._arrivals: collections.deque[float] = collections.deque(maxlen=64)
+        self.ticks = TickStats(options.fps)
         self._message: tuple[str, float] | None = None
         self._frame_surface: pygame.Surface | None = None
         self._dirty, self._drawn_at = True, 0.0
@@ -174,7 +173,7 @@ class PlayerApp:
             if self.files.recorder is not None:
                 self.files.stop_gif()
             elif self.files.start_gif() and self.frame is not None:
-                self.files.recorder.add(self.frame, self.tick_period_s())
+                self.files.recorder.add(self.frame, self.ticks.period_s())
         elif command == "screenshot" and self.frame is not None:
             self.files.screenshot(self.frame, self.scale)
         elif command == "help":
@@ -238,8 +237,7 @@ class PlayerApp:
                 continue
             if result.kind == "step":
                 self.summary.ticks += 1
-                self._tick_seconds.append(result.seconds)
-                self._arrivals.append(time.perf_counter())
+                self.ticks.add(result.seconds, time.perf_counter())
                 self.last_action, self.last_was_idle = result.action, self._step_in_flight_idle
             self._show(result.value)
 
@@ -248,24 +246,7 @@ class PlayerApp:
         self.frame, self._dirty, self._frame_surface = frame, True, None
         self.summary.frames_shown += 1
         if self.files.recorder is not None:
-            self.files.recorder.add(frame, self.tick_period_s())
-
-    def tick_period_s(self) -> float:
-        """The tick period (generation time or the --fps cap, the longer): a GIF frame's time, and play/measure.py's."""
-        cap = 1.0 / self.options.fps if self.options.fps > 0 else 0.0
-        tick = self.tick_seconds_p50() or cap
-        return max(tick, cap)
-
-    def tick_seconds_p50(self) -> float | None:
-        """Median generation time of the recent ticks; None before the first."""
-        return float(np.median(self._tick_seconds)) if self._tick_seconds else None
-
-    def _fps(self) -> float:
-        now = time.perf_counter()
-        recent = [t for t in self._arrivals if now - t <= 2.0]
-        if len(recent) < 2 or now - recent[-1] > 1.0:
-            return 0.0
-        return (len(recent) - 1) / (recent[-1] - recent[0])
+            self.files.recorder.add(frame, self.ticks.period_s())
 
     # ---- messages and drawing ------------------------------------------------------------
     def _notify(self, text: str) -> None:
@@ -285,11 +266,11 @@ class PlayerApp:
         message = self._message[0] if self._message and time.perf_counter() < self._message[1] else None
         if self.frame is None:
             message = "generating the first frame..."
-        median_s = self.tick_seconds_p50()
+        median_s = self.ticks.median_s()
         median_ms = median_s * 1000 if median_s is not None else None
         action = self.keymap.action_label(self.last_action) if self.last_action is not None else "-"
         self.hud.draw(self.screen, HudState(
-            action=action, idle=self.last_was_idle, fps=self._fps(), tick_ms=median_ms,
+            action=action, idle=self.last_was_idle, fps=self.ticks.rate(time.perf_counter()), tick_ms=median_ms,
             rounds=self.settings.rounds, temperature=self.settings.temperature, copy_bias=self.settings.copy_bias,
             paused=self.paused,
             recording_frames=len(self.files.recorder.frames) if self.files.recorder is not None else None,

@@ -91,7 +91,7 @@ class WindowMeasurement:
         SDL's timer thread, as a real key arrives): a press made right after a frame would always meet
         the world at the same point of its tick."""
         held, other = self.keys[self.turn % 2], self.keys[(self.turn + 1) % 2]
-        delay_ms = 1 + int(self.rng.uniform(0, app.tick_period_s() * 1000))
+        delay_ms = 1 + int(self.rng.uniform(0, app.ticks.period_s() * 1000))
         if self.turn:
             pygame.time.set_timer(pygame.event.Event(pygame.KEYUP, key=pygame.key.key_code(held)), delay_ms, 1)
         pygame.time.set_timer(pygame.event.Event(pygame.KEYDOWN, key=pygame.key.key_code(other)), delay_ms, 1)
@@ -100,7 +100,7 @@ class WindowMeasurement:
         self.last_switch = now
 
     def _finish(self, app) -> None:
-        tick_s = app.tick_seconds_p50()
+        tick_s = app.ticks.median_s()
         tick_ms = tick_s * 1e3 if tick_s is not None else None
         latency = np.array(self.latencies) * 1e3
         window = self.window_ticks / self.window_seconds

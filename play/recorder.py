@@ -15,6 +15,14 @@ from genie_core.files import OutputPathError, atomic_write, check_writable
 MIN_FRAME_MS = 20  # GIF delays are in 1/100 s, and viewers slow anything under 2/100 s to 1/10 s.
 
 
+def frame_seconds(tick_seconds, fps_cap: float = 0.0) -> float:
+    """How long a GIF frame shows: the median generation time of the ticks, never shorter than the
+    --fps cap's period (the cap's period alone before the first tick)."""
+    cap = 1.0 / fps_cap if fps_cap > 0 else 0.0
+    tick = float(np.median(tick_seconds)) if len(tick_seconds) else 0.0
+    return max(tick, cap)
+
+
 def upscale(frame: np.ndarray, factor: int) -> np.ndarray:
     """Nearest-neighbour integer upscale: keeps pixels square and sharp."""
     return frame if factor == 1 else frame.repeat(factor, axis=0).repeat(factor, axis=1)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from play.interface import PlayableWorld
+from play.recorder import frame_seconds
 from play.keymap import action_ids_by_name, normalise_action_name
 
 
@@ -54,9 +55,8 @@ class SessionResult:
     tick_seconds: list[float] = field(default_factory=list)
 
     def frame_seconds(self, fps_cap: float = 0.0) -> float:
-        """How long each frame shows in a GIF: the generation rate, no faster than the fps cap."""
-        tick = float(np.median(self.tick_seconds)) if self.tick_seconds else 0.0
-        return max(tick, 1.0 / fps_cap if fps_cap > 0 else 0.0)
+        """How long each frame shows in a GIF (recorder.frame_seconds)."""
+        return frame_seconds(self.tick_seconds, fps_cap)
 
     def summary(self) -> str:
         ms = np.asarray(self.tick_seconds) * 1000.0

@@ -66,29 +66,24 @@ class LAMConfig:
     dead_fraction: float = 0.25
     entropy_weight: float = 0.05
     # Reserve the last code for "nothing changed": a transition whose next frame is pixel-identical
-    # gets it by rule, every other one is quantised to the remaining codes. Without it, still
-    # transitions (7% of held-out CoinRun ones) were inferred as codes that mostly mean moving, so
-    # the dynamics model could never learn to hold a still picture exactly.
+    # gets it by rule, every other one is quantised to the remaining codes, so holding a still
+    # picture exactly is an action of its own rather than a code that mostly means moving.
     still_action: bool = False
     # > 0: every code also predicts the transition's camera motion (the global shift within
     # +-motion_radius px that best maps x_t onto x_{t+1}, estimated from the pixels; see motion.py)
-    # from the code alone, weighted by motion_weight. The decoder sees the past frames, so without
-    # this a code needs to carry only what the past does not predict, and v4's codes barely named
-    # motions (NMI 0.14 with motion classes): a key must mean a move for the world to follow it.
+    # from the code alone, weighted by motion_weight: the decoder sees the past frames, so without
+    # this a code need carry only what the past does not predict, and a key must mean a move.
     motion_radius: int = 0
     motion_weight: float = 0.1
     # The horizontal part of that loss counts this many times the vertical one (and dx is scaled
-    # by it for motion_codes' k-means). CoinRun's camera moves 4x more vertically (mean |dy| 2.3 px
-    # against |dx| 0.6 on the training data), so with equal weights the 7 learned codes split falls
-    # and jumps finely and no code meant "left" (at step 600 every code's mean dx was <= -0.25 px).
+    # by it for motion_codes' k-means): where the camera moves mostly vertically (CoinRun), equal
+    # weights spend the codes on fine falls and jumps and leave none for "left".
     motion_dx_weight: float = 1.0
     # Anchor the learned codes to motion classes: before phase 2, the training data's camera
     # motions are clustered into the learned codes' number of classes by k-means (dx scaled by
     # motion_dx_weight, so that left and right are as far apart as a jump); the encoder then learns
-    # to tell a transition's class from its frames (cross-entropy), and its code is that class.
-    # Measured: with free VQ codes and the motion loss (dx weighted 4x for the last 500 of 1,300
-    # phase-2 steps), no code's mean dx on dev levels was above -0.03 px, so no key could go left;
-    # the anchored classes are right, left, jump, fall, right+jump, right+fall and idle.
+    # to tell a transition's class from its frames (cross-entropy), and its code is that class
+    # (CoinRun's: right, left, jump, fall, right+jump, right+fall and idle).
     motion_codes: bool = False
 
     @property
