@@ -14,9 +14,21 @@ exactly equal to a full recomputation, for rollouts of any length.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+
+@dataclass(frozen=True)
+class Rope:
+    """Rotary positions for one pass: cos/sin tables (T, D) for a pass over frames, or the (D, D)
+    rotation of the one new frame of a cached pass (rope_rotation); neither for a lone frame,
+    which attends only to itself."""
+    cos_TD: torch.Tensor | None = None
+    sin_TD: torch.Tensor | None = None
+    rotation_DD: torch.Tensor | None = None
 
 
 def rope_angles(positions_T: torch.Tensor, head_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -178,7 +190,7 @@ class STBlock(nn.Module):
         hidden = int(dim * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim))
 
-    def forward(self, x_BTNC, rope, window=None, kv: KVBuffer | None = None, layer: int = 0,
+    def forward(self, x_BTNC, rope: Rope, window=None, kv: KVBuffer | None = None, layer: int = 0,
                 temporal_mask=None):
         B, T, N, C = x_BTNC.shape
         # Spatial: every frame on its own.
@@ -195,13 +207,12 @@ class STBlock(nn.Module):
         x_BTNC = x_BTNC + out
         return x_BTNC + self.mlp(self.norm_mlp(x_BTNC))
 
-    def _temporal_attention(self, h_SLC, rope, window, kv: KVBuffer | None, layer: int, temporal_mask):
-        if kv is not None:  # one new frame; rope is then its rotation matrix (see rope_rotation)
-            return kv.attend(layer, *self.temporal.one_frame_qkv(h_SLC, rope))
+    def _temporal_attention(self, h_SLC, rope: Rope, window, kv: KVBuffer | None, layer: int, temporal_mask):
+        if kv is not None:  # one new frame, rotated to its position by one matrix (see rope_rotation)
+            return kv.attend(layer, *self.temporal.one_frame_qkv(h_SLC, rope.rotation_DD))
         T = h_SLC.shape[1]
         q, k, v = self.temporal.split_heads(h_SLC)
-        cos, sin = rope
-        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        q, k = apply_rope(q, rope.cos_TD, rope.sin_TD), apply_rope(k, rope.cos_TD, rope.sin_TD)
         mask = temporal_mask if temporal_mask is not None else banded_causal_mask(T, window, h_SLC.device)
         if mask is None:
             return F.scaled_dot_product_attention(q, k, v, is_causal=True)
@@ -228,11 +239,12 @@ class STTransformer(nn.Module):
         if positions_T is None:
             positions_T = torch.arange(x_BTNC.shape[1], device=x_BTNC.device)
         if kv is not None:
-            rope = rope_rotation(positions_T, self.head_dim).to(x_BTNC.dtype)
+            rope = Rope(rotation_DD=rope_rotation(positions_T, self.head_dim).to(x_BTNC.dtype))
         elif x_BTNC.shape[1] == 1:
-            rope = None  # a lone frame attends only to itself (see STBlock): no positions to rotate by
+            rope = Rope()  # a lone frame attends only to itself (see STBlock): no positions to rotate by
         else:
-            rope = tuple(table.to(x_BTNC.dtype) for table in rope_angles(positions_T, self.head_dim))
+            cos, sin = (table.to(x_BTNC.dtype) for table in rope_angles(positions_T, self.head_dim))
+            rope = Rope(cos, sin)
         for layer, block in enumerate(self.blocks):
             x_BTNC = block(x_BTNC, rope, window=window, kv=kv, layer=layer, temporal_mask=temporal_mask)
         return self.norm(x_BTNC)
