@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import torch
 import pytest
 
 from genie_core.checkpoint import build_genie, save_genie
@@ -57,8 +58,9 @@ def test_the_real_game_plays_the_named_keys_from_a_levels_start():
     from genie_core.tools.key_motion import plan_words, play_real_keys
     keys = plan_words("right*3,noop,jump*2")
     assert keys == ["right"] * 3 + ["noop"] + ["jump"] * 2
-    frames = play_real_keys(1000000, 64, keys)
-    assert len(frames) == 7 and frames[0].shape == (64, 64, 3)
+    real = play_real_keys(1000000, 64, keys)
+    frames = real.frames
+    assert len(frames) == 7 and frames[0].shape == (64, 64, 3) and real.restart is None
     assert player_seen(frames[-1], skin_of(frames[0]))  # the real game always shows its player
     with pytest.raises(ValueError, match="no key named"):
         play_real_keys(1000000, 64, ["fly"])
@@ -81,3 +83,14 @@ def test_long_horizon_runs_on_a_tiny_checkpoint_and_refuses_bad_input(tmp_path):
     assert result["windows"] == 4  # two 13-frame windows in each 30-frame episode
     refused = subprocess.run(run + ["--frames", "0"], capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_the_real_camera_stops_where_the_level_restarts():
+    from genie_core.blocks.motion import shift_frames
+
+    rng = np.random.default_rng(0)
+    frame = torch.from_numpy(rng.integers(0, 256, (1, 64, 64, 3), dtype=np.uint8))
+    frames = [shift_frames(frame, torch.tensor([[-2 * t, 0]]))[0].numpy() for t in range(5)]
+    moving = frame_scores(frames, "yellow")["camera"]
+    stopped = frame_scores(frames, "yellow", restart=3)["camera"]
+    assert moving[4, 0] == -8 and np.array_equal(stopped[:3], moving[:3]) and (stopped[3:] == moving[2]).all()

@@ -12,7 +12,9 @@ and in the model, and every frame is measured, per bucket of ticks, model beside
 - player seen: at least 3 pixels within 4 of the start frame's player skin colours (CoinRun draws
   five skins; checked on real frames: seen in 100% of dev and held-out frames, and in 0-2% with
   the player's square blanked out);
-- camera: the content's cumulative motion (dx, dy) at the bucket's end, median over starts.
+- camera: the content's cumulative motion (dx, dy) at the bucket's end, median over starts; the real
+  game's stops where its level restarts (the coin reached or the player dead: procgen replays the
+  level from its start), and the table says in how many starts and at which ticks that happened.
 --picture draws the real game (upper row) above the model (lower row), every 10th tick, per start.
 """
 from __future__ import annotations
@@ -75,9 +77,12 @@ def player_seen(frame: np.ndarray, skin: str) -> bool:
     return skin_pixels(frame, skin) >= SKIN_PIXELS
 
 
-def frame_scores(frames: list[np.ndarray], skin: str) -> dict[str, np.ndarray]:
-    """Per frame (start frame first): edges (T, 2), flat (T,), player (T,), camera (T, 2) cumulative."""
+def frame_scores(frames: list[np.ndarray], skin: str, restart: int | None = None) -> dict[str, np.ndarray]:
+    """Per frame (start frame first): edges (T, 2), flat (T,), player (T,), camera (T, 2) cumulative;
+    restart: the tick at which the level restarted (RealPlay), from which the camera stays where it was."""
     camera = np.concatenate((np.zeros((1, 2)), np.cumsum(frame_motions(frames).numpy(), axis=0)))
+    if restart is not None:
+        camera[restart:] = camera[restart - 1]
     return {"edges": np.stack([edges(f) for f in frames]), "flat": np.array([is_flat(f) for f in frames]),
             "player": np.array([player_seen(f, skin) for f in frames]), "camera": camera}
 
@@ -120,6 +125,10 @@ def format_table(result: dict) -> str:
                      f"{m['edges_down']:>11.3f} /{r['edges_down']:>6.3f}{m['flat']:>8.1%} /{r['flat']:>5.1%}"
                      f"{m['player']:>8.0%} /{r['player']:>5.0%}{m['camera_dx']:>9.1f} /{r['camera_dx']:>6.1f}"
                      f"{m['camera_dy']:>9.1f} /{r['camera_dy']:>6.1f}")
+    restarts = [t for t in result.get("real_restarts", []) if t is not None]
+    if restarts:
+        lines.append(f"the real level restarted (coin or death) in {len(restarts)} of {result['starts']} starts, "
+                     f"at ticks {min(restarts)}-{max(restarts)}: its camera stops there, its frames replay the level")
     late = result["ratio_61_120"]
     lines.append(f"ticks 61-120, model / real: edges across {late['edges_across']:.2f}x, edges down "
                  f"{late['edges_down']:.2f}x")
@@ -151,7 +160,7 @@ def main(argv=None) -> int:
         headers = [read_header(path) for path in list_episodes(args.data)[:args.starts]]
         if not headers:
             raise ValueError(f"{args.data}: no episode .npz files")
-        model_runs, real_runs, pairs = [], [], []
+        model_runs, real_runs, pairs, restarts = [], [], [], []
         for header in headers:
             check_frame_size(header.path, (header.height, header.width), world.image_size,
                              f"the checkpoint {args.checkpoint}", "use a checkpoint trained on frames of that size")
@@ -159,8 +168,10 @@ def main(argv=None) -> int:
             skin = skin_of(image)
             model = run_session(world, image, plan).frames
             real = play_real_keys(level_of(header.path), world.image_size, keys)
+            restarts.append(real.restart)
+            real = real.frames
             model_runs.append(frame_scores(model, skin))
-            real_runs.append(frame_scores(real, skin))
+            real_runs.append(frame_scores(real, skin, restarts[-1]))
             if len(pairs) < args.picture_starts:
                 pairs.append((real, model))
     except (CheckpointError, ClipFormatError, ValueError, OSError, RuntimeError) as error:
@@ -168,7 +179,7 @@ def main(argv=None) -> int:
         return 2
     result = {"model": bucket_summary(model_runs), "real": bucket_summary(real_runs), "starts": len(headers),
               "plan": args.actions, "checkpoint": args.checkpoint, "data": args.data,
-              "settings": dataclasses.asdict(world.settings)}
+              "settings": dataclasses.asdict(world.settings), "real_restarts": restarts}
     late_m, late_r = result["model"].get("61-120"), result["real"].get("61-120")
     result["ratio_61_120"] = ({k: late_m[k] / max(late_r[k], 1e-9) for k in ("edges_across", "edges_down")}
                               if late_m else {"edges_across": float("nan"), "edges_down": float("nan")})

@@ -19,6 +19,7 @@ it the same way.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 import sys
 
 import numpy as np
@@ -75,8 +76,17 @@ def plan_words(plan: str) -> list[str]:
     return [word for part in plan.split(",") for word in [part.split("*")[0]] * int((part.split("*") + ["1"])[1])]
 
 
-def play_real_keys(level: int, image_size: int, keys: list[str]) -> list[np.ndarray]:
-    """Frames of procgen CoinRun from the start of `level` (hard mode, backgrounds on) under named keys."""
+@dataclass
+class RealPlay:
+    """The real game's frames under named keys (start frame first), and the first tick at which procgen
+    restarted the level (the coin reached or the player dead; None if it never did): from there on
+    the frames are the level replayed from its start."""
+    frames: list[np.ndarray]
+    restart: int | None
+
+
+def play_real_keys(level: int, image_size: int, keys: list[str]) -> RealPlay:
+    """procgen CoinRun from the start of `level` (hard mode, backgrounds on) under named keys."""
     from ..data.coinrun import load_procgen
 
     unknown = sorted(set(keys) - set(PROCGEN_KEYS))
@@ -84,19 +94,22 @@ def play_real_keys(level: int, image_size: int, keys: list[str]) -> list[np.ndar
         raise ValueError(f"the real game has no key named {unknown[0]!r}; use {', '.join(PROCGEN_KEYS)}")
     env = load_procgen()(num=1, env_name="coinrun", start_level=level, num_levels=1, distribution_mode="hard",
                          use_backgrounds=True, num_threads=0, rand_seed=0)
-    frames = [env.observe()[1]["rgb"][0].copy()]
-    for key in keys:
+    frames, restart = [env.observe()[1]["rgb"][0].copy()], None
+    for tick, key in enumerate(keys, start=1):
         env.act(np.array([PROCGEN_KEYS[key]]))
-        frames.append(env.observe()[1]["rgb"][0].copy())
+        _, observation, first = env.observe()
+        frames.append(observation["rgb"][0].copy())
+        if first[0] and restart is None:
+            restart = tick
     env.close()
     if frames[0].shape[0] != image_size:
         raise ValueError(f"the real game renders {frames[0].shape[0]} px, the model {image_size}")
-    return frames
+    return RealPlay(frames, restart)
 
 
 def play_real(level: int, image_size: int) -> dict[str, list[np.ndarray]]:
     """The same plans in the real game from the start of `level`."""
-    return {name: play_real_keys(level, image_size, plan_words(plan)) for name, plan in PLANS.items()}
+    return {name: play_real_keys(level, image_size, plan_words(plan)).frames for name, plan in PLANS.items()}
 
 
 def level_of(path: str) -> int:
