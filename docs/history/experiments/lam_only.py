@@ -4,7 +4,7 @@ Trains a LAM alone (no dynamics) for MINUTES on one thread on data/coinrun, then
 unseen dev levels data/coinrun_dev: NMI of its codes with the true actions, per-code usage, and
 its PSNR on frames that changed next to the PSNR of copying the last frame.
 
-    PYTHONPATH=. python docs/experiments/lam_only.py NAME MINUTES [LAMConfig_field=value ...]
+    PYTHONPATH=. python docs/history/experiments/lam_only.py NAME MINUTES [LAMConfig_field=value ...]
 """
 import ast, sys, time, json, dataclasses, numpy as np, torch
 from genie_core.models.config import LAMConfig
