@@ -46,7 +46,7 @@ PRESET_SIZES = ", ".join(f"{name} {c.tokenizer.image_size}x{c.tokenizer.image_si
 
 
 def _common(p: argparse.ArgumentParser, batch_size: int, lr: float) -> None:
-    p.add_argument("--data", required=True, help="folder of episode .npz files (see README: clip format)")
+    p.add_argument("--data", required=True, help="folder of episode .npz files (see docs/data.md: the clip format)")
     p.add_argument("--out", required=True, help="run folder: checkpoints, metrics.jsonl, curves.png, state/")
     p.add_argument("--preset", default="cpu", choices=list(PRESETS),
                    help=f"model sizes, by the frames they take: {PRESET_SIZES} (default cpu)")
