@@ -53,7 +53,7 @@ class FrameRecord:
 
 
 class Rollout:
-    """Batched cached generation; the engine under World and the evaluation."""
+    """Batched cached generation; the engine under World, the Gymnasium environments and the evaluation."""
 
     def __init__(self, tokenizer: VideoTokenizer, dynamics: DynamicsModel, settings: DecodeSettings,
                  context: int = 16):
