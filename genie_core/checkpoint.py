@@ -3,6 +3,7 @@
     DIR/tokenizer/{config.json, model.safetensors}
     DIR/lam/{config.json, model.safetensors}
     DIR/dynamics/{config.json, model.safetensors, decode.json}
+    DIR/critic/{config.json, model.safetensors}   (optional: the move critic, models/critic.py)
     DIR/actions.json      (optional: names of the latent actions, see genie_core.tools.name_actions)
 
 decode.json holds the decoding defaults (genie_core.decoding); a checkpoint written before it
@@ -31,12 +32,14 @@ from .models.config import (
     TokenizerConfig,
     preset,
 )
+from .models.critic import CriticConfig, MoveCritic
 from .models.dynamics import DynamicsModel
 from .models.lam import LatentActionModel
 from .models.tokenizer import VideoTokenizer
 
 COMPONENTS = {"tokenizer": (VideoTokenizer, TokenizerConfig), "lam": (LatentActionModel, LAMConfig),
               "dynamics": (DynamicsModel, DynamicsConfig)}
+OPTIONAL_COMPONENTS = {"critic": (MoveCritic, CriticConfig)}  # loaded when the folder is there
 
 
 class CheckpointError(RuntimeError):
@@ -49,6 +52,7 @@ class GenieModels:
     lam: LatentActionModel
     dynamics: DynamicsModel
     decoding: DecodeSettings = DecodeSettings()  # the checkpoint's decoding defaults
+    critic: MoveCritic | None = None
 
 
 def save_component(model: torch.nn.Module, folder: str) -> None:
@@ -61,7 +65,7 @@ def save_component(model: torch.nn.Module, folder: str) -> None:
 
 def load_component(folder: str, kind: str, device="cpu") -> torch.nn.Module:
     """Build a component from folder/config.json and fill it from folder/model.safetensors."""
-    model_cls, config_cls = COMPONENTS[kind]
+    model_cls, config_cls = {**COMPONENTS, **OPTIONAL_COMPONENTS}[kind]
     config_path, weights_path = os.path.join(folder, "config.json"), os.path.join(folder, "model.safetensors")
     for path in (config_path, weights_path):
         if not os.path.isfile(path):
@@ -110,6 +114,8 @@ def load_decode_settings(dynamics_folder: str) -> DecodeSettings:
 def save_genie(models: GenieModels, folder: str) -> None:
     for kind in COMPONENTS:
         save_component(getattr(models, kind), os.path.join(folder, kind))
+    if models.critic is not None:
+        save_component(models.critic, os.path.join(folder, "critic"))
     write_settings(os.path.join(folder, "dynamics"), models.decoding)
 
 
@@ -118,6 +124,8 @@ def load_genie(folder: str, device="cpu") -> GenieModels:
         raise CheckpointError(f"{folder}: no such checkpoint folder")
     models = GenieModels(*(load_component(os.path.join(folder, kind), kind, device) for kind in COMPONENTS))
     models.decoding = load_decode_settings(os.path.join(folder, "dynamics"))
+    if os.path.isdir(os.path.join(folder, "critic")):
+        models.critic = load_component(os.path.join(folder, "critic"), "critic", device)
     check_parts_agree(folder, models)
     return models
 
@@ -129,6 +137,10 @@ def check_parts_agree(folder: str, models: GenieModels) -> None:
              "lam image size / tokenizer image size": (lam.image_size, tok.image_size),
              "dynamics tokens per frame / tokenizer tokens per frame": (dyn.tokens_per_frame, tok.tokens_per_frame),
              "dynamics actions / lam actions": (dyn.num_actions, lam.num_actions)}
+    if models.critic is not None:
+        critic = models.critic.config
+        pairs.update({"critic image size / tokenizer image size": (critic.image_size, tok.image_size),
+                      "critic motion radius / dynamics motion radius": (critic.motion_radius, dyn.motion_radius)})
     for what, (a, b) in pairs.items():
         if a != b:
             raise CheckpointError(f"{folder}: its parts do not fit together ({what}: {a} != {b})")

@@ -64,12 +64,20 @@ class DecodeSettings:
     # Sampling temperature of those rounds (0: greedy); new ground drawn greedily tends to one flat colour.
     revealed_temperature: float = field(default=0.0, metadata=flag(
         ("--revealed-temperature",), "sampling temperature of those rounds (0: greedy)", type=number(0), metavar="T"))
+    # A checkpoint with a move critic (models/critic.py) cuts back a camera move it rates below this
+    # probability to the nearest smaller move it accepts: walls and floors stop the level sliding
+    # through the player. 0: every move as the dynamics model picks it.
+    refuse_below: float = field(default=0.0, metadata=flag(
+        ("--refuse-below",), "with the checkpoint's move critic: cut back camera moves it rates below this "
+                             "probability, so walls block (0: off)", type=number(0, 1), metavar="P"))
 
     def __post_init__(self):
         for name, low in (("rounds", 1), ("revealed_rounds", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name.replace('_', ' ')} must be a whole number of at least {low}, got {value!r}")
+        if not (isinstance(self.refuse_below, (int, float)) and 0 <= self.refuse_below <= 1):
+            raise ValueError(f"refuse below must be a probability from 0 to 1, got {self.refuse_below!r}")
         for name in ("temperature", "revealed_temperature"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):

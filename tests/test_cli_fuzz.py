@@ -120,7 +120,8 @@ def checkpoint_cases(ws: Path, base: list[str], option: str = "--checkpoint",
 def in_process_cases(ws: Path, rng: random.Random) -> list[tuple[str, object, list[str], str]]:
     s, ck, d16, out = str, str(ws / "ck"), str(ws / "d16"), str(ws / "out")
     decode = {"--steps": ["0", "1.5"], "--temperature": ["-1"], "--copy-bias": [], "--order": ["best"],
-              "--reuse-patches": ["yes"], "--revealed-steps": ["-1", "0.5"], "--revealed-temperature": ["-1"]}
+              "--reuse-patches": ["yes"], "--revealed-steps": ["-1", "0.5"], "--revealed-temperature": ["-1"],
+              "--refuse-below": ["-0.1", "1.5"]}
     cases: dict[str, tuple[object, list[tuple[list[str], str]]]] = {}
     # --steps 1: a case wrongly accepted ends in seconds (and fails the test by writing its run folder)
     tok = ["tokenizer", "--out", f"{out}/tok", "--preset", "tiny", "--device", "cpu", "--steps", "1"]
@@ -142,6 +143,9 @@ def in_process_cases(ws: Path, rng: random.Random) -> list[tuple[str, object, li
         *flag_cases([*dyn[:-1], s(ws / "nowhere"), "--tokenizer", ck], {
             "--mask-mode": ["all"], "--mask-revealed": ["yes"], "--copy-gates": ["1"], "--context-noise": ["-0.1", "2"],
             "--snap-tolerance": ["-1", "1.5"]}, rng)])
+    crit = ["critic", "--out", f"{out}/critic", "--device", "cpu", "--steps", "1", "--data", d16]
+    cases["train critic"] = (train_main, [([*crit, "--dynamics", ck], "followed"),
+                                          *checkpoint_cases(ws, crit, "--dynamics", {"ck_truncated": "truncated", "nowhere": "nowhere"})])
     export = ["export", "--out", f"{out}/exported"]
     export_decode = {"--maskgit-steps" if flag == "--steps" else flag: bad for flag, bad in decode.items()}
     cases["train export"] = (train_main, [*checkpoint_cases(ws, export, "--run"),
@@ -158,7 +162,7 @@ def in_process_cases(ws: Path, rng: random.Random) -> list[tuple[str, object, li
     cases["key_motion"] = (key_motion.main, [
         ([*ev[:3], s(ws / "d64")], "64x64"), ([*ev, "--json", d16], "is a folder"),
         *file_cases(ws, ev[:2], "--data", ("garbage", "nokey")), *checkpoint_cases(ws, ev[2:]),
-        *flag_cases([*ev[:3], s(ws / "nowhere")], {"--starts": ["0", "-3"], "--device": ["gpu"]}, rng)])
+        *flag_cases([*ev[:3], s(ws / "nowhere")], {"--starts": ["0", "-3"], "--device": ["gpu"], **decode}, rng)])
     cases["free_play"] = (free_play.main, [
         ([*ev[:3], s(ws / "d64")], "64x64"), ([*ev, "--json", d16], "is a folder"),
         ([*ev, "--picture", f"{ws / 'a_file'}/p.png"], "a_file"), *checkpoint_cases(ws, ev[2:]),

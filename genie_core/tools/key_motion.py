@@ -34,6 +34,7 @@ from ..data.clips import (
     read_frames,
     read_header,
 )
+from ..decoding import add_decode_flags, resolve_decode_settings
 from ..device import add_device_flags
 from ..files import check_writable
 from ..loading import load_world
@@ -154,12 +155,14 @@ def main(argv=None) -> int:
     p.add_argument("--starts", type=whole(1), default=16, help="level starts to play from (default 16)")
     p.add_argument("--real", action="store_true", help="also play the real game (needs procgen) for comparison")
     p.add_argument("--json", help="write the per-start numbers and the summary here")
+    add_decode_flags(p)
     add_device_flags(p)
     args = p.parse_args(argv)
     try:
         if args.json:
             check_writable(args.json, make_folders=True)
         world = load_world(args.checkpoint, args.device, precision=args.precision)
+        world.settings = resolve_decode_settings(args, world.settings)
         known = set(world.direction_keys or {}) | set(world.action_names or [])  # as --actions reads words
         missing = [k for k in ("right", "left", "jump") if k not in known]
         if missing:

@@ -1,8 +1,9 @@
-"""python -m genie_core.train {tokenizer,dynamics,export} ...
+"""python -m genie_core.train {tokenizer,dynamics,critic,export} ...
 
 Phase 1:  python -m genie_core.train tokenizer --data data/coinrun --preset cpu --out runs/tok --minutes 30
 Phase 2:  python -m genie_core.train dynamics --data data/coinrun --tokenizer runs/tok --out runs/dyn --minutes 60
-Ship:     python -m genie_core.train export --run runs/dyn --out checkpoints/coinrun
+Walls:    python -m genie_core.train critic --data data/coinrun --dynamics runs/dyn --out runs/critic --minutes 5
+Ship:     python -m genie_core.train export --run runs/dyn --critic runs/critic --out checkpoints/coinrun
 
 Every command resumes from its --out folder after an interruption (use --fresh to start over).
 Multi-GPU or multi-process: the same command under `torchrun --nproc_per_node=N -m genie_core.train ...`.
@@ -35,9 +36,11 @@ from ..device import DEVICES, pick_device
 from ..files import atomic_copy, atomic_write_text
 from ..files import to_json
 from ..models.config import PRESETS, TRAINING_ONLY, preset
+from ..models.critic import CriticConfig, MoveCritic
 from ..models.dynamics import DynamicsModel
 from ..models.lam import LatentActionModel
 from ..models.tokenizer import VideoTokenizer
+from .critic_objective import CriticObjective
 from .loop import LoopOptions, check_resumable, train
 from .objectives import TokenizerObjective, WorldModelObjective, cached_pretokenize
 
@@ -101,9 +104,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     dyn.add_argument("--keep-followed", type=on_off, default=False, metavar="on|off",
                      help="measure where the player the camera follows stands (pixels that stay while the camera "
                           "moves, on the training video) and keep those pixels unmoved in every draft (default off)")
+    crit = sub.add_parser("critic", help="train the move critic that makes walls block (models/critic.py)")
+    _common(crit, batch_size=128, lr=1e-3)
+    crit.add_argument("--dynamics", required=True, metavar="DIR",
+                      help="phase-2 run or checkpoint whose player (followed pixels) and motion radius the critic takes")
     exp = sub.add_parser("export", help="copy a finished phase-2 run into a self-contained checkpoint folder")
     exp.add_argument("--run", required=True, help="phase-2 run folder (holds tokenizer/, lam/, dynamics/)")
     exp.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/coinrun")
+    exp.add_argument("--critic", metavar="DIR", help="critic run (or checkpoint) whose critic/ to ship beside the "
+                                                     "models (default: the run's own critic/, if any)")
     add_decode_flags(exp, rounds_flags=("--rounds", "--maskgit-steps"))  # the checkpoint's new defaults; the run's where not given
     return parser.parse_args(argv)
 
@@ -218,6 +227,21 @@ def load_initial_weights(models: dict, folder: str) -> None:
             print(f"--init: {kind} starts these fresh: {', '.join(missing)}")
 
 
+def run_critic(args) -> dict:
+    device = pick_device(args.device)
+    dynamics = load_component(os.path.join(args.dynamics, "dynamics"), "dynamics")
+    if not dynamics.config.motion_radius or not dynamics.config.followed_pixels:
+        raise ValueError(f"--dynamics {args.dynamics}: its dynamics model has no camera motion or no followed "
+                         f"player (train it with --keep-followed on); the critic judges moves around that player")
+    size = load_component(os.path.join(args.dynamics, "tokenizer"), "tokenizer").config.image_size
+    train_clips, val_clips = _samplers(args, size, f"the models in {args.dynamics}", "use the data they learned from")
+    config = CriticConfig.around(dynamics.config.followed_pixels, size, dynamics.config.motion_radius)
+    if not args.fresh:
+        check_resumable(args.out, {"critic": config})
+    objective = CriticObjective(MoveCritic(config), train_clips, val_clips)
+    return train(objective, _options(args), device, {"phase": "critic", "data": args.data, "dynamics": args.dynamics})
+
+
 def run_export(args) -> dict:
     """Copy the run's weights and configs, with its decoding settings and any given flags in decode.json."""
     # Validates every part, and the decoding settings, before copying anything.
@@ -229,6 +253,12 @@ def run_export(args) -> dict:
         atomic_copy(os.path.join(args.run, kind, "model.safetensors"), os.path.join(folder, "model.safetensors"))
         atomic_write_text(os.path.join(folder, "config.json"), to_json(model.config))
     write_settings(os.path.join(args.out, "dynamics"), settings)
+    critic_source = os.path.join(args.critic or args.run, "critic")
+    if args.critic or os.path.isdir(critic_source):
+        critic = load_component(critic_source, "critic")
+        check_parts_agree(args.run, GenieModels(**loaded, critic=critic))
+        atomic_copy(os.path.join(critic_source, "model.safetensors"), os.path.join(args.out, "critic", "model.safetensors"))
+        atomic_write_text(os.path.join(args.out, "critic", "config.json"), to_json(critic.config))
     print(f"exported {args.run} -> {args.out}; decoding: " + ", ".join(
         f"{k}={v}" for k, v in dataclasses.asdict(settings).items()))
     return {}
@@ -239,7 +269,8 @@ def main(argv=None) -> int:
     try:
         if os.path.exists(args.out) and not os.path.isdir(args.out):
             raise ValueError(f"--out {args.out} is a file; give a folder")
-        result = {"tokenizer": run_tokenizer, "dynamics": run_dynamics, "export": run_export}[args.phase](args)
+        result = {"tokenizer": run_tokenizer, "dynamics": run_dynamics, "critic": run_critic,
+                  "export": run_export}[args.phase](args)
     except (CheckpointError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -23,10 +23,11 @@ from typing import Callable
 import torch
 
 from ..blocks.maskgit import maskgit_decode, sample_tokens
-from ..blocks.motion import id_to_motion
+from ..blocks.motion import id_to_motion, motion_to_id
 from ..blocks.patches import reuse_patches
 from ..blocks.st_transformer import KVBuffer
 from ..decoding import DecodeSettings
+from ..models.critic import MoveCritic, allowed_moves
 from ..models.dynamics import DynamicsModel
 from ..models.tokenizer import VideoTokenizer
 
@@ -56,9 +57,10 @@ class Rollout:
     """Batched cached generation; the engine under World, the Gymnasium environments and the evaluation."""
 
     def __init__(self, tokenizer: VideoTokenizer, dynamics: DynamicsModel, settings: DecodeSettings,
-                 context: int = 16):
-        """settings may be replaced between frames; context: past frames attended to."""
-        self.tokenizer, self.dynamics, self.context = tokenizer, dynamics, context
+                 context: int = 16, critic: MoveCritic | None = None):
+        """settings may be replaced between frames; context: past frames attended to; critic: the
+        checkpoint's move critic, if it has one (used when settings.refuse_below > 0)."""
+        self.tokenizer, self.dynamics, self.context, self.critic = tokenizer, dynamics, context, critic
         self.settings = settings
         self.device = next(dynamics.parameters()).device
         self.history: list[FrameRecord] = []
@@ -126,7 +128,8 @@ class Rollout:
         return reuse_patches(pixels_BHW3, tokens_BN, sources, self.tokenizer.config.patch)
 
     def _next_motion(self, action_B, temperature: float, generator) -> torch.Tensor:
-        """The new frame's motion ids (B,), predicted from the last frame; the still action never moves."""
+        """The new frame's motion ids (B,), predicted from the last frame; the still action never moves,
+        and with a critic no move pushes the level into the player (models/critic.py)."""
         last = self.history[-1]
         logits = self.dynamics.motion_logits(last.features_BPC, action_B, last.motion_B)
         motion = sample_tokens(logits[:, None], temperature, generator)[0][:, 0]
@@ -134,6 +137,10 @@ class Rollout:
         if still is not None:
             zero = self.dynamics.num_motions // 2  # (0, 0) sits at the centre of the grid of shifts
             motion = torch.where(action_B == still, torch.full_like(motion, zero), motion)
+        if self.critic is not None and self.settings.refuse_below > 0:
+            shift = allowed_moves(self.critic, last.shown_BHW3, id_to_motion(motion, self.motion_radius),
+                                  self.settings.refuse_below)
+            motion = motion_to_id(shift, self.motion_radius)
         return motion
 
     @torch.inference_mode()
