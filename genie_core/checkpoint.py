@@ -131,7 +131,8 @@ def load_genie(folder: str, device="cpu") -> GenieModels:
 
 
 def check_parts_agree(folder: str, models: GenieModels) -> None:
-    """The three configs must describe one world: frame size, vocabulary, tokens and actions."""
+    """The configs must describe one world: frame size, vocabulary, tokens and actions (and the critic's
+    frame size, moves and player, when there is one)."""
     tok, lam, dyn = models.tokenizer.config, models.lam.config, models.dynamics.config
     pairs = {"dynamics vocabulary / tokenizer codebook": (dyn.num_codes, tok.num_codes),
              "lam image size / tokenizer image size": (lam.image_size, tok.image_size),
@@ -144,6 +145,9 @@ def check_parts_agree(folder: str, models: GenieModels) -> None:
     for what, (a, b) in pairs.items():
         if a != b:
             raise CheckpointError(f"{folder}: its parts do not fit together ({what}: {a} != {b})")
+    if models.critic is not None and models.critic.config.followed_pixels != dyn.followed_pixels:
+        raise CheckpointError(f"{folder}: its parts do not fit together (the critic was trained around another "
+                              f"player than the dynamics model follows: retrain it with train critic --dynamics)")
 
 
 def build_genie(preset_name: str = "tiny", seed: int = 0) -> GenieModels:

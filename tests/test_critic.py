@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from genie_core.checkpoint import build_genie, load_genie, save_genie
+from genie_core.checkpoint import CheckpointError, build_genie, check_parts_agree, load_genie, save_genie
 from genie_core.data.clips import write_episode
 from genie_core.decoding import DecodeSettings
 from genie_core.loading import load_world
@@ -130,3 +130,13 @@ def test_play_moves_only_as_the_critic_allows_and_the_cache_still_equals_recompu
     assert results[0][0].equal(results[1][0]) and results[0][1].equal(results[1][1])
     free = results[2][1]  # the same seed with the critic off moves where the rule would not let it
     assert ((free[:, 0].abs() > 1) | (free[:, 1] < 0)).any(), free
+
+
+def test_a_critic_trained_around_another_player_does_not_fit():
+    genie = build_genie("tiny", seed=0)
+    genie.dynamics = type(genie.dynamics)(dataclasses.replace(genie.dynamics.config, followed_pixels=FOLLOWED))
+    genie.critic = MoveCritic(CriticConfig.around(FOLLOWED, 16, genie.dynamics.config.motion_radius))
+    check_parts_agree("ok", genie)
+    genie.critic = MoveCritic(CriticConfig.around(FOLLOWED[:2], 16, genie.dynamics.config.motion_radius))
+    with pytest.raises(CheckpointError, match="another player"):
+        check_parts_agree("other", genie)

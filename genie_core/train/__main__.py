@@ -243,22 +243,20 @@ def run_critic(args) -> dict:
 
 
 def run_export(args) -> dict:
-    """Copy the run's weights and configs, with its decoding settings and any given flags in decode.json."""
+    """Copy the run's weights and configs (and a critic's), with its decoding settings and any given flags in decode.json."""
     # Validates every part, and the decoding settings, before copying anything.
     loaded = {kind: load_component(os.path.join(args.run, kind), kind) for kind in ("tokenizer", "lam", "dynamics")}
+    critic_source = os.path.join(args.critic or args.run, "critic")
+    if args.critic or os.path.isdir(critic_source):
+        loaded["critic"] = load_component(critic_source, "critic")
     check_parts_agree(args.run, GenieModels(**loaded))
     settings = resolve_decode_settings(args, load_decode_settings(os.path.join(args.run, "dynamics")))
     for kind, model in loaded.items():
+        source = critic_source if kind == "critic" else os.path.join(args.run, kind)
         folder = os.path.join(args.out, kind)
-        atomic_copy(os.path.join(args.run, kind, "model.safetensors"), os.path.join(folder, "model.safetensors"))
+        atomic_copy(os.path.join(source, "model.safetensors"), os.path.join(folder, "model.safetensors"))
         atomic_write_text(os.path.join(folder, "config.json"), to_json(model.config))
     write_settings(os.path.join(args.out, "dynamics"), settings)
-    critic_source = os.path.join(args.critic or args.run, "critic")
-    if args.critic or os.path.isdir(critic_source):
-        critic = load_component(critic_source, "critic")
-        check_parts_agree(args.run, GenieModels(**loaded, critic=critic))
-        atomic_copy(os.path.join(critic_source, "model.safetensors"), os.path.join(args.out, "critic", "model.safetensors"))
-        atomic_write_text(os.path.join(args.out, "critic", "config.json"), to_json(critic.config))
     print(f"exported {args.run} -> {args.out}; decoding: " + ", ".join(
         f"{k}={v}" for k, v in dataclasses.asdict(settings).items()))
     return {}
