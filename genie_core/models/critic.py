@@ -123,10 +123,13 @@ def smaller_moves(shift_2: tuple[int, int]) -> torch.Tensor:
 def allowed_moves(critic: MoveCritic, frames_BHW3: torch.Tensor, shifts_B2: torch.Tensor, refuse_below: float
                   ) -> torch.Tensor:
     """(B, 2) each shift, or where the critic rates it below refuse_below the nearest smaller move it
-    rates at least that (no move when none). One critic pass on the shifts; one more, on all smaller
-    moves of the refused ones, only when some are refused."""
-    ok = torch.sigmoid(critic(frames_BHW3, shifts_B2)) >= refuse_below
-    refused = torch.nonzero(~ok & (shifts_B2 != 0).any(-1)).flatten().tolist()
+    rates at least that (no move when none). One critic pass on the moving shifts; one more, on all
+    smaller moves of the refused ones, only when some are refused."""
+    moving = torch.nonzero((shifts_B2 != 0).any(-1)).flatten()  # no move is always allowed: not asked
+    if not len(moving):
+        return shifts_B2
+    ok = torch.sigmoid(critic(frames_BHW3[moving], shifts_B2[moving])) >= refuse_below
+    refused = moving[~ok].tolist()
     if not refused:
         return shifts_B2
     out = shifts_B2.clone()
