@@ -23,10 +23,11 @@ import torch.nn.functional as F
 
 from ..blocks.motion import move_camera, pixel_mask
 
-# The followed pixels are the sprite's steady core; its arms and feet reach a pixel or so beyond it
-# vertically and up to three sideways, and which side they reach tells where the player faces. The
-# player kept in play never turns round, so a critic that saw the facing would refuse every move
-# against it (measured: with one pixel of margin, 10 of 16 starts could walk back left, 15 without it).
+# The followed pixels are the sprite's steady core; its arms and feet reach a pixel or so beyond it,
+# and which side they reach tells where the player faces. The player kept in play never turns round,
+# so a critic that saw the facing refused moves against it (measured on dev starts: with one pixel of
+# margin Left back passed on 10 of 16, against 15 with no critic); three pixels sideways hid the wall
+# reaching the player (40 Right scrolled -41 px, the real game -15). Two: docs/free_play/dev/critic_choice.txt.
 BOX_MARGIN = (1, 2)  # (rows, columns)
 WINDOW_MARGIN = 8  # pixels the window reaches beyond the player's box: a whole move of the search radius
 
@@ -36,8 +37,8 @@ class CriticConfig:
     image_size: int = 64
     motion_radius: int = 8
     followed_pixels: tuple[int, ...] = ()  # the dynamics model's (the player the camera follows)
-    box: tuple[int, int, int, int] = (28, 36, 28, 35)  # the player's box: rows top..bottom, cols left..right (end excl.)
-    window: tuple[int, int, int] = (20, 19, 24)  # the window seen: top row, left column, side
+    box: tuple[int, int, int, int] = (28, 36, 27, 36)  # the player's box: rows top..bottom, cols left..right (end excl.)
+    window: tuple[int, int, int] = (18, 17, 28)  # the window seen: top row, left column, side (CriticConfig.around)
     width: int = 32
 
     @staticmethod
