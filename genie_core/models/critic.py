@@ -26,8 +26,8 @@ from ..blocks.motion import move_camera, pixel_mask
 # The followed pixels are the sprite's steady core; its arms and feet reach a pixel or so beyond it,
 # and which side they reach tells where the player faces. The player kept in play never turns round,
 # so a critic that saw the facing refused moves against it (measured on dev starts: with one pixel of
-# margin Left back passed on 10 of 16, against 15 with no critic); three pixels sideways hid the wall
-# reaching the player (40 Right scrolled -41 px, the real game -15). Two: docs/free_play/dev/critic_choice.txt.
+# margin Left back passed on 10 of 16, against 15 with no critic). Three pixels sideways (in a critic that
+# also saw only moving frames) let 40 Right scroll to -41 px, the real game -15; two: docs/free_play/dev/critic_choice.txt.
 BOX_MARGIN = (1, 2)  # (rows, columns)
 WINDOW_MARGIN = 8  # pixels the window reaches beyond the player's box: a whole move of the search radius
 
