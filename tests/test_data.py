@@ -209,6 +209,21 @@ def test_coinrun_episodes_have_true_aligned_actions(tmp_path):
     assert all(os.path.getmtime(os.path.join(out, name)) == t for name, t in before.items())
 
 
+def test_other_procgen_games_are_recorded_the_same_way(tmp_path):
+    pytest.importorskip("procgen")
+    from genie_core.data.coinrun import CoinRunSettings, episode_name, generate_coinrun
+
+    for game in ("ninja", "bigfish"):
+        out = str(tmp_path / game)
+        counts = generate_coinrun(out, range(3, 4), 1, CoinRunSettings(steps=10, min_frames=4, seed=1, game=game),
+                                  progress=False)
+        episode = read_episode(os.path.join(out, episode_name(3, 0)))
+        assert counts["written"] == 1 and episode.frames.shape[1:] == (64, 64, 3) and episode.extras["game"] == game
+        assert json.load(open(os.path.join(out, "meta.json")))["game"] == game
+    with pytest.raises(ValueError, match="game must be one of"):
+        generate_coinrun(str(tmp_path / "x"), range(1), 1, CoinRunSettings(game="pong"), progress=False)
+
+
 # ---------------------------------------------------------------- quality filter and import
 
 def run_filter(frames, static_seconds=2.0):
@@ -323,6 +338,7 @@ def test_import_gif_folder_and_corrupt_file_with_resume(tmp_path):
 # ---------------------------------------------------------------- command line
 
 @pytest.mark.parametrize("argv", [[], ["coinrun", "--out", "x", "--levels", "9:3"], ["coinrun"],
+                                  ["coinrun", "--out", "x", "--game", "pong"],
                                   ["import", "a.mp4", "--out", "x", "--fps", "0"], ["import", "a.mp4"]])
 def test_bad_arguments_give_one_line_and_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:

@@ -6,12 +6,13 @@ import os
 import sys
 
 from ..cli import OneLineParser, number, seed, whole
-from .coinrun import ProcgenMissing
+from .coinrun import PROCGEN_GAMES, ProcgenMissing
 from .quality import QualityConfig
 
 EXAMPLES = """examples:
   python -m genie_core.data coinrun --out data/coinrun --levels 0:10000 --episodes 2000
   python -m genie_core.data coinrun --out data/coinrun_heldout --levels 100000:100100
+  python -m genie_core.data coinrun --game ninja --out data/ninja --levels 0:500 --agent wide
   python -m genie_core.data import my_videos/ gameplay.mp4 --out data/mine --fit letterbox
   python -m genie_core.data check data/coinrun
 Re-running a coinrun or import command continues where it stopped."""
@@ -67,6 +68,8 @@ def add_coinrun_command(commands) -> None:
                               "explore: hold right, left, still or jumps 2-10 steps; mix (default): random or "
                               "scripted per episode; wide: random, scripted or explore per episode")
     coinrun.add_argument("--seed", type=seed, default=0, help="seed for the agents (default 0)")
+    coinrun.add_argument("--game", choices=PROCGEN_GAMES, default="coinrun", metavar="GAME",
+                         help="the Procgen game to play (default coinrun): " + ", ".join(PROCGEN_GAMES))
     coinrun.add_argument("--compress", action="store_true",
                          help="write compressed files (~9x smaller, but the loader reads them much more slowly)")
 
@@ -99,7 +102,8 @@ def run(args: argparse.Namespace) -> None:
     if args.command == "coinrun":
         from .coinrun import CoinRunSettings, generate_coinrun
 
-        settings = CoinRunSettings(args.steps_per_episode, args.min_frames, args.agent, args.seed, args.compress)
+        settings = CoinRunSettings(args.steps_per_episode, args.min_frames, args.agent, args.seed, args.compress,
+                                   args.game)
         counts = generate_coinrun(args.out, args.levels, args.episodes or len(args.levels), settings, args.envs)
         rate = counts["frames"] / max(counts["seconds"], 1e-9)
         print(f"wrote {counts['written']} episodes ({counts['frames']} frames) in {counts['seconds']:.1f} s, "

@@ -12,6 +12,7 @@ file's content does not depend on how many episodes were asked for, and re-runni
 skips the files that already exist. When the agent dies or reaches the coin, procgen restarts
 the level; the episode is cut there so a file never spans a reset, and if it is shorter than
 `min_frames` the level is replayed (up to 5 tries; the longest is written if none is long enough).
+`CoinRunSettings.game` (`--game`) plays any other Procgen game the same way (issue 25: many games).
 """
 from __future__ import annotations
 
@@ -39,6 +40,9 @@ NUM_DIRECTION_ACTIONS = 9
 LEFT, LEFT_UP, NOOP, UP, RIGHT, RIGHT_UP = 1, 2, 4, 5, 7, 8
 MAX_ATTEMPTS = 5
 AGENTS = ("random", "scripted", "explore", "mix", "wide")
+# Procgen's 16 games (procgen.env.ENV_NAMES); all share the 15 actions above and render 64x64.
+PROCGEN_GAMES = ("bigfish", "bossfight", "caveflyer", "chaser", "climber", "coinrun", "dodgeball", "fruitbot",
+                 "heist", "jumper", "leaper", "maze", "miner", "ninja", "plunder", "starpilot")
 # explore: longer holds of the moves a player makes, left and standing still included, so that
 # every arrow key has camera motion to learn from (random and scripted play rarely run left).
 EXPLORE_MOVES = (RIGHT, LEFT, NOOP, RIGHT_UP, LEFT_UP, UP)
@@ -95,6 +99,7 @@ class CoinRunSettings:
     agent: str = "mix"
     seed: int = 0
     compress: bool = False
+    game: str = "coinrun"  # any of PROCGEN_GAMES (issue 25: many games); hard mode, backgrounds on
 
 
 def play_level(env_class, level: int, repeat: int, settings: CoinRunSettings) -> tuple[list, list, str, str]:
@@ -107,7 +112,7 @@ def play_level(env_class, level: int, repeat: int, settings: CoinRunSettings) ->
     else:
         kind = settings.agent
     agent = Agent(kind, rng)
-    env = env_class(num=1, env_name="coinrun", start_level=level, num_levels=1, distribution_mode="hard",
+    env = env_class(num=1, env_name=settings.game, start_level=level, num_levels=1, distribution_mode="hard",
                     use_backgrounds=True, num_threads=0, rand_seed=int(rng.integers(2**31 - 1)))
     try:
         if int(env.get_info()[0]["level_seed"]) != level:
@@ -147,7 +152,7 @@ def record_episode(job: tuple[str, int, int, CoinRunSettings]) -> tuple[int, str
     out, level, repeat, settings = job
     frames, actions, ended, kind = play_level(_worker_env_class or load_procgen(), level, repeat, settings)
     write_episode(os.path.join(out, episode_name(level, repeat)), np.stack(frames), np.array(actions, np.int64),
-                  compress=settings.compress, level=level, agent=kind, ended=ended)
+                  compress=settings.compress, level=level, agent=kind, ended=ended, game=settings.game)
     return len(frames), ended
 
 
@@ -155,13 +160,14 @@ def write_meta(out: str, settings: CoinRunSettings) -> dict:
     """Describe the folder from the files in it, so it stays right across resumed or mixed runs."""
     paths = list_episodes(out)
     levels = sorted({int(m.group(1)) for p in paths if (m := re.match(r"level(\d+)_r\d+\.npz$", os.path.basename(p)))})
-    meta = {"source": "procgen coinrun (distribution_mode=hard, use_backgrounds=True)",
+    meta = {"source": f"procgen {settings.game} (distribution_mode=hard, use_backgrounds=True)", "game": settings.game,
             "levels": {"count": len(levels), "min": levels[0] if levels else None,
                        "max": levels[-1] if levels else None},
             "agent": settings.agent, "steps_per_episode": settings.steps, "seed": settings.seed,
             "resolution": [64, 64], "episodes": len(paths), "frames": sum(read_header(p).num_frames for p in paths),
             "num_actions": len(ACTION_NAMES), "action_names": ACTION_NAMES,
-            "note": "actions[t] leads from frames[t] to frames[t+1]; ids 9-14 act like NOOP in CoinRun"}
+            "note": "actions[t] leads from frames[t] to frames[t+1]; ids 9-14 act like NOOP in CoinRun; "
+                    "ended 'coin': the level ended with a reward, 'died': without"}
     atomic_write_json(os.path.join(out, "meta.json"), meta)
     return meta
 
@@ -172,6 +178,8 @@ def generate_coinrun(out: str, levels: range, episodes: int, settings: CoinRunSe
     already there; returns counts."""
     if settings.agent not in AGENTS:
         raise ValueError(f"agent must be one of {AGENTS}, got {settings.agent!r}")
+    if settings.game not in PROCGEN_GAMES:
+        raise ValueError(f"game must be one of procgen's: {', '.join(PROCGEN_GAMES)}; got {settings.game!r}")
     load_procgen()  # fail early, with the install hint, if procgen is missing
     os.makedirs(out, exist_ok=True)
     plan = [(levels.start + i % len(levels), i // len(levels)) for i in range(episodes)]
