@@ -222,6 +222,13 @@ def test_other_procgen_games_are_recorded_the_same_way(tmp_path):
         assert json.load(open(os.path.join(out, "meta.json")))["game"] == game
     with pytest.raises(ValueError, match="game must be one of"):
         generate_coinrun(str(tmp_path / "x"), range(1), 1, CoinRunSettings(game="pong"), progress=False)
+    # The tools play the file's own game in procgen: its start frame is the episode's first frame.
+    from genie_core.tools.key_motion import level_of, play_real_keys
+
+    path = os.path.join(tmp_path, "ninja", episode_name(3, 0))
+    assert level_of(path) == (3, "ninja")
+    real = play_real_keys(3, 64, ["noop"], "ninja")
+    assert np.array_equal(real.frames[0], read_episode(path).frames[0])
 
 
 # ---------------------------------------------------------------- quality filter and import

@@ -2,7 +2,7 @@
 
 Does a minute of play still look like the game? From the first frame (a level start) of each of the
 first --starts episodes of --data, the same keys (--actions; default 120 ticks of right, jump,
-left and noop) are played in the real game (procgen CoinRun from the file's level seed, hard mode)
+left and noop) are played in the real game (procgen: the file's game and level seed, hard mode)
 and in the model, and every frame is measured, per bucket of ticks, model beside real:
 - edges across / down: on the frame averaged over 4x4-pixel blocks (16x16; fine noise and
   hatching average out, walls, platforms and gaps stay), the share of blocks whose colour steps
@@ -167,7 +167,8 @@ def main(argv=None) -> int:
             image = np.array(read_frames(header)[0])
             skin = skin_of(image)
             model = run_session(world, image, plan).frames
-            real = play_real_keys(level_of(header.path), world.image_size, keys)
+            level, game = level_of(header.path)
+            real = play_real_keys(level, world.image_size, keys, game)
             restarts.append(real.restart)
             real = real.frames
             model_runs.append(frame_scores(model, skin))

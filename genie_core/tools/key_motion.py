@@ -13,8 +13,8 @@ beside them, with no floor, to set against the real game:
 - landing: with Jump held, the camera's lowest height over ticks 11-20 (the real game's first jump
   lands back near 0 there, then jumps again);
 - right held: the content's dx after 40 Right (the real game stops at the first wall).
---real plays the same keys in the real game (procgen CoinRun, each file's level seed) and measures
-it the same way.
+--real plays the same keys in the real game (procgen: each file's game, CoinRun unless `data --game`
+said otherwise, and its level seed) and measures it the same way.
 """
 from __future__ import annotations
 
@@ -86,14 +86,14 @@ class RealPlay:
     restart: int | None
 
 
-def play_real_keys(level: int, image_size: int, keys: list[str]) -> RealPlay:
-    """procgen CoinRun from the start of `level` (hard mode, backgrounds on) under named keys."""
+def play_real_keys(level: int, image_size: int, keys: list[str], game: str = "coinrun") -> RealPlay:
+    """The procgen game (CoinRun unless said) from the start of `level` (hard mode, backgrounds on) under named keys."""
     from ..data.coinrun import load_procgen
 
     unknown = sorted(set(keys) - set(PROCGEN_KEYS))
     if unknown:
         raise ValueError(f"the real game has no key named {unknown[0]!r}; use {', '.join(PROCGEN_KEYS)}")
-    env = load_procgen()(num=1, env_name="coinrun", start_level=level, num_levels=1, distribution_mode="hard",
+    env = load_procgen()(num=1, env_name=game, start_level=level, num_levels=1, distribution_mode="hard",
                          use_backgrounds=True, num_threads=0, rand_seed=0)
     frames, restart = [env.observe()[1]["rgb"][0].copy()], None
     for tick, key in enumerate(keys, start=1):
@@ -108,18 +108,19 @@ def play_real_keys(level: int, image_size: int, keys: list[str]) -> RealPlay:
     return RealPlay(frames, restart)
 
 
-def play_real(level: int, image_size: int) -> dict[str, list[np.ndarray]]:
+def play_real(level: int, image_size: int, game: str = "coinrun") -> dict[str, list[np.ndarray]]:
     """The same plans in the real game from the start of `level`."""
-    return {name: play_real_keys(level, image_size, plan_words(plan)).frames for name, plan in PLANS.items()}
+    return {name: play_real_keys(level, image_size, plan_words(plan), game).frames for name, plan in PLANS.items()}
 
 
-def level_of(path: str) -> int:
-    """An episode file's procgen level seed (files made by `python -m genie_core.data coinrun`)."""
+def level_of(path: str) -> tuple[int, str]:
+    """An episode file's procgen level seed and game (files made by `python -m genie_core.data coinrun`,
+    `--game` for other games; files from before `--game` are CoinRun's)."""
     with np.load(path) as episode:
         if "level" not in episode:
             raise ValueError(f"{path}: no level seed; the real game needs files made by "
                              f"`python -m genie_core.data coinrun`")
-        return int(episode["level"])
+        return int(episode["level"]), str(episode["game"]) if "game" in episode else "coinrun"
 
 
 def summarise(rows: list[dict[str, float]]) -> dict:
@@ -177,7 +178,8 @@ def main(argv=None) -> int:
         for header, image in zip(headers, starts):
             rows.append(key_scores(play_model(world, image)))
             if args.real:
-                real_rows.append(key_scores(play_real(level_of(header.path), world.image_size)))
+                level, game = level_of(header.path)
+                real_rows.append(key_scores(play_real(level, world.image_size, game)))
     except (CheckpointError, ClipFormatError, ValueError, OSError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
