@@ -67,8 +67,7 @@ def rollout_scores(models: GenieModels, frames_BTHW3: torch.Tensor, actions_BA: 
     """Frames generated from frame 0 with the given actions: their PSNR (B, HORIZON) against the real
     frames, the share of their pixels changed since the first shown frame (B, HORIZON), and the
     camera motion (dx, dy) of each from the frame before, measured on the pixels (B, HORIZON, 2)."""
-    rollout = Rollout(models.tokenizer, models.dynamics, settings, models.dynamics.config.max_frames,
-                      models.critic)
+    rollout = Rollout.of(models, settings, models.dynamics.config.max_frames)
     first = previous = rollout.start(frames_BTHW3[:, 0])
     scores, changed, motions = [], [], []
     for t in range(actions_BA.shape[1]):

@@ -69,7 +69,7 @@ def time_world_ticks(world: World, image: np.ndarray, ticks: int, reset: bool = 
 def time_uncached_ticks(world: World, image: np.ndarray, ticks: int) -> float:
     """Mean seconds per tick of UncachedRollout, same context/rounds/actions, full context."""
     models = world.models
-    rollout = UncachedRollout(models.tokenizer, models.dynamics, world.settings, world.context, models.critic)
+    rollout = UncachedRollout.of(models, world.settings, world.context)
     generator = torch.Generator().manual_seed(world.seed)
     rollout.start(torch.from_numpy(image)[None])
 

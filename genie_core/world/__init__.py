@@ -29,7 +29,7 @@ class World:
         self.action_names = action_names
         self.direction_keys = direction_keys
         self.max_undo = max_undo
-        self.rollout = Rollout(models.tokenizer, models.dynamics, settings, context, models.critic)
+        self.rollout = Rollout.of(models, settings, context)
         self.frames: deque[np.ndarray] = deque()
         self.reseed(seed)
 

@@ -18,7 +18,7 @@ engine that the cache must equal.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 
@@ -30,6 +30,9 @@ from ..decoding import DecodeSettings
 from ..models.critic import MoveCritic, allowed_moves
 from ..models.dynamics import DynamicsModel
 from ..models.tokenizer import VideoTokenizer
+
+if TYPE_CHECKING:
+    from ..checkpoint import GenieModels
 
 
 class FrameDropped(Exception):
@@ -70,6 +73,11 @@ class Rollout:
         self.dec_kv: KVBuffer | None = None
         self.rings_stale = False  # True when history changed behind the rings' back (undo)
         self.last_draft: tuple[torch.Tensor, torch.Tensor] | None = None  # (moved pixels, their tokens)
+
+    @classmethod
+    def of(cls, models: GenieModels, settings: DecodeSettings, context: int) -> Rollout:
+        """The engine over a checkpoint's parts (its critic too, when it has one)."""
+        return cls(models.tokenizer, models.dynamics, settings, context, models.critic)
 
     @torch.inference_mode()
     def start(self, frames_BHW3: torch.Tensor) -> torch.Tensor:
