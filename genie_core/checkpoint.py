@@ -4,6 +4,7 @@
     DIR/lam/{config.json, model.safetensors}
     DIR/dynamics/{config.json, model.safetensors, decode.json}
     DIR/critic/{config.json, model.safetensors}   (optional: the move critic, models/critic.py)
+    DIR/prior/{config.json, model.safetensors}    (optional: the action prior, models/prior.py)
     DIR/actions.json      (optional: names of the latent actions, see genie_core.tools.name_actions)
 
 decode.json holds the decoding defaults (genie_core.decoding); a checkpoint written before it
@@ -33,13 +34,14 @@ from .models.config import (
     preset,
 )
 from .models.critic import CriticConfig, MoveCritic
+from .models.prior import ActionPrior, PriorConfig
 from .models.dynamics import DynamicsModel
 from .models.lam import LatentActionModel
 from .models.tokenizer import VideoTokenizer
 
 COMPONENTS = {"tokenizer": (VideoTokenizer, TokenizerConfig), "lam": (LatentActionModel, LAMConfig),
               "dynamics": (DynamicsModel, DynamicsConfig)}
-OPTIONAL_COMPONENTS = {"critic": (MoveCritic, CriticConfig)}  # loaded when the folder is there
+OPTIONAL_COMPONENTS = {"critic": (MoveCritic, CriticConfig), "prior": (ActionPrior, PriorConfig)}  # loaded when there
 
 
 class CheckpointError(RuntimeError):
@@ -53,6 +55,7 @@ class GenieModels:
     dynamics: DynamicsModel
     decoding: DecodeSettings = DecodeSettings()  # the checkpoint's decoding defaults
     critic: MoveCritic | None = None
+    prior: ActionPrior | None = None
 
 
 def save_component(model: torch.nn.Module, folder: str) -> None:
@@ -114,8 +117,9 @@ def load_decode_settings(dynamics_folder: str) -> DecodeSettings:
 def save_genie(models: GenieModels, folder: str) -> None:
     for kind in COMPONENTS:
         save_component(getattr(models, kind), os.path.join(folder, kind))
-    if models.critic is not None:
-        save_component(models.critic, os.path.join(folder, "critic"))
+    for kind in OPTIONAL_COMPONENTS:
+        if getattr(models, kind) is not None:
+            save_component(getattr(models, kind), os.path.join(folder, kind))
     write_settings(os.path.join(folder, "dynamics"), models.decoding)
 
 
@@ -124,15 +128,16 @@ def load_genie(folder: str, device="cpu") -> GenieModels:
         raise CheckpointError(f"{folder}: no such checkpoint folder")
     models = GenieModels(*(load_component(os.path.join(folder, kind), kind, device) for kind in COMPONENTS))
     models.decoding = load_decode_settings(os.path.join(folder, "dynamics"))
-    if os.path.isdir(os.path.join(folder, "critic")):
-        models.critic = load_component(os.path.join(folder, "critic"), "critic", device)
+    for kind in OPTIONAL_COMPONENTS:
+        if os.path.isdir(os.path.join(folder, kind)):
+            setattr(models, kind, load_component(os.path.join(folder, kind), kind, device))
     check_parts_agree(folder, models)
     return models
 
 
 def check_parts_agree(folder: str, models: GenieModels) -> None:
     """The configs must describe one world: frame size, vocabulary, tokens and actions (and the critic's
-    frame size, moves and player, when there is one)."""
+    and the prior's frame size, moves and player, when there are)."""
     tok, lam, dyn = models.tokenizer.config, models.lam.config, models.dynamics.config
     pairs = {"dynamics vocabulary / tokenizer codebook": (dyn.num_codes, tok.num_codes),
              "lam image size / tokenizer image size": (lam.image_size, tok.image_size),
@@ -142,6 +147,11 @@ def check_parts_agree(folder: str, models: GenieModels) -> None:
         critic = models.critic.config
         pairs.update({"critic image size / tokenizer image size": (critic.image_size, tok.image_size),
                       "critic motion radius / dynamics motion radius": (critic.motion_radius, dyn.motion_radius)})
+    if models.prior is not None:
+        prior = models.prior.config
+        pairs.update({"prior image size / tokenizer image size": (prior.image_size, tok.image_size),
+                      "prior motion radius / dynamics motion radius": (prior.motion_radius, dyn.motion_radius),
+                      "prior actions / lam actions": (prior.num_actions, lam.num_actions)})
     for what, (a, b) in pairs.items():
         if a != b:
             raise CheckpointError(f"{folder}: its parts do not fit together ({what}: {a} != {b})")

@@ -71,13 +71,29 @@ class DecodeSettings:
         ("--refuse-below",), "with the checkpoint's move critic: cut back camera moves it rates below this "
                              "probability, so walls block (0: off)", type=number(0, 1), metavar="P"))
 
+    # Ground the camera showed before comes back as it was when a move reveals it again (a memory of
+    # the level in play, world/memory.py), instead of being drawn anew; only the new ground is drawn.
+    remember: bool = field(default=False, metadata=flag(
+        ("--remember",), "bring back ground the camera showed before as it was, when a move reveals it again "
+                         "(off: every revealed pixel is drawn anew)", type=on_off, metavar="on|off"))
+
+    # A checkpoint with an action prior (models/prior.py) plays, for a key, the likeliest latent action
+    # that goes the key's way sideways whenever the prior rates the key's own below this share of that
+    # one: a jump comes down and a run off a ledge falls. 0: every key plays its own latent action.
+    yield_below: float = field(default=0.0, metadata=flag(
+        ("--yield-below",), "with the checkpoint's action prior: a key plays the likeliest action that goes its way "
+                            "sideways when its own is rated below this share of that one, so jumps land (0: off)",
+        type=number(0, 1), metavar="P"))
+
     def __post_init__(self):
         for name, low in (("rounds", 1), ("revealed_rounds", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name.replace('_', ' ')} must be a whole number of at least {low}, got {value!r}")
-        if not (isinstance(self.refuse_below, (int, float)) and 0 <= self.refuse_below <= 1):
-            raise ValueError(f"refuse below must be a probability from 0 to 1, got {self.refuse_below!r}")
+        for name in ("refuse_below", "yield_below"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (isinstance(value, (int, float)) and 0 <= value <= 1):
+                raise ValueError(f"{name.replace('_', ' ')} must be a share from 0 to 1, got {value!r}")
         for name in ("temperature", "revealed_temperature"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):

@@ -68,6 +68,7 @@ class PlayerApp:
         self.held: dict[str, int] = {}  # action keys held now, in press order (the last one plays)
         self.tapped: int | None = None  # last action pressed since the previous tick, even if released
         self.last_action: int | None = None
+        self.last_played: int | None = None  # the action the last frame was made with (the prior may steer a key)
         self.last_was_idle = False
         self.files = SessionFiles(options.record_path, options.output_dir, options.record_scale, self._notify)
         self.summary.saved, self.summary.errors = self.files.saved, self.files.errors
@@ -219,7 +220,13 @@ class PlayerApp:
         # tick later. A frame started that way is always finished, so fast presses never starve the screen.
         self._pressed = None
         stop = None if self._restarted else (lambda: self._pressed not in (None, action))
-        self.worker.submit("step", lambda: self.world.step(action, should_stop=stop), action=action)
+        self.worker.submit("step", lambda: self._step(action, stop), action=action)
+
+    def _step(self, action: int, stop) -> tuple[np.ndarray, int] | None:
+        """On the worker: the frame for the key's action and the action it was made with (the action prior
+        may have steered it), read before the next step can change it; None when dropped."""
+        frame = self.world.step(action, should_stop=stop)
+        return None if frame is None else (frame, self.world.played_action)
 
     def _collect(self) -> None:
         for result in self.worker.collect():
@@ -235,11 +242,13 @@ class PlayerApp:
             if result.value is None:  # undo with nothing left to undo
                 self._notify("nothing to undo")
                 continue
+            frame = result.value
             if result.kind == "step":
+                frame, self.last_played = result.value
                 self.summary.ticks += 1
                 self.ticks.add(result.seconds, time.perf_counter())
                 self.last_action, self.last_was_idle = result.action, self._step_in_flight_idle
-            self._show(result.value)
+            self._show(frame)
 
     def _show(self, frame: np.ndarray) -> None:
         # Its picture is made in _draw, after the next tick is handed over: the world waits for no drawing.
@@ -269,6 +278,8 @@ class PlayerApp:
         median_s = self.ticks.median_s()
         median_ms = median_s * 1000 if median_s is not None else None
         action = self.keymap.action_label(self.last_action) if self.last_action is not None else "-"
+        if self.last_played is not None and self.last_played != self.last_action:
+            action += f" -> {self.keymap.action_label(self.last_played)}"
         self.hud.draw(self.screen, HudState(
             action=action, idle=self.last_was_idle, fps=self.ticks.rate(time.perf_counter()), tick_ms=median_ms,
             rounds=self.settings.rounds, temperature=self.settings.temperature, copy_bias=self.settings.copy_bias,

@@ -121,7 +121,7 @@ def in_process_cases(ws: Path, rng: random.Random) -> list[tuple[str, object, li
     s, ck, d16, out = str, str(ws / "ck"), str(ws / "d16"), str(ws / "out")
     decode = {"--steps": ["0", "1.5"], "--temperature": ["-1"], "--copy-bias": [], "--order": ["best"],
               "--reuse-patches": ["yes"], "--revealed-steps": ["-1", "0.5"], "--revealed-temperature": ["-1"],
-              "--refuse-below": ["-0.1", "1.5"]}
+              "--refuse-below": ["-0.1", "1.5"], "--remember": ["yes"], "--yield-below": ["-0.1", "1.5"]}
     cases: dict[str, tuple[object, list[tuple[list[str], str]]]] = {}
     # --steps 1: a case wrongly accepted ends in seconds (and fails the test by writing its run folder)
     tok = ["tokenizer", "--out", f"{out}/tok", "--preset", "tiny", "--device", "cpu", "--steps", "1"]
@@ -146,6 +146,9 @@ def in_process_cases(ws: Path, rng: random.Random) -> list[tuple[str, object, li
     crit = ["critic", "--out", f"{out}/critic", "--device", "cpu", "--steps", "1", "--data", d16]
     cases["train critic"] = (train_main, [([*crit, "--dynamics", ck], "followed"),
                                           *checkpoint_cases(ws, crit, "--dynamics", {"ck_truncated": "truncated", "nowhere": "nowhere"})])
+    pri = ["prior", "--out", f"{out}/prior", "--device", "cpu", "--steps", "1", "--data", d16]
+    cases["train prior"] = (train_main, [([*pri, "--dynamics", ck], "followed"),
+                                         *checkpoint_cases(ws, pri, "--dynamics", {"ck_truncated": "truncated", "nowhere": "nowhere"})])
     export = ["export", "--out", f"{out}/exported"]
     export_decode = {"--maskgit-steps" if flag == "--steps" else flag: bad for flag, bad in decode.items()}
     cases["train export"] = (train_main, [*checkpoint_cases(ws, export, "--run"),

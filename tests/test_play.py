@@ -39,6 +39,7 @@ class FakeWorld:
         self.direction_keys = None
         self.settings, self.delay = DecodeSettings(rounds=4, temperature=1.0, order="random"), delay
         self.frames: list[np.ndarray] = []
+        self.played_action = None  # the real World's: the action a frame was made with (no prior here)
 
     def reset(self, image):
         self.frames = [image.copy()]
@@ -49,6 +50,7 @@ class FakeWorld:
         frame = np.roll(self.frames[-1], action + 1, axis=1)
         frame[0, 0] = (len(self.frames) * 37) % 256
         self.frames.append(frame)
+        self.played_action = action
         return frame.copy()
 
     def undo(self):

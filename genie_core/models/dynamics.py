@@ -142,13 +142,19 @@ class DynamicsModel(nn.Module):
             logits.scatter_add_(-1, ids.clamp(max=self.mask_id - 1)[..., None], bonus[..., None].to(logits.dtype))
         return logits
 
-    def hide_revealed(self, drafts_xN: torch.Tensor, motions_x2: torch.Tensor, image_size: int) -> torch.Tensor:
+    def hide_revealed(self, drafts_xN: torch.Tensor, motions_x2: torch.Tensor, image_size: int,
+                      new_xHW: torch.Tensor | None = None) -> torch.Tensor:
         """Drafts (..., N) with mask_id on the patches their move (..., 2) in pixels revealed, when the
-        config says so (mask_revealed); else unchanged."""
+        config says so (mask_revealed); else unchanged. new_xHW: which revealed pixels are really new
+        (bool, (..., H, W)), when play remembers some of them (world/memory.py); default: all of them."""
         if not self.config.mask_revealed:
             return drafts_xN
         patch = image_size // self.config.grid
-        hidden = revealed_patches(motions_x2.reshape(-1, 2), image_size, patch).view(drafts_xN.shape)
+        if new_xHW is None:
+            hidden = revealed_patches(motions_x2.reshape(-1, 2), image_size, patch).view(drafts_xN.shape)
+        else:
+            grid = self.config.grid
+            hidden = new_xHW.reshape(-1, grid, patch, grid, patch).any(4).any(2).view(drafts_xN.shape)
         return drafts_xN.masked_fill(hidden, self.mask_id)
 
     def move_draft(self, frames_BHW3: torch.Tensor, motion_B2: torch.Tensor) -> torch.Tensor:

@@ -66,7 +66,10 @@ def rollout_scores(models: GenieModels, frames_BTHW3: torch.Tensor, actions_BA: 
                    settings: DecodeSettings, generator: torch.Generator):
     """Frames generated from frame 0 with the given actions: their PSNR (B, HORIZON) against the real
     frames, the share of their pixels changed since the first shown frame (B, HORIZON), and the
-    camera motion (dx, dy) of each from the frame before, measured on the pixels (B, HORIZON, 2)."""
+    camera motion (dx, dy) of each from the frame before, measured on the pixels (B, HORIZON, 2).
+    The actions are latent actions, played as given: the action prior steers keys (World, the
+    environments), not the LAM's labels of real video nor the random draws they are compared with."""
+    settings = dataclasses.replace(settings, yield_below=0.0)
     rollout = Rollout.of(models, settings, models.dynamics.config.max_frames)
     first = previous = rollout.start(frames_BTHW3[:, 0])
     scores, changed, motions = [], [], []

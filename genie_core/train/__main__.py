@@ -1,9 +1,10 @@
-"""python -m genie_core.train {tokenizer,dynamics,critic,export} ...
+"""python -m genie_core.train {tokenizer,dynamics,critic,prior,export} ...
 
 Phase 1:  python -m genie_core.train tokenizer --data data/coinrun --preset cpu --out runs/tok --minutes 30
 Phase 2:  python -m genie_core.train dynamics --data data/coinrun --tokenizer runs/tok --out runs/dyn --minutes 60
 Walls:    python -m genie_core.train critic --data data/coinrun --dynamics runs/dyn --out runs/critic --minutes 5
-Ship:     python -m genie_core.train export --run runs/dyn --critic runs/critic --out checkpoints/coinrun
+Physics:  python -m genie_core.train prior --data data/coinrun --dynamics runs/dyn --out runs/prior --minutes 5
+Ship:     python -m genie_core.train export --run runs/dyn --critic runs/critic --prior runs/prior --out checkpoints/coinrun
 
 Every command resumes from its --out folder after an interruption (use --fresh to start over).
 Multi-GPU or multi-process: the same command under `torchrun --nproc_per_node=N -m genie_core.train ...`.
@@ -16,10 +17,8 @@ import os
 import sys
 import time
 
-import numpy as np
 import torch
 
-from ..blocks.motion import followed_pixels
 from ..checkpoint import (
     CheckpointError,
     GenieModels,
@@ -35,13 +34,16 @@ from ..decoding import add_decode_flags, resolve_decode_settings, write_settings
 from ..device import DEVICES, pick_device
 from ..files import atomic_copy, atomic_write_text
 from ..files import to_json
-from ..models.config import PRESETS, TRAINING_ONLY, preset
+from ..models.config import PRESETS, preset
 from ..models.critic import CriticConfig, MoveCritic
 from ..models.dynamics import DynamicsModel
 from ..models.lam import LatentActionModel
+from ..models.prior import ActionPrior, PriorConfig, sideways_of
 from ..models.tokenizer import VideoTokenizer
 from .critic_objective import CriticObjective
+from .prior_objective import PriorObjective
 from .loop import LoopOptions, check_resumable, train
+from .starting import load_initial_weights, measure_followed
 from .objectives import TokenizerObjective, WorldModelObjective, cached_pretokenize
 
 positive = number(0, above=True)
@@ -108,11 +110,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     _common(crit, batch_size=128, lr=1e-3)
     crit.add_argument("--dynamics", required=True, metavar="DIR",
                       help="phase-2 run or checkpoint whose player (followed pixels) and motion radius the critic takes")
+    pri = sub.add_parser("prior", help="train the action prior that gives keys the world's physics (models/prior.py)")
+    _common(pri, batch_size=128, lr=1e-3)
+    pri.add_argument("--dynamics", required=True, metavar="DIR",
+                     help="phase-2 run or checkpoint whose LAM labels the video and whose player the prior watches")
     exp = sub.add_parser("export", help="copy a finished phase-2 run into a self-contained checkpoint folder")
     exp.add_argument("--run", required=True, help="phase-2 run folder (holds tokenizer/, lam/, dynamics/)")
     exp.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/coinrun")
     exp.add_argument("--critic", metavar="DIR", help="critic run (or checkpoint) whose critic/ to ship beside the "
                                                      "models (default: the run's own critic/, if any)")
+    exp.add_argument("--prior", metavar="DIR", help="prior run (or checkpoint) whose prior/ to ship beside the "
+                                                    "models (default: the run's own prior/, if any)")
     add_decode_flags(exp, rounds_flags=("--rounds", "--maskgit-steps"))  # the checkpoint's new defaults; the run's where not given
     return parser.parse_args(argv)
 
@@ -194,37 +202,8 @@ def run_dynamics(args) -> dict:
                   "pretokenize_s": round(time.time() - started, 1)})
 
 
-FOLLOWED_EPISODES = 64  # enough: CoinRun's player blob is the same from 30 episodes on
-
-
-def measure_followed(clips) -> tuple[int, ...]:
-    """DynamicsConfig.followed_pixels measured on the first training episodes (motion.followed_pixels)."""
-    episodes = (torch.from_numpy(np.array(clips._frames(i))) for i in range(min(FOLLOWED_EPISODES, len(clips.episodes))))
-    followed = followed_pixels(episodes)
-    print(f"followed pixels: {len(followed)} (the draft keeps them unmoved)")
-    return followed
-
-
 # DynamicsConfig fields that train dynamics' flags of the same name override.
 DYNAMICS_FLAGS = ("mask_revealed", "copy_gates", "context_noise", "snap_tolerance")
-
-# Switches that add parts to a model without changing the rest: --init from a run without them
-# loads everything else and starts the added parts fresh.
-ADDED_BY_INIT = ("motion_codes", "mask_revealed", "copy_gates", "followed_pixels")
-
-
-def load_initial_weights(models: dict, folder: str) -> None:
-    """Copy a checkpoint's weights into models built from the run's config ({"lam": ..., "dynamics": ...});
-    training settings may differ, sizes may not (raises ValueError)."""
-    for kind, model in models.items():
-        source = load_component(os.path.join(folder, kind), kind)
-        ignored = {f: getattr(model.config, f) for f in TRAINING_ONLY + ADDED_BY_INIT if hasattr(model.config, f)}
-        if dataclasses.replace(source.config, **ignored) != model.config:
-            raise ValueError(f"--init {folder}: its {kind} config differs from this run's (preset and tokenizer); "
-                             f"pass the --preset it was trained with")
-        missing, _ = model.load_state_dict(source.state_dict(), strict=False)
-        if missing:  # parts a newer config adds (e.g. motion-anchored LAM codes) start fresh
-            print(f"--init: {kind} starts these fresh: {', '.join(missing)}")
 
 
 def run_critic(args) -> dict:
@@ -242,17 +221,39 @@ def run_critic(args) -> dict:
     return train(objective, _options(args), device, {"phase": "critic", "data": args.data, "dynamics": args.dynamics})
 
 
+def run_prior(args) -> dict:
+    device = pick_device(args.device)
+    dynamics = load_component(os.path.join(args.dynamics, "dynamics"), "dynamics")
+    lam = load_component(os.path.join(args.dynamics, "lam"), "lam").eval()
+    if not dynamics.config.motion_radius or not dynamics.config.followed_pixels or not lam.config.motion_codes:
+        raise ValueError(f"--dynamics {args.dynamics}: the prior needs a dynamics model with camera motion and a "
+                         f"followed player (--keep-followed on) and a LAM whose codes are motion classes")
+    size = lam.config.image_size
+    train_clips, val_clips = _samplers(args, size, f"the models in {args.dynamics}", "use the data they learned from")
+    around = CriticConfig.around(dynamics.config.followed_pixels, size, dynamics.config.motion_radius)
+    sideways = sideways_of(lam.motion_centroids, lam.config.still_id, lam.config.num_actions)
+    config = PriorConfig(size, lam.config.num_actions, dynamics.config.motion_radius, around.window, around.box,
+                         sideways=sideways)
+    if not args.fresh:
+        check_resumable(args.out, {"prior": config})
+    objective = PriorObjective(ActionPrior(config), lam, dynamics.config.max_frames, train_clips, val_clips)
+    return train(objective, _options(args), device, {"phase": "prior", "data": args.data, "dynamics": args.dynamics})
+
+
 def run_export(args) -> dict:
     """Copy the run's weights and configs (and a critic's), with its decoding settings and any given flags in decode.json."""
     # Validates every part, and the decoding settings, before copying anything.
     loaded = {kind: load_component(os.path.join(args.run, kind), kind) for kind in ("tokenizer", "lam", "dynamics")}
-    critic_source = os.path.join(args.critic or args.run, "critic")
-    if args.critic or os.path.isdir(critic_source):
-        loaded["critic"] = load_component(critic_source, "critic")
+    sources = {kind: os.path.join(args.run, kind) for kind in loaded}
+    for kind in ("critic", "prior"):
+        given = getattr(args, kind)
+        sources[kind] = os.path.join(given or args.run, kind)
+        if given or os.path.isdir(sources[kind]):
+            loaded[kind] = load_component(sources[kind], kind)
     check_parts_agree(args.run, GenieModels(**loaded))
     settings = resolve_decode_settings(args, load_decode_settings(os.path.join(args.run, "dynamics")))
     for kind, model in loaded.items():
-        source = critic_source if kind == "critic" else os.path.join(args.run, kind)
+        source = sources[kind]
         folder = os.path.join(args.out, kind)
         atomic_copy(os.path.join(source, "model.safetensors"), os.path.join(folder, "model.safetensors"))
         atomic_write_text(os.path.join(folder, "config.json"), to_json(model.config))
@@ -268,7 +269,7 @@ def main(argv=None) -> int:
         if os.path.exists(args.out) and not os.path.isdir(args.out):
             raise ValueError(f"--out {args.out} is a file; give a folder")
         result = {"tokenizer": run_tokenizer, "dynamics": run_dynamics, "critic": run_critic,
-                  "export": run_export}[args.phase](args)
+                  "prior": run_prior, "export": run_export}[args.phase](args)
     except (CheckpointError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

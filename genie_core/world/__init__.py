@@ -94,5 +94,12 @@ class World:
         return self.frames[-1].copy()
 
     @property
+    def played_action(self) -> int | None:
+        """The latent action the newest frame was made with: the key's own, or the one the action prior
+        steered it to (DecodeSettings.yield_below); None before the first step."""
+        history = self.rollout.history
+        return int(history[-1].action_B[0]) if len(history) > 1 else None
+
+    @property
     def frame(self) -> np.ndarray | None:
         return self.frames[-1].copy() if self.frames else None

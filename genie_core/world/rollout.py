@@ -23,13 +23,15 @@ from typing import TYPE_CHECKING, Callable
 import torch
 
 from ..blocks.maskgit import maskgit_decode, sample_tokens
-from ..blocks.motion import id_to_motion, motion_to_id
+from ..blocks.motion import id_to_motion, motion_to_id, pixel_mask
 from ..blocks.patches import reuse_patches
 from ..blocks.st_transformer import KVBuffer
 from ..decoding import DecodeSettings
 from ..models.critic import MoveCritic, allowed_moves
+from ..models.prior import ActionPrior, steer_actions
 from ..models.dynamics import DynamicsModel
 from ..models.tokenizer import VideoTokenizer
+from .memory import GroundMemory, recall_revealed
 
 if TYPE_CHECKING:
     from ..checkpoint import GenieModels
@@ -54,16 +56,19 @@ class FrameRecord:
     features_BPC: torch.Tensor | None = None
     motion_B: torch.Tensor | None = None
     draft_BN: torch.Tensor | None = None
+    memory: GroundMemory | None = None  # with motion: the ground shown so far, this frame's included
 
 
 class Rollout:
     """Batched cached generation; the engine under World, the Gymnasium environments and the evaluation."""
 
     def __init__(self, tokenizer: VideoTokenizer, dynamics: DynamicsModel, settings: DecodeSettings,
-                 context: int = 16, critic: MoveCritic | None = None):
-        """settings may be replaced between frames; context: past frames attended to; critic: the
-        checkpoint's move critic, if it has one (used when settings.refuse_below > 0)."""
-        self.tokenizer, self.dynamics, self.context, self.critic = tokenizer, dynamics, context, critic
+                 context: int = 16, critic: MoveCritic | None = None, prior: ActionPrior | None = None):
+        """settings may be replaced between frames; context: past frames attended to; critic and prior:
+        the checkpoint's move critic and action prior, if it has them (used when settings.refuse_below,
+        settings.yield_below > 0)."""
+        self.tokenizer, self.dynamics, self.context = tokenizer, dynamics, context
+        self.critic, self.prior = critic, prior
         self.settings = settings
         self.device = next(dynamics.parameters()).device
         self.history: list[FrameRecord] = []
@@ -73,11 +78,13 @@ class Rollout:
         self.dec_kv: KVBuffer | None = None
         self.rings_stale = False  # True when history changed behind the rings' back (undo)
         self.last_draft: tuple[torch.Tensor, torch.Tensor] | None = None  # (moved pixels, their tokens)
+        followed = pixel_mask(dynamics.config.followed_pixels, tokenizer.config.image_size)
+        self.followed_HW = None if followed is None else followed.to(self.device)
 
     @classmethod
     def of(cls, models: GenieModels, settings: DecodeSettings, context: int) -> Rollout:
-        """The engine over a checkpoint's parts (its critic too, when it has one)."""
-        return cls(models.tokenizer, models.dynamics, settings, context, models.critic)
+        """The engine over a checkpoint's parts (its critic and prior too, when it has them)."""
+        return cls(models.tokenizer, models.dynamics, settings, context, models.critic, models.prior)
 
     @torch.inference_mode()
     def start(self, frames_BHW3: torch.Tensor) -> torch.Tensor:
@@ -92,27 +99,31 @@ class Rollout:
         self.dec_kv.load([])
         self.rings_stale, self.last_draft = False, None
         no_action = torch.full((self.batch,), self.dynamics.no_action, device=self.device)
-        motion = draft = None
+        motion = draft = memory = None
         if self.motion_radius:
             motion = torch.full((self.batch,), self.dynamics.num_motions, device=self.device)
             draft = torch.full_like(tokens, self.dynamics.mask_id)
+            memory = GroundMemory.empty(self.batch, self.tokenizer.config.image_size, self.device)
         return self._commit(tokens, no_action, frames_BHW3.to(self.device) if self.settings.reuse_patches else None,
-                            motion, draft)
+                            motion, draft, memory=memory)
 
     @property
     def motion_radius(self) -> int:
         return self.dynamics.config.motion_radius
 
     def _commit(self, tokens_BN, action_B, shown_BHW3: torch.Tensor | None = None, motion_B=None, draft_BN=None,
-                moved_BHW3=None) -> torch.Tensor:
+                moved_BHW3=None, memory: GroundMemory | None = None) -> torch.Tensor:
         """Record the new frame and return the pixels to show: shown_BHW3 when given (a real start
-        image), else its decoded pixels with the copied patches' pixels put back (_shown_pixels)."""
+        image), else its decoded pixels with the copied patches' pixels put back (_shown_pixels).
+        memory: with motion, the ground memory under the new frame's view, before the frame is written in."""
         position = self.history[-1].position + 1 if self.history else 0
         pixels, dynamics_kv, decoder_kv, features = self._record(tokens_BN, action_B, position, draft_BN)
         if shown_BHW3 is None:
             shown_BHW3 = self._shown_pixels(pixels, tokens_BN, draft_BN, moved_BHW3)
+        if memory is not None:
+            memory = memory.written(shown_BHW3, self.followed_HW)
         self.history.append(FrameRecord(tokens_BN, dynamics_kv, decoder_kv, position, action_B, shown_BHW3,
-                                        features, motion_B, draft_BN))
+                                        features, motion_B, draft_BN, memory))
         return shown_BHW3
 
     def _record(self, tokens_BN, action_B, position: int, draft_BN):
@@ -165,12 +176,18 @@ class Rollout:
     def _next_frame(self, action_B: torch.Tensor, generator, should_stop: Callable[[], bool]) -> torch.Tensor:
         if should_stop():  # a tick queued behind one for another key: dropped before its draft costs anything
             raise FrameDropped
-        settings, position, motion, draft, moved = self.settings, self.history[-1].position + 1, None, None, None
+        settings, position, motion, draft, moved, memory = self.settings, self.history[-1].position + 1, *[None] * 4
+        if self.motion_radius and self.prior is not None and settings.yield_below > 0:
+            action_B = steer_actions(self.prior, self.history[-1].shown_BHW3, self._recent_moves(), action_B,
+                                     settings.yield_below)
         if self.motion_radius:
             motion = self._next_motion(action_B, settings.temperature, generator)
             shift = id_to_motion(motion, self.motion_radius)
             moved = self.dynamics.move_draft(self.history[-1].shown_BHW3, shift)
-            draft = self._encode_draft(moved, shift)
+            memory, new = self.history[-1].memory.moved(shift), None
+            if settings.remember:
+                moved, new = recall_revealed(moved, memory, shift)
+            draft = self._encode_draft(moved, shift, new)
         if self.rings_stale:
             self._reload_rings()
 
@@ -184,20 +201,31 @@ class Rollout:
                                 self.dynamics.mask_id, settings, generator, self.device, held)
         if should_stop():  # recording the frame and decoding it to pixels is half a 1-round tick
             raise FrameDropped
-        return self._commit(tokens, action_B, None, motion, draft, moved)
+        return self._commit(tokens, action_B, None, motion, draft, moved, memory)
+
+    def _recent_moves(self) -> torch.Tensor:
+        """(B, K, 2) the camera moves into the newest K frames, newest last (zeros before the start and for
+        the start frame, whose move is unknown); K: the prior's history."""
+        history = self.prior.config.history
+        moves = torch.zeros(self.batch, history, 2, dtype=torch.long, device=self.device)
+        for k, record in enumerate(reversed(self.history[-history:])):
+            known = record.motion_B < self.dynamics.num_motions
+            moves[:, history - 1 - k] = id_to_motion(record.motion_B, self.motion_radius) * known[:, None]
+        return moves
 
     def _newest_logits(self, tokens_BN, action_B, position: int, draft_BN) -> torch.Tensor:
         """The new frame's logits (B, N, V) for its tokens so far, attending to the rings."""
         return self.dynamics.step(tokens_BN, action_B, position, self.dyn_kv, self.history[-1].tokens_BN,
                                   copy_bias=self.settings.copy_bias, draft_BN=draft_BN)
 
-    def _encode_draft(self, moved_BHW3: torch.Tensor, shift_B2: torch.Tensor) -> torch.Tensor:
-        """The moved frame's tokens, hidden where the move revealed new ground if the model says so.
+    def _encode_draft(self, moved_BHW3: torch.Tensor, shift_B2: torch.Tensor, new_BHW: torch.Tensor | None) -> torch.Tensor:
+        """The moved frame's tokens, hidden where the move revealed new ground if the model says so
+        (new_BHW: the revealed pixels the ground memory did not hold; None: all revealed pixels).
         A still scene moves to the same pixels tick after tick, and a draft is encoded alone (no
         past), so the same pixels give the same tokens: encoded once."""
         if self.last_draft is None or not torch.equal(self.last_draft[0], moved_BHW3):
             self.last_draft = (moved_BHW3, self.tokenizer.encode(moved_BHW3[:, None])[:, 0])
-        return self.dynamics.hide_revealed(self.last_draft[1], shift_B2, self.tokenizer.config.image_size)
+        return self.dynamics.hide_revealed(self.last_draft[1], shift_B2, self.tokenizer.config.image_size, new_BHW)
 
     def undo(self) -> None:
         """Forget the newest frame (the rings are refilled from the kept frames before the next one)."""
