@@ -71,6 +71,12 @@ class DecodeSettings:
         ("--refuse-below",), "with the checkpoint's move critic: cut back camera moves it rates below this "
                              "probability, so walls block (0: off)", type=number(0, 1), metavar="P"))
 
+    # The critic judges only a move's sideways part (walls) and cuts only that, leaving rises and falls to
+    # the dynamics model and the action prior: on the model's own frames it misjudged floors, refusing
+    # falls the real game made (the camera drifted from the real one over 40 frames).
+    refuse_sideways: bool = field(default=False, metadata=flag(
+        ("--refuse-sideways",), "with the critic: judge and cut only the sideways part of a move (walls), never "
+                                "a rise or a fall (off: both axes)", type=on_off, metavar="on|off"))
     # Ground the camera showed before comes back as it was when a move reveals it again (a memory of
     # the level in play, world/memory.py), instead of being drawn anew; only the new ground is drawn.
     remember: bool = field(default=False, metadata=flag(

@@ -121,7 +121,7 @@ def in_process_cases(ws: Path, rng: random.Random) -> list[tuple[str, object, li
     s, ck, d16, out = str, str(ws / "ck"), str(ws / "d16"), str(ws / "out")
     decode = {"--steps": ["0", "1.5"], "--temperature": ["-1"], "--copy-bias": [], "--order": ["best"],
               "--reuse-patches": ["yes"], "--revealed-steps": ["-1", "0.5"], "--revealed-temperature": ["-1"],
-              "--refuse-below": ["-0.1", "1.5"], "--remember": ["yes"], "--yield-below": ["-0.1", "1.5"]}
+              "--refuse-below": ["-0.1", "1.5"], "--remember": ["yes"], "--refuse-sideways": ["2"], "--yield-below": ["-0.1", "1.5"]}
     cases: dict[str, tuple[object, list[tuple[list[str], str]]]] = {}
     # --steps 1: a case wrongly accepted ends in seconds (and fails the test by writing its run folder)
     tok = ["tokenizer", "--out", f"{out}/tok", "--preset", "tiny", "--device", "cpu", "--steps", "1"]

@@ -67,6 +67,10 @@ def test_a_refused_move_is_cut_back_to_the_nearest_accepted_one():
     out = allowed_moves(critic, frames, shifts, 0.5)
     assert out.tolist() == [[1, 1], [-1, 2], [1, 0], [0, 0]]
     assert torch.equal(allowed_moves(critic, frames, shifts, 0.0), shifts)  # threshold 0 refuses nothing
+    # Sideways only: a vertical move is never judged nor cut; a refused sideways part is cut, dy kept.
+    sideways = allowed_moves(critic, frames, torch.tensor([[0, -2], [-2, 2], [2, -2], [3, 1]]), 0.5, sideways_only=True)
+    assert sideways.tolist() == [[0, -2], [-1, 2], [0, -2], [1, 1]]  # (2, -2): every dx refused with dy < 0
+    assert smaller_moves((2, -1), sideways_only=True).tolist() == [[2, -1], [1, -1], [0, -1]]
 
 
 def test_the_window_and_the_box_fit_the_frame():

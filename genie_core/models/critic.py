@@ -110,23 +110,26 @@ def critic_loss(critic: MoveCritic, frames_BHW3: torch.Tensor, true_B2: torch.Te
     return loss, stats
 
 
-def smaller_moves(shift_2: tuple[int, int]) -> torch.Tensor:
+def smaller_moves(shift_2: tuple[int, int], sideways_only: bool = False) -> torch.Tensor:
     """(K, 2) every move from (0, 0) up to the shift on each axis, nearest to the shift first (the shift
-    itself first, no move last)."""
+    itself first, no move last); sideways_only: the vertical move kept, from the shift to (0, dy)."""
     dx, dy = shift_2
     xs = range(0, dx + (1 if dx >= 0 else -1), 1 if dx >= 0 else -1)
-    ys = range(0, dy + (1 if dy >= 0 else -1), 1 if dy >= 0 else -1)
+    ys = [dy] if sideways_only else range(0, dy + (1 if dy >= 0 else -1), 1 if dy >= 0 else -1)
     moves = sorted(((a, b) for a in xs for b in ys), key=lambda m: (abs(dx - m[0]) + abs(dy - m[1]), abs(dy - m[1])))
     return torch.tensor(moves, dtype=torch.long)
 
 
 @torch.inference_mode()
-def allowed_moves(critic: MoveCritic, frames_BHW3: torch.Tensor, shifts_B2: torch.Tensor, refuse_below: float
-                  ) -> torch.Tensor:
+def allowed_moves(critic: MoveCritic, frames_BHW3: torch.Tensor, shifts_B2: torch.Tensor, refuse_below: float,
+                  sideways_only: bool = False) -> torch.Tensor:
     """(B, 2) each shift, or where the critic rates it below refuse_below the nearest smaller move it
-    rates at least that (no move when none). One critic pass on the moving shifts; one more, on all
+    rates at least that (no move when none). sideways_only: only moves with a sideways part are judged
+    and only that part is cut back (walls), the vertical one always kept (falls and rises are the
+    dynamics model's and the action prior's). One critic pass on the judged shifts; one more, on all
     smaller moves of the refused ones, only when some are refused."""
-    moving = torch.nonzero((shifts_B2 != 0).any(-1)).flatten()  # no move is always allowed: not asked
+    judged = (shifts_B2[:, 0] != 0) if sideways_only else (shifts_B2 != 0).any(-1)  # no move: never asked
+    moving = torch.nonzero(judged).flatten()
     if not len(moving):
         return shifts_B2
     ok = torch.sigmoid(critic(frames_BHW3[moving], shifts_B2[moving])) >= refuse_below
@@ -134,7 +137,8 @@ def allowed_moves(critic: MoveCritic, frames_BHW3: torch.Tensor, shifts_B2: torc
     if not refused:
         return shifts_B2
     out = shifts_B2.clone()
-    candidates = [smaller_moves(tuple(shifts_B2[b].tolist()))[1:-1] for b in refused]  # neither the shift nor (0, 0)
+    # Neither the shift itself nor the last resort (no move, or no sideways move) is asked again.
+    candidates = [smaller_moves(tuple(shifts_B2[b].tolist()), sideways_only)[1:-1] for b in refused]
     owners = torch.cat([torch.full((len(c),), b) for b, c in zip(refused, candidates)])
     if len(owners):
         moves = torch.cat(candidates).to(shifts_B2.device)
@@ -142,6 +146,7 @@ def allowed_moves(critic: MoveCritic, frames_BHW3: torch.Tensor, shifts_B2: torc
     start = 0
     for b, c in zip(refused, candidates):
         hits = torch.nonzero(accepted[start:start + len(c)]).flatten() if len(c) else torch.empty(0, dtype=torch.long)
-        out[b] = c[hits[0]].to(out.device) if len(hits) else 0
+        last_resort = torch.tensor([0, int(shifts_B2[b, 1]) if sideways_only else 0])
+        out[b] = (c[hits[0]] if len(hits) else last_resort).to(out.device)
         start += len(c)
     return out

@@ -158,7 +158,7 @@ class Rollout:
             motion = torch.where(action_B == still, torch.full_like(motion, zero), motion)
         if self.critic is not None and self.settings.refuse_below > 0:
             shift = allowed_moves(self.critic, last.shown_BHW3, id_to_motion(motion, self.motion_radius),
-                                  self.settings.refuse_below)
+                                  self.settings.refuse_below, self.settings.refuse_sideways)
             motion = motion_to_id(shift, self.motion_radius)
         return motion
 
