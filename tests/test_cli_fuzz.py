@@ -25,7 +25,7 @@ from genie_core.data.__main__ import main as data_main
 from genie_core.data.clips import write_episode
 from genie_core.models.config import preset
 from genie_core.models.tokenizer import VideoTokenizer
-from genie_core.tools import action_names, action_sheet, bench, evaluate, free_play, key_motion, long_horizon
+from genie_core.tools import action_names, action_sheet, bench, evaluate, free_play, key_motion, long_horizon, tokenizer_games
 from genie_core.train.__main__ import main as train_main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -176,6 +176,11 @@ def in_process_cases(ws: Path, rng: random.Random) -> list[tuple[str, object, li
         *file_cases(ws, ev[:2], "--data", ("garbage", "truncated")), *checkpoint_cases(ws, ev[2:]),
         *flag_cases([*ev[:3], s(ws / "nowhere")], {"--frames": ["0"], "--max-windows": ["0"], "--seed": ["-1"],
                                                    "--device": ["gpu"], **decode}, rng)])
+    tg = ["--tokenizer", ck, "--data"]
+    cases["tokenizer_games"] = (tokenizer_games.main, [
+        ([*tg, s(ws / "d64")], "64x64"), ([*tg, d16, "--json", d16], "is a folder"), *file_cases(ws, tg[:2], "--data"),
+        *checkpoint_cases(ws, ["--data", d16], "--tokenizer", {"nowhere": "nowhere"}),
+        *flag_cases([*tg, d16], {"--episodes": ["0"], "--device": ["gpu"]}, rng)])
     cases["bench"] = (bench.main, [
         (["--checkpoint", ck, "--image", s(ws / "notes.txt")], "notes.txt"),
         (["--checkpoint", ck, "--json", d16], "is a folder"), *checkpoint_cases(ws, ["--ticks", "2"]),

@@ -166,3 +166,25 @@ def test_unchanged_patches_keep_their_token_along_a_still_stretch():
     assert out[2].equal(out[1])
     assert out[3].tolist() == [0, 5, 14, 3]
     assert tokens.equal(torch.arange(16).view(4, 4))  # the input is left alone
+
+
+def test_a_tokenizer_starts_from_another_runs_weights_and_is_scored_per_game(tmp_path, moving_squares, capsys):
+    from genie_core.checkpoint import build_genie, load_component, save_genie
+    from genie_core.tools import tokenizer_games
+    source = tmp_path / "source"
+    save_genie(build_genie("tiny", seed=3), str(source))
+    out = tmp_path / "tok"
+    args = common(moving_squares, out, 1)
+    args[args.index("--lr") + 1] = "0"  # no step moves the weights: what was loaded is what is saved
+    assert train_main(["tokenizer", *args, "--init", str(source)]) == 0
+    loaded, started = (dict(load_component(str(f / "tokenizer"), "tokenizer").named_parameters()) for f in (out, source))
+    assert all(torch.equal(loaded[k], started[k]) for k in started)  # (buffers such as code usage do move)
+    games = tmp_path / "games"
+    games.mkdir()
+    for name in ("alpha_heldout", "beta_heldout"):
+        os.symlink(moving_squares, games / name)
+    assert tokenizer_games.main(["--tokenizer", str(out), "--data", str(games / "alpha_heldout"),
+                                 str(games / "beta_heldout"), "--episodes", "2", "--device", "cpu"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert [r.split()[0] for r in rows[-2:]] == ["alpha", "beta"] and float(rows[-1].split()[1]) > 0
+    assert tokenizer_games.main(["--tokenizer", str(out), "--data", str(tmp_path / "nowhere")]) == 2

@@ -83,6 +83,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     sub = parser.add_subparsers(dest="phase", required=True)
     tok = sub.add_parser("tokenizer", help="phase 1: train the video tokenizer")
     _common(tok, batch_size=8, lr=4e-4)
+    tok.add_argument("--init", metavar="DIR", help="start from this run's or checkpoint's tokenizer weights (same "
+                                                   "preset), e.g. to widen it to more games")
     dyn = sub.add_parser("dynamics", help="phase 2: co-train the latent action model and the dynamics model")
     _common(dyn, batch_size=12, lr=4e-4)
     dyn.add_argument("--tokenizer", required=True, help="phase-1 run folder (or checkpoint) holding tokenizer/")
@@ -156,8 +158,11 @@ def run_tokenizer(args) -> dict:
     train_clips, val_clips = _samplers(args, config.image_size, f"--preset {args.preset}",
                                        f"pick the --preset of that size ({PRESET_SIZES})")
     tokenizer = VideoTokenizer(config)
+    if args.init:  # a resumed run then overwrites these with its own latest weights
+        load_initial_weights({"tokenizer": tokenizer}, args.init)
     objective = TokenizerObjective(tokenizer, train_clips, val_clips)
-    return train(objective, _options(args), device, {"phase": "tokenizer", "data": args.data, "preset": args.preset})
+    return train(objective, _options(args), device, {"phase": "tokenizer", "data": args.data, "preset": args.preset,
+                                                     "init": args.init})
 
 
 def run_dynamics(args) -> dict:
