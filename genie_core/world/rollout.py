@@ -7,9 +7,12 @@ the final tokens records the new frame's keys/values; the tokenizer decoder work
 With a sliding temporal window this equals recomputing the whole context (see st_transformer).
 
 With a motion model (DynamicsConfig.motion_radius > 0) each frame starts with its camera motion,
-predicted from the last frame's outputs, its motion and the action; the last shown frame moved by
-it is encoded as the new frame's draft, MaskGIT decodes against that draft, and every patch
-whose token equals the draft's shows the moved pixels (with settings.reuse_patches).
+predicted from the last frame's outputs, its motion and the action (a key's action first steered
+by the checkpoint's action prior, models/prior.py, and the motion cut back by its move critic,
+models/critic.py); the last shown frame moved by it, with the ground memory's pixels where the
+move revealed ground shown before (memory.py, settings.remember), is encoded as the new frame's
+draft, MaskGIT decodes against that draft, and every patch whose token equals the draft's shows
+the moved pixels (with settings.reuse_patches).
 
 The models are reached only through their play methods (new_kv_buffer, step, step_outputs,
 decode_step, motion_logits, move_draft, hide_revealed, encode). reference.py holds the uncached
@@ -28,8 +31,8 @@ from ..blocks.patches import reuse_patches
 from ..blocks.st_transformer import KVBuffer
 from ..decoding import DecodeSettings
 from ..models.critic import MoveCritic, allowed_moves
-from ..models.prior import ActionPrior, steer_actions
 from ..models.dynamics import DynamicsModel
+from ..models.prior import ActionPrior, steer_actions
 from ..models.tokenizer import VideoTokenizer
 from .memory import GroundMemory, recall_revealed
 
