@@ -5,10 +5,10 @@ import dataclasses
 import pytest
 import torch
 
-from genie_core.blocks.motion import id_to_motion, shift_frames
+from genie_core.blocks.motion import id_to_motion, revealed_pixels, shift_frames
 from genie_core.checkpoint import build_genie
 from genie_core.decoding import DecodeSettings
-from genie_core.world.memory import GroundMemory, recall_revealed, revealed_pixels
+from genie_core.world.memory import GroundMemory, recall_revealed
 from genie_core.world.reference import UncachedRollout
 from genie_core.world.rollout import Rollout
 

@@ -126,6 +126,16 @@ def pixel_mask(indices: tuple[int, ...], size: int) -> torch.Tensor | None:
     return mask.view(size, size)
 
 
+def revealed_pixels(motion_B2: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, size, size) bool: the pixels a move (dx, dy) of a size x size frame revealed (shift_frames
+    replicates an edge there instead of moving the frame's own content in)."""
+    steps = torch.arange(size, device=motion_B2.device)
+    dx, dy = motion_B2[:, 0, None].to(steps.device), motion_B2[:, 1, None].to(steps.device)
+    cols = (steps[None] < dx) | (steps[None] >= size + dx)  # (B, size)
+    rows = (steps[None] < dy) | (steps[None] >= size + dy)
+    return rows[:, :, None] | cols[:, None, :]
+
+
 def revealed_patches(motion_B2: torch.Tensor, size: int, patch: int) -> torch.Tensor:
     """(B, N) bool: the patches of a size x size frame moved by (dx, dy) (shift_frames) that hold any
     pixel the move revealed, i.e. a replicated edge pixel rather than the frame's own content."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..blocks.motion import shift_frames
+from ..blocks.motion import revealed_pixels, shift_frames
 
 VIEWS = 3  # canvas side in views: one view of remembered ground on every side of the current one
 
@@ -80,16 +80,6 @@ class GroundMemory:
         canvas[at] = torch.where(write[..., None], shown_BHW3, canvas[at])
         known[at] = known[at] | write
         return GroundMemory(canvas, known, self.origin_B2)
-
-
-def revealed_pixels(motion_B2: torch.Tensor, size: int) -> torch.Tensor:
-    """(B, size, size) bool: the pixels a move (dx, dy) of a size x size frame revealed (shift_frames
-    replicates an edge there instead of moving the frame's own content in)."""
-    steps = torch.arange(size, device=motion_B2.device)
-    dx, dy = motion_B2[:, 0, None].to(steps.device), motion_B2[:, 1, None].to(steps.device)
-    cols = (steps[None] < dx) | (steps[None] >= size + dx)  # (B, size)
-    rows = (steps[None] < dy) | (steps[None] >= size + dy)
-    return rows[:, :, None] | cols[:, None, :]
 
 
 def recall_revealed(moved_BHW3: torch.Tensor, memory: GroundMemory, motion_B2: torch.Tensor):
