@@ -83,8 +83,10 @@ def test_trained_prior_ships_steers_play_and_the_cache_still_equals_recomputatio
     world = load_world(str(out), device="cpu")
     world.reset(wall_frame(12, np.random.default_rng(0)))
     assert world.rollout.prior is not None
+    assert world.played_action is None  # nothing played yet
     for action in range(8):
         assert world.step(action).shape == (16, 16, 3)
+        assert 0 <= world.played_action < 8  # the key's own action or the one the prior steered it to
 
     # A prior that always wants the second action of a key's way: the actions played follow it, cached or not.
     logits = torch.tensor([0.0, 5.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0])
