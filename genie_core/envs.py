@@ -103,7 +103,9 @@ class GenieEnv(gymnasium.Env):
         self.ticks, self.view = 0, HumanView() if render_mode == "human" else None
 
     def _info(self) -> dict[str, Any]:
-        return {"action_names": self.action_names, "tick": self.ticks}
+        # played_action: the latent action the last step was made with, the agent's own or the one the
+        # checkpoint's action prior steered it to (models/prior.py); None after a reset.
+        return {"action_names": self.action_names, "tick": self.ticks, "played_action": self.world.played_action}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -177,7 +179,11 @@ class GenieVectorEnv(VectorEnv):
         self.needs_reset = False
 
     def _info(self) -> dict[str, Any]:
-        return {"tick": np.full(self.num_envs, self.ticks), "action_names": self.action_names}
+        """played_action: per world, the latent action its last step was made with (the agent's own or the
+        one the action prior steered it to), -1 after a reset."""
+        last = self.rollout.history[-1].action_B if self.rollout.history else None
+        played = np.full(self.num_envs, -1) if last is None or self.ticks == 0 else last.cpu().numpy().astype(np.int64)
+        return {"tick": np.full(self.num_envs, self.ticks), "action_names": self.action_names, "played_action": played}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)

@@ -30,7 +30,9 @@ def test_reward_truncation_info_and_start_pictures():
     frame, info = env.reset(seed=1, options={"image": np.zeros((40, 30, 3), np.uint8)})  # fitted to 16x16
     assert frame.shape == (16, 16, 3) and frame.dtype == np.uint8 and (frame == 0).all()
     assert len(info["action_names"]) == env.action_space.n == 8 and info["tick"] == 0
+    assert info["played_action"] is None
     results = [env.step(2) for _ in range(3)]
+    assert [r[4]["played_action"] for r in results] == [2, 2, 2]  # no action prior in a tiny world
     assert [r[1] for r in results] == [3.0, 3.0, 3.0]
     assert [r[2] for r in results] == [False] * 3 and [r[3] for r in results] == [False, False, True]
     drawn, _ = tiny_env().reset(seed=0)  # no image given: one of the start pictures
@@ -71,9 +73,11 @@ def test_batched_worlds_follow_their_own_keys():
     models = build_genie("tiny", seed=0)
     vec = GenieVectorEnv(num_envs=2, models=models, starts=STARTS)
     vec.reset(seed=0, options={"images": [STARTS[1], STARTS[1]]})
+    assert (vec._info()["played_action"] == -1).all()
     for a in (0, 0, 0):
-        frames, *_ = vec.step(np.array([a, 6]))
+        frames, _, _, _, info = vec.step(np.array([a, 6]))
     assert not np.array_equal(frames[0], frames[1])
+    assert info["played_action"].tolist() == [0, 6]
     with pytest.raises(ValueError):
         vec.reset(options={"reset_mask": np.array([True, False])})
 
