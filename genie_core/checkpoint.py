@@ -34,9 +34,9 @@ from .models.config import (
     preset,
 )
 from .models.critic import CriticConfig, MoveCritic
-from .models.prior import ActionPrior, PriorConfig
 from .models.dynamics import DynamicsModel
 from .models.lam import LatentActionModel
+from .models.prior import ActionPrior, PriorConfig
 from .models.tokenizer import VideoTokenizer
 
 COMPONENTS = {"tokenizer": (VideoTokenizer, TokenizerConfig), "lam": (LatentActionModel, LAMConfig),
