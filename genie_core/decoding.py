@@ -90,21 +90,13 @@ class DecodeSettings:
         ("--yield-below",), "with the checkpoint's action prior: a key plays the likeliest action that goes its way "
                             "sideways when its own is rated below this share of that one, so jumps land (0: off)",
         type=number(0, 1), metavar="P"))
-    # A checkpoint whose action prior has a move head (models/prior.py) mixes its guess of the camera's
-    # next move into the dynamics model's: each move's log-probability is (1 - w) times the motion
-    # head's plus w times the prior's. The prior sees the pixels round the player and the last moves,
-    # so it tells how far a jump or a fall has got. 0: the motion head alone.
-    prior_motion: float = field(default=0.0, metadata=flag(
-        ("--prior-motion",), "with an action prior that guesses moves: its weight, 0 to 1, in the camera's next "
-                             "move beside the dynamics model's motion head (0: the head alone)",
-        type=number(0, 1), metavar="W"))
 
     def __post_init__(self):
         for name, low in (("rounds", 1), ("revealed_rounds", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name.replace('_', ' ')} must be a whole number of at least {low}, got {value!r}")
-        for name in ("refuse_below", "yield_below", "prior_motion"):
+        for name in ("refuse_below", "yield_below"):
             value = getattr(self, name)
             if isinstance(value, bool) or not (isinstance(value, (int, float)) and 0 <= value <= 1):
                 raise ValueError(f"{name.replace('_', ' ')} must be a share from 0 to 1, got {value!r}")

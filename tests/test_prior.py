@@ -7,11 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from genie_core.checkpoint import (CheckpointError, build_genie, check_parts_agree, load_component, load_genie,
-                                   save_genie)
+from genie_core.checkpoint import CheckpointError, build_genie, check_parts_agree, load_genie, save_genie
 from genie_core.decoding import DecodeSettings
 from genie_core.loading import load_world
-from genie_core.blocks.motion import motion_to_id
 from genie_core.models.prior import ActionPrior, PriorConfig, prior_loss, sideways_of, steer_actions
 from genie_core.train.__main__ import main as train_main
 from genie_core.world.reference import UncachedRollout
@@ -122,78 +120,3 @@ def test_a_prior_of_another_world_does_not_fit():
     genie.prior = ActionPrior(PriorConfig(image_size=16, motion_radius=radius + 1, window=(0, 0, 16), sideways=SIDEWAYS))
     with pytest.raises(CheckpointError, match="prior motion radius"):
         check_parts_agree("other", genie)
-
-
-def test_the_move_head_learns_how_far_the_camera_moves_from_the_last_moves():
-    torch.manual_seed(0)
-    radius = 3
-    prior = ActionPrior(PriorConfig(image_size=16, motion_radius=radius, window=(0, 0, 16), box=(6, 10, 5, 11),
-                                    sideways=SIDEWAYS, move_head=True))
-    optimizer = torch.optim.Adam(prior.parameters(), lr=5e-3)
-    for _ in range(300):  # a fall speeds up by 1 px a frame: the next dy is the last one minus 1; a rise
-        moves = torch.randint(-2, 3, (64, 4, 2))  # (action 5) keeps its last dy
-        actions = torch.randint(4, 6, (64,))
-        dy = torch.where(actions == 4, moves[:, -1, 1] - 1, moves[:, -1, 1])
-        next_moves = motion_to_id(torch.stack((torch.zeros_like(dy), dy), -1), radius)
-        frames = torch.zeros(64, 16, 16, 3, dtype=torch.uint8)
-        loss, stats = prior_loss(prior, frames, moves, actions, next_moves)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    assert stats["move_accuracy"] > 0.9 and stats["prior_accuracy"] < 0.7, stats  # the action is not in the moves
-
-
-class RuleMovePrior(RulePrior):
-    """A prior whose move head always wants one move."""
-
-    def __init__(self, move_id: int, num_motions: int, radius: int):
-        super().__init__(torch.zeros(1, 8))
-        self.config = dataclasses.replace(self.config, motion_radius=radius, move_head=True)
-        self.move_id, self.num_motions = move_id, num_motions
-
-    def move_logits(self, frames_BHW3, moves_BK2, actions_B):
-        logits = torch.full((len(actions_B), self.num_motions), -30.0)
-        logits[:, self.move_id] = 30.0
-        return logits
-
-
-def test_the_prior_motion_weight_mixes_the_move_heads_guess_into_the_camera():
-    models = build_genie("tiny", seed=0)
-    radius, num_motions = models.dynamics.config.motion_radius, models.dynamics.num_motions
-    wanted = (1, -1)
-    models.prior = RuleMovePrior(int(motion_to_id(torch.tensor([wanted]), radius)[0]), num_motions, radius)
-    image = torch.from_numpy(wall_frame(12, np.random.default_rng(0)))[None]
-    moves = {}
-    for weight in (0.0, 0.5, 1.0):
-        rollout = Rollout.of(models, DecodeSettings(rounds=1, prior_motion=weight), 8)
-        rollout.start(image)
-        g = torch.Generator().manual_seed(0)
-        moves[weight] = []
-        for action in [0, 1, 2]:  # not the still action, which never moves
-            rollout.next_frame(torch.tensor([action]), g)
-            moves[weight].append(tuple(rollout.last_motion()[0].tolist()))
-    assert moves[1.0] == [wanted] * 3 and moves[0.5] == [wanted] * 3  # its certainty outweighs the head's
-    assert moves[0.0] != moves[1.0]  # 0: the motion head alone
-
-
-def test_a_move_head_added_to_a_trained_prior_leaves_its_action_part_as_it_was(tmp_path, wall_video):
-    genie = build_genie("tiny", seed=0)
-    genie.dynamics = type(genie.dynamics)(dataclasses.replace(genie.dynamics.config, followed_pixels=FOLLOWED))
-    source, first, second, out = (tmp_path / name for name in ("source", "first", "second", "shipped"))
-    save_genie(genie, str(source))
-    common = ["--data", str(wall_video), "--dynamics", str(source), "--steps", "10", "--val-every", "10",
-              "--warmup-steps", "2", "--val-fraction", "0.2", "--device", "cpu"]
-    assert train_main(["prior", *common, "--out", str(first), "--move-head", "off"]) == 0
-    assert train_main(["prior", *common, "--out", str(second), "--init", str(first)]) == 0
-    assert train_main(["prior", *common, "--out", str(tmp_path / "again"), "--init", str(second)]) == 2  # has one
-    old, new = (load_component(str(folder / "prior"), "prior") for folder in (first, second))
-    assert not old.config.move_head and new.config.move_head
-    kept = old.state_dict()
-    assert all(torch.equal(kept[name], value) for name, value in new.state_dict().items() if name in kept)
-    assert train_main(["export", "--run", str(source), "--prior", str(second), "--out", str(out),
-                       "--prior-motion", "0.5"]) == 0
-    world = load_world(str(out), device="cpu")
-    assert world.rollout.settings.prior_motion == 0.5
-    world.reset(wall_frame(12, np.random.default_rng(0)))
-    for action in range(8):
-        assert world.step(action).shape == (16, 16, 3)

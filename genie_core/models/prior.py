@@ -14,13 +14,6 @@ prior rates it below yield_below times the likeliest latent action that goes the
 (PriorConfig.sideways, from the LAM's motion classes); then that one plays. Right stays right but
 falls after a jump; a held Jump rises, falls once video no longer rises there, lands and jumps again.
 The still action (nothing changes) is never chosen for a key nor replaced.
-
-With a move head (PriorConfig.move_head) it also learns how far the camera moves next, given the
-latent action that is played: p(next move | window, last moves, action). A latent action names a
-class of motion, not its size; how high a jump is at its third frame, or how fast a fall is by now,
-shows in the last moves and the ground under the player. At play time (`Rollout`,
-DecodeSettings.prior_motion) its log-probabilities are mixed with the dynamics model's motion head's:
-a second opinion from a net that sees the pixels around the player at full resolution.
 """
 from __future__ import annotations
 
@@ -45,7 +38,6 @@ class PriorConfig:
     # for the still action, which is never steered to or from.
     sideways: tuple[int | None, ...] = ()
     width: int = 32
-    move_head: bool = False  # also predict the next camera move (dx, dy within motion_radius), given the action
 
 
 def sideways_of(motion_centroids_A2: torch.Tensor, still_id: int | None, num_actions: int) -> tuple[int | None, ...]:
@@ -77,50 +69,24 @@ class ActionPrior(nn.Module):
             nn.Linear(2 * w * (side // 4) ** 2, 4 * w))
         self.head = nn.Sequential(nn.GELU(), nn.Linear(4 * w + 2 * c.history, 4 * w), nn.GELU(),
                                   nn.Linear(4 * w, c.num_actions))
-        if c.move_head:
-            self.action_embed = nn.Embedding(c.num_actions, 4 * w)
-            self.move_head = nn.Sequential(nn.GELU(), nn.Linear(4 * w + 2 * c.history, 4 * w), nn.GELU(),
-                                           nn.Linear(4 * w, (2 * c.motion_radius + 1) ** 2))
 
-    def features(self, frames_BHW3: torch.Tensor, moves_BK2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(the window's features (B, 4w), the moves scaled (B, 2K)); moves_BK2: the camera moves (dx, dy)
-        into each frame and the ones before it, the newest last (zeros where unknown)."""
+    def forward(self, frames_BHW3: torch.Tensor, moves_BK2: torch.Tensor) -> torch.Tensor:
+        """Logits (B, A) of the latent action that follows each frame; moves_BK2: the camera moves
+        (dx, dy) into the frame and the ones before it, the newest last (zeros where unknown)."""
         top, left, side = self.config.window
         b0, b1, c0, c1 = self.config.box
         x = frames_BHW3[:, top:top + side, left:left + side].permute(0, 3, 1, 2).float() / 255
         x[:, :, max(b0 - top, 0):max(b1 - top, 0), max(c0 - left, 0):max(c1 - left, 0)] = 0.5
+        dtype = self.frame_net[0].weight.dtype
         moves = (moves_BK2.float() / self.config.motion_radius).flatten(1).to(x.device)
-        return self.frame_net(x.to(self.frame_net[0].weight.dtype)).float(), moves
-
-    def forward(self, frames_BHW3: torch.Tensor, moves_BK2: torch.Tensor) -> torch.Tensor:
-        """Logits (B, A) of the latent action that follows each frame (moves_BK2: see features)."""
-        seen, moves = self.features(frames_BHW3, moves_BK2)
-        return self.head(torch.cat((seen, moves), -1).to(self.frame_net[0].weight.dtype)).float()
-
-    def move_logits(self, frames_BHW3: torch.Tensor, moves_BK2: torch.Tensor, actions_B: torch.Tensor) -> torch.Tensor:
-        """Logits (B, M) of the camera's next move given the latent action played, in motion ids
-        (blocks/motion.py: motion_to_id); needs PriorConfig.move_head."""
-        if not self.config.move_head:
-            raise ValueError("this action prior has no move head (PriorConfig.move_head)")
-        seen, moves = self.features(frames_BHW3, moves_BK2)
-        seen = seen + self.action_embed(actions_B.to(seen.device)).float()
-        return self.move_head(torch.cat((seen, moves), -1).to(self.frame_net[0].weight.dtype)).float()
+        return self.head(torch.cat((self.frame_net(x.to(dtype)).float(), moves), -1).to(dtype)).float()
 
 
-def prior_loss(prior: ActionPrior, frames_BHW3, moves_BK2, next_actions_B, next_moves_B=None
-               ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Cross-entropy of the next latent action and, with a move head and next_moves_B (motion ids), of
-    the next camera move given the true next action."""
+def prior_loss(prior: ActionPrior, frames_BHW3, moves_BK2, next_actions_B) -> tuple[torch.Tensor, dict[str, float]]:
     logits = prior(frames_BHW3, moves_BK2)
     loss = F.cross_entropy(logits, next_actions_B)
-    stats = {"prior_loss": loss.item(), "prior_accuracy": (logits.argmax(-1) == next_actions_B).float().mean().item()}
-    if prior.config.move_head and next_moves_B is not None:
-        move_logits = prior.move_logits(frames_BHW3, moves_BK2, next_actions_B)
-        move_loss = F.cross_entropy(move_logits, next_moves_B)
-        loss = loss + move_loss
-        stats.update({"move_loss": move_loss.item(),
-                      "move_accuracy": (move_logits.argmax(-1) == next_moves_B).float().mean().item()})
-    return loss, stats
+    accuracy = (logits.argmax(-1) == next_actions_B).float().mean()
+    return loss, {"prior_loss": loss.item(), "prior_accuracy": accuracy.item()}
 
 
 @torch.inference_mode()

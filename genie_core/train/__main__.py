@@ -43,7 +43,7 @@ from ..models.tokenizer import VideoTokenizer
 from .critic_objective import CriticObjective
 from .prior_objective import PriorObjective
 from .loop import LoopOptions, check_resumable, train
-from .starting import keep_action_prior, load_initial_weights, measure_followed
+from .starting import load_initial_weights, measure_followed
 from .objectives import TokenizerObjective, WorldModelObjective, cached_pretokenize
 
 positive = number(0, above=True)
@@ -116,11 +116,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     _common(pri, batch_size=128, lr=1e-3)
     pri.add_argument("--dynamics", required=True, metavar="DIR",
                      help="phase-2 run or checkpoint whose LAM labels the video and whose player the prior watches")
-    pri.add_argument("--move-head", type=on_off, default=True, metavar="on|off",
-                     help="also learn how far the camera moves next, given the action (DecodeSettings.prior_motion; "
-                          "default on)")
-    pri.add_argument("--init", metavar="DIR", help="add a move head to the prior in DIR/prior/ (a run or checkpoint): "
-                                                  "its action part is kept as it is, frozen, and only the move head learns")
     exp = sub.add_parser("export", help="copy a finished phase-2 run into a self-contained checkpoint folder")
     exp.add_argument("--run", required=True, help="phase-2 run folder (holds tokenizer/, lam/, dynamics/)")
     exp.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/coinrun")
@@ -243,13 +238,10 @@ def run_prior(args) -> dict:
     around = CriticConfig.around(dynamics.config.followed_pixels, size, dynamics.config.motion_radius)
     sideways = sideways_of(lam.motion_centroids, lam.config.still_id, lam.config.num_actions)
     config = PriorConfig(size, lam.config.num_actions, dynamics.config.motion_radius, around.window, around.box,
-                         sideways=sideways, move_head=args.move_head)
+                         sideways=sideways)
     if not args.fresh:
         check_resumable(args.out, {"prior": config})
-    prior = ActionPrior(config)
-    if args.init:
-        keep_action_prior(prior, args.init)
-    objective = PriorObjective(prior, lam, dynamics.config.max_frames, train_clips, val_clips)
+    objective = PriorObjective(ActionPrior(config), lam, dynamics.config.max_frames, train_clips, val_clips)
     return train(objective, _options(args), device, {"phase": "prior", "data": args.data, "dynamics": args.dynamics})
 
 

@@ -1,13 +1,12 @@
 """What the action prior optimises (models/prior.py): the LAM's label of the next transition, from the
-window around the player and the camera moves that led to the frame; with a move head, also the next
-camera move given that label."""
+window around the player and the camera moves that led to the frame."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..blocks.motion import episode_motions, id_to_motion, motion_to_id
+from ..blocks.motion import episode_motions
 from ..data.sampler import ClipSampler
 from ..models.lam import LatentActionModel
 from ..models.prior import ActionPrior, prior_loss
@@ -18,9 +17,8 @@ VAL_TRANSITIONS = 4096
 @torch.inference_mode()
 def labelled_transitions(clips: ClipSampler, lam: LatentActionModel, window: int, history: int, radius: int):
     """Every frame that has a next one: (frames (M, H, W, 3) uint8, the `history` camera moves into each,
-    newest last, zeros before the episode's start (M, K, 2), the LAM's action of its transition (M,),
-    the camera's move of that transition as a motion id (M,))."""
-    frames, moves, actions, next_moves = [], [], [], []
+    newest last, zeros before the episode's start (M, K, 2), the LAM's action of its transition (M,))."""
+    frames, moves, actions = [], [], []
     for index in range(len(clips.episodes)):
         episode = torch.from_numpy(np.array(clips._frames(index)))
         if len(episode) < 2:
@@ -33,10 +31,9 @@ def labelled_transitions(clips: ClipSampler, lam: LatentActionModel, window: int
         frames.append(episode[:-1])
         moves.append(padded.unfold(0, history, 1)[:len(episode) - 1].transpose(1, 2))
         actions.append(labels)
-        next_moves.append(motion_to_id(into[1:], radius))
     if not frames:
         raise ValueError("no episode has two frames: nothing to train the prior on")
-    return torch.cat(frames), torch.cat(moves), torch.cat(actions), torch.cat(next_moves)
+    return torch.cat(frames), torch.cat(moves), torch.cat(actions)
 
 
 class PriorObjective(nn.Module):
@@ -44,13 +41,12 @@ class PriorObjective(nn.Module):
         super().__init__()
         self.prior = prior
         c = prior.config
-        self.train_rows = labelled_transitions(train, lam, window, c.history, c.motion_radius)
-        self.actions = self.train_rows[2]
-        val_rows = labelled_transitions(val, lam, window, c.history, c.motion_radius)
-        picks = torch.randperm(len(val_rows[2]), generator=torch.Generator().manual_seed(0))[:VAL_TRANSITIONS]
-        self.val = tuple(t[picks] for t in val_rows)
+        self.frames, self.moves, self.actions = labelled_transitions(train, lam, window, c.history, c.motion_radius)
+        val_frames, val_moves, val_actions = labelled_transitions(val, lam, window, c.history, c.motion_radius)
+        picks = torch.randperm(len(val_actions), generator=torch.Generator().manual_seed(0))[:VAL_TRANSITIONS]
+        self.val = (val_frames[picks], val_moves[picks], val_actions[picks])
         shares = torch.bincount(self.actions, minlength=c.num_actions).float() / len(self.actions)
-        print(f"prior: {len(self.actions)} transitions to learn from, {len(val_rows[2])} to validate on; "
+        print(f"prior: {len(self.actions)} transitions to learn from, {len(val_actions)} to validate on; "
               f"actions: {' '.join(f'{s:.2f}' for s in shares.tolist())}")
 
     def components(self):
@@ -62,7 +58,7 @@ class PriorObjective(nn.Module):
 
     def sample_batch(self, batch_size: int, rng: np.random.Generator):
         rows = torch.from_numpy(rng.integers(0, len(self.actions), size=batch_size))
-        return tuple(t[rows].to(self.device) for t in self.train_rows)
+        return self.frames[rows].to(self.device), self.moves[rows].to(self.device), self.actions[rows].to(self.device)
 
     def forward(self, batch):
         return prior_loss(self.prior, *batch)
@@ -72,15 +68,8 @@ class PriorObjective(nn.Module):
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        rows = [t.to(self.device) for t in self.val]
-        count = len(rows[2])
-        losses = [prior_loss(self.prior, *(t[i:i + 512] for t in rows))[1] for i in range(0, count, 512)]
-        weights = [min(512, count - i) / count for i in range(0, count, 512)]
-        stats = {k: sum(w * s[k] for w, s in zip(weights, losses)) for k in losses[0]}
-        if self.prior.config.move_head:  # how far the guessed moves land from the real ones, in px (|dx| + |dy|)
-            radius = self.prior.config.motion_radius
-            guessed = torch.cat([self.prior.move_logits(*(t[i:i + 512] for t in rows[:3])).argmax(-1)
-                                 for i in range(0, count, 512)])
-            error = (id_to_motion(guessed, radius) - id_to_motion(rows[3], radius)).abs().sum(-1).float()
-            stats["move_error_px"] = error.mean().item()
-        return stats
+        frames, moves, actions = (t.to(self.device) for t in self.val)
+        losses = [prior_loss(self.prior, frames[i:i + 512], moves[i:i + 512], actions[i:i + 512])[1]
+                  for i in range(0, len(actions), 512)]
+        weights = [min(512, len(actions) - i) / len(actions) for i in range(0, len(actions), 512)]
+        return {k: sum(w * s[k] for w, s in zip(weights, losses)) for k in losses[0]}

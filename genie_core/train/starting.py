@@ -1,5 +1,5 @@
-"""What a run starts from besides its data: the player the camera follows, measured on the training
-video, and the weights of an earlier run (--init; for the action prior, the action part it keeps)."""
+"""What a dynamics run starts from besides its data: the player the camera follows, measured on the
+training video, and the weights of an earlier run (--init)."""
 from __future__ import annotations
 
 import dataclasses
@@ -40,17 +40,3 @@ def load_initial_weights(models: dict, folder: str) -> None:
         missing, _ = model.load_state_dict(source.state_dict(), strict=False)
         if missing:  # parts a newer config adds (e.g. motion-anchored LAM codes) start fresh
             print(f"--init: {kind} starts these fresh: {', '.join(missing)}")
-
-
-def keep_action_prior(prior: torch.nn.Module, folder: str) -> None:
-    """Load FOLDER/prior's weights into a prior with a move head and freeze them: its action predictions
-    (and so the keys' steering) stay exactly the old prior's, and only the move head learns."""
-    source = load_component(os.path.join(folder, "prior"), "prior")
-    if not prior.config.move_head or source.config.move_head:
-        raise ValueError(f"--init {folder}: adds a move head to a prior without one (--move-head on)")
-    if dataclasses.replace(source.config, move_head=True) != prior.config:
-        raise ValueError(f"--init {folder}: its prior watches another player or window, or other actions")
-    missing, _ = prior.load_state_dict(source.state_dict(), strict=False)
-    for name, parameter in prior.named_parameters():
-        parameter.requires_grad = name in missing
-    print(f"--init: the action prior of {folder} kept (frozen); learning {', '.join(sorted({m.split('.')[0] for m in missing}))}")

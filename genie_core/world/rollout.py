@@ -8,8 +8,8 @@ With a sliding temporal window this equals recomputing the whole context (see st
 
 With a motion model (DynamicsConfig.motion_radius > 0) each frame starts with its camera motion,
 predicted from the last frame's outputs, its motion and the action (a key's action first steered
-by the checkpoint's action prior, models/prior.py, whose move head may also vote on the motion, and
-the motion cut back by its move critic, models/critic.py); the last shown frame moved by it, with the ground memory's pixels where the
+by the checkpoint's action prior, models/prior.py, and the motion cut back by its move critic,
+models/critic.py); the last shown frame moved by it, with the ground memory's pixels where the
 move revealed ground shown before (memory.py, settings.remember), is encoded as the new frame's
 draft, MaskGIT decodes against that draft, and every patch whose token equals the draft's shows
 the moved pixels (with settings.reuse_patches).
@@ -150,15 +150,10 @@ class Rollout:
         return reuse_patches(pixels_BHW3, tokens_BN, sources, self.tokenizer.config.patch)
 
     def _next_motion(self, action_B, temperature: float, generator) -> torch.Tensor:
-        """The new frame's motion ids (B,), predicted from the last frame (and by the action prior too, with
-        settings.prior_motion); the still action never moves, and with a critic no move pushes the level
-        into the player (models/critic.py)."""
+        """The new frame's motion ids (B,), predicted from the last frame; the still action never moves,
+        and with a critic no move pushes the level into the player (models/critic.py)."""
         last = self.history[-1]
         logits = self.dynamics.motion_logits(last.features_BPC, action_B, last.motion_B)
-        weight = self.settings.prior_motion
-        if weight > 0 and self.prior is not None and self.prior.config.move_head:
-            guess = self.prior.move_logits(last.shown_BHW3, self._recent_moves(), action_B).to(logits.device)
-            logits = (1 - weight) * torch.log_softmax(logits, -1) + weight * torch.log_softmax(guess, -1)
         motion = sample_tokens(logits[:, None], temperature, generator)[0][:, 0]
         still = self.dynamics.config.still_action
         if still is not None:
