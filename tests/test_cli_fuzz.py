@@ -25,7 +25,8 @@ from genie_core.data.__main__ import main as data_main
 from genie_core.data.clips import write_episode
 from genie_core.models.config import preset
 from genie_core.models.tokenizer import VideoTokenizer
-from genie_core.tools import action_names, action_sheet, bench, evaluate, free_play, key_motion, long_horizon, tokenizer_games
+from genie_core.tools import (action_names, action_sheet, bench, evaluate, free_play, game_keys, key_motion, long_horizon,
+                              tokenizer_games)
 from genie_core.train.__main__ import main as train_main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -173,6 +174,11 @@ def in_process_cases(ws: Path, rng: random.Random) -> list[tuple[str, object, li
                                                    "--device": ["gpu"], **decode}, rng)])
     cases["long_horizon"] = (long_horizon.main, [
         ([*ev[:3], s(ws / "d64"), "--frames", "5"], "64x64"), ([*ev, "--json", d16], "is a folder"),
+        *file_cases(ws, ev[:2], "--data", ("garbage", "truncated")), *checkpoint_cases(ws, ev[2:]),
+        *flag_cases([*ev[:3], s(ws / "nowhere")], {"--frames": ["0"], "--max-windows": ["0"], "--seed": ["-1"],
+                                                   "--device": ["gpu"], **decode}, rng)])
+    cases["game_keys"] = (game_keys.main, [
+        ([*ev[:3], s(ws / "d64")], "64x64"), ([*ev, "--json", d16], "is a folder"),
         *file_cases(ws, ev[:2], "--data", ("garbage", "truncated")), *checkpoint_cases(ws, ev[2:]),
         *flag_cases([*ev[:3], s(ws / "nowhere")], {"--frames": ["0"], "--max-windows": ["0"], "--seed": ["-1"],
                                                    "--device": ["gpu"], **decode}, rng)])

@@ -1,0 +1,154 @@
+"""python -m genie_core.tools.game_keys --checkpoint DIR --data DIR [DIR ...] [--frames 10] [--max-windows 64] [--json OUT]
+
+Does the model follow each game's own keys? From the first frame of each held-out window, --frames
+frames are generated with the keys the recording agent pressed: each of procgen's actions is played
+as the checkpoint's action of that name, as the window's arrow keys and `--actions` words play them
+(RIGHT+UP as right+jump, else right; UP as jump; the special keys as noop), and the action prior
+steers them as in play. Each frame is scored against the real one, beside copying the first frame:
+- psnr: the whole frame;
+- psnr_changed: only the pixels where the real game changed since the first frame (a channel moved
+  by more than evaluate.CHANGED_LEVEL); a model that holds still scores there as copying does.
+Both are means over the frames (frames where nothing changed are left out of psnr_changed). One
+row per --data folder, one game each: the game its files name (CoinRun for files without one).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+
+from ..checkpoint import CheckpointError
+from ..cli import OneLineParser, seed, whole
+from ..data.clips import ClipFormatError, list_episodes
+from ..data.coinrun import ACTION_NAMES
+from ..decoding import add_decode_flags, resolve_decode_settings
+from ..device import add_device_flags
+from ..files import check_writable
+from ..loading import read_action_labels
+from ..world.rollout import Rollout
+from . import print_and_save
+from .evaluate import CHANGED_LEVEL, load_held_out
+from .key_motion import level_of
+
+WORDS = {"LEFT": "left", "RIGHT": "right", "UP": "jump", "DOWN": "down", "NOOP": "noop"}  # procgen's -> the keys'
+
+
+def words_for(procgen_name: str) -> list[str]:
+    """The key words that may play a procgen action, best first: 'RIGHT+UP' -> right+jump, right, jump, noop."""
+    parts = [WORDS[part] for part in procgen_name.split("+") if part in WORDS]
+    combined = ["+".join(parts)] if len(parts) > 1 else []
+    return combined + parts + ["noop", "still"]
+
+
+def procgen_to_latent(ids_by_name: dict[str, int]) -> torch.Tensor:
+    """(15,) the latent action that plays each procgen action id, by the first of its words the
+    checkpoint names; raises ValueError when it names none of them."""
+    latent = []
+    for name in ACTION_NAMES:
+        known = [ids_by_name[w] for w in words_for(name) if w in ids_by_name]
+        if not known:
+            raise ValueError(f"the checkpoint names no action that plays procgen's {name} "
+                             f"(tried {', '.join(words_for(name))})")
+        latent.append(known[0])
+    return torch.tensor(latent)
+
+
+def psnr_on(mask_BTHW: torch.Tensor, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(B, T) PSNR (dB) over each frame's masked pixels only (NaN where none is)."""
+    error = (prediction.float() - target.float()).div(255).pow(2).mean(-1)  # (B, T, H, W)
+    count = mask_BTHW.flatten(2).sum(-1)
+    mse = (error * mask_BTHW).flatten(2).sum(-1) / count.clamp(min=1)
+    return torch.where(count > 0, 10 * torch.log10(1.0 / mse.clamp(min=1e-10)), torch.nan).clamp(max=100.0)
+
+
+@torch.inference_mode()
+def game_scores(models, clips, latent_of: torch.Tensor, settings, frames: int, max_windows: int,
+                seed: int = 0, batch: int = 16) -> dict:
+    """Model and copy PSNR, whole frames and changed pixels only, over windows with recorded keys."""
+    device = next(models.dynamics.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    rows = {"model": [], "copy": [], "model_changed": [], "copy_changed": []}
+    windows = 0
+    for clip in clips.iter_windows(window=frames + 1, stride=frames + 1, batch_size=batch):
+        keep = (clip.actions >= 0).all(1)[: max_windows - windows]  # windows whose keys were recorded
+        if not keep.any():
+            continue
+        real = torch.from_numpy(clip.frames[: len(keep)][keep]).to(device)
+        keys = latent_of[torch.from_numpy(clip.actions[: len(keep)][keep])].to(device)
+        windows += len(real)
+        rollout = Rollout.of(models, settings, models.dynamics.config.max_frames)
+        rollout.start(real[:, 0])
+        made = torch.stack([rollout.next_frame(keys[:, t], generator) for t in range(frames)], 1)
+        context = real[:, :1].expand(-1, frames, -1, -1, -1)
+        changed = (real[:, 1:].int() - context.int()).abs().amax(-1) > CHANGED_LEVEL
+        everywhere = torch.ones_like(changed)
+        for name, shown, mask in (("model", made, everywhere), ("copy", context, everywhere),
+                                  ("model_changed", made, changed), ("copy_changed", context, changed)):
+            rows[name].append(psnr_on(mask, shown, real[:, 1:]).cpu())
+        if windows >= max_windows:
+            break
+    if not windows:
+        raise ValueError("no window with recorded keys: the files hold no actions")
+    means = {name: float(torch.cat(r).nanmean()) for name, r in rows.items()}
+    return {"psnr": means["model"], "copy_psnr": means["copy"], "psnr_changed": means["model_changed"],
+            "copy_psnr_changed": means["copy_changed"], "windows": windows}
+
+
+def game_of(folder: str) -> str:
+    paths = list_episodes(folder)
+    try:
+        return level_of(paths[0])[1] if paths else os.path.basename(os.path.normpath(folder))
+    except (ValueError, OSError):
+        return os.path.basename(os.path.normpath(folder))
+
+
+def format_table(result: dict) -> str:
+    lines = [f"{result['frames']} frames from 1 with each game's recorded keys: PSNR (dB), model / copy",
+             f"{'game':<12}{'windows':>8}{'whole frame':>16}{'gap':>8}{'changed pixels':>18}{'gap':>8}"]
+    for game, s in result["games"].items():
+        lines.append(f"{game:<12}{s['windows']:>8}{s['psnr']:>8.2f} / {s['copy_psnr']:<5.2f}"
+                     f"{s['psnr'] - s['copy_psnr']:>+8.2f}{s['psnr_changed']:>10.2f} / {s['copy_psnr_changed']:<5.2f}"
+                     f"{s['psnr_changed'] - s['copy_psnr_changed']:>+8.2f}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = OneLineParser(prog="python -m genie_core.tools.game_keys", description=__doc__,
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", required=True, help="checkpoint folder")
+    p.add_argument("--data", required=True, nargs="+", help="held-out episode folders with recorded keys, one game each")
+    p.add_argument("--frames", type=whole(1), default=10, help="frames generated from 1 (default 10)")
+    p.add_argument("--max-windows", type=whole(1), default=64, help="windows per game (default 64)")
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--json", help="write the numbers here")
+    add_decode_flags(p)
+    add_device_flags(p)
+    args = p.parse_args(argv)
+    try:
+        if args.json:
+            check_writable(args.json, make_folders=True)
+        games = {}
+        for folder in args.data:
+            models, clips = load_held_out(args.checkpoint, folder, args.device, args.frames + 1, args.precision)
+            settings = resolve_decode_settings(args, models.decoding)
+            names, direction_keys = read_action_labels(args.checkpoint, models.lam.config.num_actions)
+            if not names and not direction_keys:
+                raise ValueError(f"{args.checkpoint}: actions.json names no actions; name them first "
+                                 f"(python -m genie_core.tools.action_names)")
+            from play.keymap import action_ids_by_name  # the words the play window's keys and --actions read
+            latent_of = procgen_to_latent({**(direction_keys or {}), **action_ids_by_name(names or [])})
+            games[game_of(folder)] = game_scores(models, clips, latent_of, settings, args.frames, args.max_windows,
+                                                 args.seed)
+    except (CheckpointError, ClipFormatError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    result = {"games": games, "frames": args.frames, "checkpoint": args.checkpoint}
+    print_and_save(format_table(result), result, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
