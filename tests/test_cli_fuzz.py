@@ -25,8 +25,8 @@ from genie_core.data.__main__ import main as data_main
 from genie_core.data.clips import write_episode
 from genie_core.models.config import preset
 from genie_core.models.tokenizer import VideoTokenizer
-from genie_core.tools import (action_names, action_sheet, bench, evaluate, free_play, game_keys, key_motion, long_horizon,
-                              tokenizer_games)
+from genie_core.tools import (action_names, action_sheet, bench, evaluate, free_play, game_keys, key_grid, key_motion,
+                              long_horizon, tokenizer_games)
 from genie_core.train.__main__ import main as train_main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -182,6 +182,12 @@ def in_process_cases(ws: Path, rng: random.Random) -> list[tuple[str, object, li
         *file_cases(ws, ev[:2], "--data", ("garbage", "truncated")), *checkpoint_cases(ws, ev[2:]),
         *flag_cases([*ev[:3], s(ws / "nowhere")], {"--frames": ["0"], "--max-windows": ["0"], "--seed": ["-1"],
                                                    "--device": ["gpu"], **decode}, rng)])
+    grid = ["--checkpoint", ck, "--images", s(ws / "start.png"), "--out", f"{out}/grid"]
+    cases["key_grid"] = (key_grid.main, [
+        (["--checkpoint", ck, "--images", s(ws / "notes.txt"), *grid[4:]], "notes.txt"),
+        ([*grid[:4], "--out", f"{ws / 'a_file'}/grid"], "a_file"), *checkpoint_cases(ws, grid[2:]),
+        *flag_cases(["--checkpoint", s(ws / "nowhere"), *grid[2:]], {"--scale": ["0", "9"], "--device": ["gpu"],
+                                                                     **decode}, rng)])
     tg = ["--tokenizer", ck, "--data"]
     cases["tokenizer_games"] = (tokenizer_games.main, [
         ([*tg, s(ws / "d64")], "64x64"), ([*tg, d16, "--json", d16], "is a folder"), *file_cases(ws, tg[:2], "--data"),

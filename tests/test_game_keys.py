@@ -60,3 +60,27 @@ def test_game_keys_runs_per_folder_on_a_tiny_checkpoint(tmp_path):
     for scores in games.values():
         assert scores["windows"] == 6  # three 6-frame windows in each 23-frame episode
         assert scores["copy_psnr_changed"] < scores["copy_psnr"]  # noise: copying is worst where it changed
+
+
+def test_key_grid_plays_the_same_keys_on_every_picture(tmp_path):
+    from PIL import Image
+
+    from genie_core.tools.key_grid import main as key_grid
+
+    checkpoint = tmp_path / "ckpt"
+    save_genie(build_genie("tiny", seed=0), str(checkpoint))
+    (checkpoint / "actions.json").write_text(json.dumps({"names": COINRUN_NAMES}))
+    rng = np.random.default_rng(0)
+    pictures = []
+    for name in ("level", "sketch"):
+        Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(tmp_path / f"{name}.png")
+        pictures.append(str(tmp_path / f"{name}.png"))
+    out = tmp_path / "grid" / "keys"
+    assert key_grid(["--checkpoint", str(checkpoint), "--images", *pictures, "--out", str(out),
+                     "--actions", "right*3,jump*2"]) == 0
+    grid = Image.open(f"{out}.gif")
+    assert grid.n_frames == 6 and grid.size == (2 * 16 * 2, 16 * 2 + 12)  # start + 5 ticks, two worlds side by side
+    rows = json.loads((tmp_path / "grid" / "keys.json").read_text())["pictures"]
+    assert list(rows) == ["level.png", "sketch.png"] and set(rows["level.png"]) == {"right", "left", "jump"}
+    assert key_grid(["--checkpoint", str(checkpoint), "--images", str(tmp_path / "nowhere.png"), "--out", str(out)]) == 2
+    assert key_grid(["--checkpoint", str(checkpoint), "--images", *pictures, "--out", str(out), "--actions", "fly"]) == 2

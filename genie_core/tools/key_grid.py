@@ -1,0 +1,110 @@
+"""python -m genie_core.tools.key_grid --checkpoint DIR --images A.png B.png ... --out PREFIX [--actions PLAN]
+
+Many worlds under the same keys: from each picture (a game's level start, a drawing, a photo), the
+same plan of named keys (--actions, default right*10,jump*6,left*10,noop*4) is played, and
+PREFIX.gif shows the worlds side by side, tick by tick, under a caption naming the key held.
+Each picture also plays Right x10, Left x10 and Jump x10 from its start alone, and the table (and
+PREFIX.json) says how far each moved the picture's content: the camera's dx and dy summed over the
+ticks (content moving left is the player going right; a jump lifts the content, dy > 0), and the
+share of pixels changed from the start (a still screen whose figure moves changes pixels, not the camera).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from ..blocks.motion import SEARCH_RADIUS, estimate_motion
+from ..checkpoint import CheckpointError
+from ..cli import OneLineParser, whole
+from ..decoding import add_decode_flags, resolve_decode_settings
+from ..device import add_device_flags
+from ..files import atomic_write, check_writable
+from ..imaging import ImageLoadError, load_image
+from ..loading import load_world
+from . import print_and_save
+from .evaluate import CHANGED_LEVEL
+from .key_motion import plan_words
+
+PLAN = "right*10,jump*6,left*10,noop*4"
+KEY_CHECKS = {"right": "right*10", "left": "left*10", "jump": "jump*10"}
+CAPTION = 12  # px of caption above the tiles
+
+
+def content_motion(frames: list[np.ndarray]) -> tuple[int, int]:
+    """The camera's (dx, dy) summed over consecutive frames (motion.estimate_motion)."""
+    stacked = torch.from_numpy(np.stack(frames))
+    return tuple(int(v) for v in estimate_motion(stacked[:-1], stacked[1:], SEARCH_RADIUS).sum(0))
+
+
+def changed_share(start: np.ndarray, frame: np.ndarray) -> float:
+    return float((np.abs(start.astype(int) - frame.astype(int)).max(-1) > CHANGED_LEVEL).mean())
+
+
+def play(world, image: np.ndarray, plan: str) -> list[np.ndarray]:
+    from play.session import parse_actions, run_session
+
+    return run_session(world, image, parse_actions(plan, world.num_actions, world.action_names,
+                                                   world.direction_keys)).frames
+
+
+def grid_frames(worlds: list[list[np.ndarray]], keys: list[str], scale: int) -> list[Image.Image]:
+    """One picture per tick: the worlds side by side (scaled), the key held written above."""
+    size = worlds[0][0].shape[0] * scale
+    out = []
+    for t in range(len(worlds[0])):
+        canvas = Image.new("RGB", (size * len(worlds), size + CAPTION), (20, 20, 20))
+        for i, frames in enumerate(worlds):
+            canvas.paste(Image.fromarray(frames[t]).resize((size, size), Image.Resampling.NEAREST), (i * size, CAPTION))
+        ImageDraw.Draw(canvas).text((3, 0), f"tick {t:>2}  {keys[t - 1] if t else 'start'}", fill=(230, 230, 230))
+        out.append(canvas)
+    return out
+
+
+def main(argv=None) -> int:
+    p = OneLineParser(prog="python -m genie_core.tools.key_grid", description=__doc__,
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", required=True, help="checkpoint folder")
+    p.add_argument("--images", required=True, nargs="+", help="start pictures, one world each")
+    p.add_argument("--out", required=True, help="writes PREFIX.gif and PREFIX.json")
+    p.add_argument("--actions", default=PLAN, help=f"the keys every world plays, in the GIF (default {PLAN})")
+    p.add_argument("--scale", type=whole(1, 8), default=2, help="GIF pixels per model pixel (default 2)")
+    add_decode_flags(p)
+    add_device_flags(p)
+    args = p.parse_args(argv)
+    try:
+        for suffix in (".gif", ".json"):
+            check_writable(args.out + suffix, make_folders=True)
+        world = load_world(args.checkpoint, args.device, precision=args.precision)
+        world.settings = resolve_decode_settings(args, world.settings)
+        starts = [load_image(path, world.image_size)[0] for path in args.images]
+        worlds = [play(world, image, args.actions) for image in starts]
+        keys = plan_words(args.actions)
+        rows = {}
+        for path, image in zip(args.images, starts):
+            rows[os.path.basename(path)] = {}
+            for key, plan in KEY_CHECKS.items():
+                frames = play(world, image, plan)
+                dx, dy = content_motion(frames)
+                rows[os.path.basename(path)][key] = {"dx": dx, "dy": dy, "changed": changed_share(image, frames[-1])}
+    except (CheckpointError, ImageLoadError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    images = grid_frames(worlds, keys, args.scale)
+    atomic_write(args.out + ".gif", lambda f: images[0].save(f, format="GIF", save_all=True, append_images=images[1:],
+                                                             duration=150, loop=0))
+    lines = [f"{'picture':<28}" + "".join(f"{k + ' x10 dx/dy, changed':>28}" for k in KEY_CHECKS)]
+    for name, keys in rows.items():
+        lines.append(f"{name:<28}" + "".join(f"{s['dx']:>12} / {s['dy']:<4}{s['changed']:>9.0%}" for s in keys.values()))
+    lines.append(f"wrote {args.out}.gif")
+    print_and_save("\n".join(lines), {"pictures": rows, "plan": args.actions, "checkpoint": args.checkpoint},
+                   args.out + ".json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
