@@ -83,13 +83,6 @@ class DecodeSettings:
         ("--remember",), "bring back ground the camera showed before as it was, when a move reveals it again "
                          "(off: every revealed pixel is drawn anew)", type=on_off, metavar="on|off"))
 
-    # With remember: ground a move reveals for the first time is drafted by continuing the level shown so
-    # far (world/continuation.py: the band beside it looked for in the ground memory, what followed
-    # the best match copied in) instead of being hidden from the draft for the model to draw alone.
-    continue_ground: bool = field(default=False, metadata=flag(
-        ("--continue-ground",), "with --remember: draft new ground by continuing the level shown so far (off: "
-                                "the model draws it from nothing)", type=on_off, metavar="on|off"))
-
     # A checkpoint with an action prior (models/prior.py) plays, for a key, the likeliest latent action
     # that goes the key's way sideways whenever the prior rates the key's own below this share of that
     # one: a jump comes down and a run off a ledge falls. 0: every key plays its own latent action.

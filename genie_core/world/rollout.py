@@ -10,8 +10,7 @@ With a motion model (DynamicsConfig.motion_radius > 0) each frame starts with it
 predicted from the last frame's outputs, its motion and the action (a key's action first steered
 by the checkpoint's action prior, models/prior.py, and the motion cut back by its move critic,
 models/critic.py); the last shown frame moved by it, with the ground memory's pixels where the
-move revealed ground shown before (memory.py, settings.remember; new ground continued from it with
-settings.continue_ground, continuation.py), is encoded as the new frame's
+move revealed ground shown before (memory.py, settings.remember), is encoded as the new frame's
 draft, MaskGIT decodes against that draft, and every patch whose token equals the draft's shows
 the moved pixels (with settings.reuse_patches).
 
@@ -35,7 +34,6 @@ from ..models.critic import MoveCritic, allowed_moves
 from ..models.dynamics import DynamicsModel
 from ..models.prior import ActionPrior, steer_actions
 from ..models.tokenizer import VideoTokenizer
-from .continuation import continue_ground
 from .memory import GroundMemory, recall_revealed
 
 if TYPE_CHECKING:
@@ -192,8 +190,6 @@ class Rollout:
             memory, new = self.history[-1].memory.moved(shift), None
             if settings.remember:
                 moved, new = recall_revealed(moved, memory, shift)
-                if settings.continue_ground:
-                    moved, new = continue_ground(moved, new, memory, shift)
             draft = self._encode_draft(moved, shift, new)
         if self.rings_stale:
             self._reload_rings()
