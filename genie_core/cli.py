@@ -70,6 +70,20 @@ def on_off(text: str) -> bool:
     return text == "on"
 
 
+def fsq_levels(text: str) -> tuple[int, ...]:
+    """Flag type: FSQ levels per code dimension, e.g. 8,8,8,5,5 (each 2 to 64, at most 65,536 codes)."""
+    try:
+        levels = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected levels like 8,8,8,5,5, got {text!r}") from None
+    codes = 1
+    for level in levels:
+        codes *= level
+    if not levels or not all(2 <= level <= 64 for level in levels) or codes > 65536:
+        raise argparse.ArgumentTypeError(f"expected 2 to 64 levels per dimension and at most 65,536 codes, got {text!r}")
+    return levels
+
+
 seed = whole(0, 2**32 - 1)  # numpy and torch both take it; a negative seed means nothing
 context_frames = whole(1, MAX_CONTEXT)
 threads = whole(1, MAX_THREADS)

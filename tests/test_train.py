@@ -188,3 +188,25 @@ def test_a_tokenizer_starts_from_another_runs_weights_and_is_scored_per_game(tmp
     rows = capsys.readouterr().out.splitlines()
     assert [r.split()[0] for r in rows[-2:]] == ["alpha", "beta"] and float(rows[-1].split()[1]) > 0
     assert tokenizer_games.main(["--tokenizer", str(out), "--data", str(tmp_path / "nowhere")]) == 2
+
+
+def test_a_tokenizers_code_grows_at_init_and_starts_as_the_old_tokenizer(tmp_path, moving_squares):
+    from genie_core.checkpoint import build_genie, load_component, save_genie
+    source = tmp_path / "source"
+    save_genie(build_genie("tiny", seed=3), str(source))
+    old = load_component(str(source / "tokenizer"), "tokenizer").eval()
+    out = tmp_path / "wide"
+    args = common(moving_squares, out, 1)
+    args[args.index("--lr") + 1] = "0"
+    levels = ",".join(str(v) for v in old.config.fsq_levels + (5,))
+    assert train_main(["tokenizer", *args, "--init", str(source), "--fsq-levels", levels]) == 0
+    wide = load_component(str(out / "tokenizer"), "tokenizer").eval()
+    assert wide.config.code_dim == old.config.code_dim + 1 and wide.config.num_codes == 5 * old.config.num_codes
+    frames = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (1, 2, 16, 16, 3), dtype=np.uint8))
+    with torch.no_grad():
+        assert torch.allclose(wide(frames).recon, old(frames).recon, atol=1e-5)
+    narrow = tmp_path / "narrow"
+    assert train_main(["tokenizer", *common(moving_squares, narrow, 1), "--init", str(out)]) == 2  # codes only grow
+    with pytest.raises(SystemExit) as refused:
+        train_main(["tokenizer", *common(moving_squares, narrow, 1), "--fsq-levels", "1,4"])
+    assert refused.value.code == 2

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import sys
 import time
@@ -27,7 +28,7 @@ from ..checkpoint import (
     load_decode_settings,
     save_component,
 )
-from ..cli import OneLineParser, number, on_off, seed, whole
+from ..cli import OneLineParser, fsq_levels, number, on_off, seed, whole
 from ..data.clips import check_frame_size, list_episodes, split_episodes
 from ..data.sampler import ClipSampler
 from ..decoding import add_decode_flags, resolve_decode_settings, write_settings
@@ -85,6 +86,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     _common(tok, batch_size=8, lr=4e-4)
     tok.add_argument("--init", metavar="DIR", help="start from this run's or checkpoint's tokenizer weights (same "
                                                    "preset), e.g. to widen it to more games")
+    tok.add_argument("--fsq-levels", type=fsq_levels, default=None, metavar="L,L,...",
+                     help="the code's levels per dimension, e.g. 8,8,8,5,5 (12,800 codes; default: the preset's); "
+                          "--init from a tokenizer with fewer dimensions keeps its weights and adds the new ones")
     dyn = sub.add_parser("dynamics", help="phase 2: co-train the latent action model and the dynamics model")
     _common(dyn, batch_size=12, lr=4e-4)
     dyn.add_argument("--tokenizer", required=True, help="phase-1 run folder (or checkpoint) holding tokenizer/")
@@ -153,13 +157,16 @@ def _options(args) -> LoopOptions:
 def run_tokenizer(args) -> dict:
     device = pick_device(args.device)
     config = preset(args.preset).tokenizer
+    if args.fsq_levels:
+        config = dataclasses.replace(config, fsq_levels=args.fsq_levels, num_codes=math.prod(args.fsq_levels),
+                                     code_dim=len(args.fsq_levels))
     if not args.fresh:
         check_resumable(args.out, {"tokenizer": config})
     train_clips, val_clips = _samplers(args, config.image_size, f"--preset {args.preset}",
                                        f"pick the --preset of that size ({PRESET_SIZES})")
     tokenizer = VideoTokenizer(config)
     if args.init:  # a resumed run then overwrites these with its own latest weights
-        load_initial_weights({"tokenizer": tokenizer}, args.init)
+        load_initial_weights({"tokenizer": tokenizer}, args.init, widen_code=True)
     objective = TokenizerObjective(tokenizer, train_clips, val_clips)
     return train(objective, _options(args), device, {"phase": "tokenizer", "data": args.data, "preset": args.preset,
                                                      "init": args.init})

@@ -28,15 +28,42 @@ def measure_followed(clips) -> tuple[int, ...]:
 ADDED_BY_INIT = ("motion_codes", "mask_revealed", "copy_gates", "followed_pixels")
 
 
-def load_initial_weights(models: dict, folder: str) -> None:
+# A tokenizer's code may grow at --init (widen_code): more FSQ dimensions or levels. The weights into
+# and out of the code keep the old dimensions and start the new ones at zero, so the widened
+# tokenizer begins as the old one with a code that carries nothing more yet.
+CODE_FIELDS = ("fsq_levels", "num_codes", "code_dim")
+CODE_WEIGHTS = ("to_code.weight", "to_code.bias", "from_code.weight")
+
+
+def load_initial_weights(models: dict, folder: str, widen_code: bool = False) -> None:
     """Copy a checkpoint's weights into models built from the run's config ({"lam": ..., "dynamics": ...});
-    training settings may differ, sizes may not (raises ValueError)."""
+    training settings may differ, sizes may not (raises ValueError), but with widen_code a tokenizer's
+    code may have more dimensions than the checkpoint's."""
     for kind, model in models.items():
         source = load_component(os.path.join(folder, kind), kind)
         ignored = {f: getattr(model.config, f) for f in TRAINING_ONLY + ADDED_BY_INIT if hasattr(model.config, f)}
+        if widen_code:
+            ignored.update({f: getattr(model.config, f) for f in CODE_FIELDS if hasattr(model.config, f)})
         if dataclasses.replace(source.config, **ignored) != model.config:
             raise ValueError(f"--init {folder}: its {kind} config differs from this run's (preset and tokenizer); "
                              f"pass the --preset it was trained with")
-        missing, _ = model.load_state_dict(source.state_dict(), strict=False)
+        weights = source.state_dict()
+        if widen_code and getattr(source.config, "code_dim", 0) != getattr(model.config, "code_dim", 0):
+            weights = _widened_code(weights, model.state_dict(), kind, folder)
+        missing, _ = model.load_state_dict(weights, strict=False)
         if missing:  # parts a newer config adds (e.g. motion-anchored LAM codes) start fresh
             print(f"--init: {kind} starts these fresh: {', '.join(missing)}")
+
+
+def _widened_code(weights: dict, target: dict, kind: str, folder: str) -> dict:
+    """The source's weights with those into and out of the code zero-padded to the target's code size;
+    the quantizer's own buffers (sized by the number of codes) are left to the target's."""
+    out = {name: value for name, value in weights.items() if not name.startswith("vq.")}
+    for name in CODE_WEIGHTS:
+        old, new = weights[name], target[name]
+        if any(o > n for o, n in zip(old.shape, new.shape)):
+            raise ValueError(f"--init {folder}: its {kind}'s code is wider than this run's; a code only grows")
+        grown = torch.zeros_like(new)
+        grown[tuple(slice(0, o) for o in old.shape)] = old
+        out[name] = grown
+    return out
