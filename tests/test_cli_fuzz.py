@@ -132,7 +132,8 @@ def in_process_cases(ws: Path, rng: random.Random) -> list[tuple[str, object, li
                    "--seed": ["-1"], "--preset": ["huge"], "--device": ["tpu"], "--cpu-bf16": ["yes"]}
     cases["train tokenizer"] = (train_main, [
         ([*tok, "--data", s(ws / "d64")], "64x64"), ([*tok, "--data", d16, "--out", s(ws / "a_file")], "a_file"),
-        *file_cases(ws, tok, "--data"), *flag_cases([*tok, "--data", s(ws / "nowhere")], train_flags, rng)])
+        *file_cases(ws, tok, "--data"), *flag_cases([*tok, "--data", s(ws / "nowhere")], train_flags, rng),
+        *flag_cases([*tok, "--data", s(ws / "nowhere")], {"--fsq-levels": ["1,4", "65,2", "64,64,64", ""]}, rng)])
     dyn = ["dynamics", "--out", f"{out}/dyn", "--preset", "tiny", "--device", "cpu", "--steps", "1", "--data", d16]
     tokenizer_only = {name: BROKEN[name] for name in ("ck_mismatch", "ck_junk", "nowhere")} | {"ck_parts": "32x32"}
     lam_and_dynamics = {"ck_missing": "model.safetensors", "ck_truncated": "truncated", "nowhere": "nowhere"}
