@@ -205,6 +205,7 @@ def test_a_tokenizers_code_grows_at_init_and_starts_as_the_old_tokenizer(tmp_pat
     frames = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (1, 2, 16, 16, 3), dtype=np.uint8))
     with torch.no_grad():
         assert torch.allclose(wide(frames).recon, old(frames).recon, atol=1e-5)
+    assert wide.to_code.weight[-1].abs().sum() > 0  # the new dimension can learn: its input weights are not zero
     narrow = tmp_path / "narrow"
     assert train_main(["tokenizer", *common(moving_squares, narrow, 1), "--init", str(out)]) == 2  # codes only grow
     with pytest.raises(SystemExit) as refused:

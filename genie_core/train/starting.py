@@ -29,10 +29,11 @@ ADDED_BY_INIT = ("motion_codes", "mask_revealed", "copy_gates", "followed_pixels
 
 
 # A tokenizer's code may grow at --init (widen_code): more FSQ dimensions or levels. The weights into
-# and out of the code keep the old dimensions and start the new ones at zero, so the widened
-# tokenizer begins as the old one with a code that carries nothing more yet.
+# and out of the code keep the old dimensions; the new dimensions' weights out of the code start at
+# zero, so the widened tokenizer begins as the old one, and those into it keep their fresh random
+# start (both at zero, neither would ever get a gradient: measured, a run left the new dimension unused).
 CODE_FIELDS = ("fsq_levels", "num_codes", "code_dim")
-CODE_WEIGHTS = ("to_code.weight", "to_code.bias", "from_code.weight")
+CODE_WEIGHTS = {"to_code.weight": "fresh", "to_code.bias": "fresh", "from_code.weight": "zero"}
 
 
 def load_initial_weights(models: dict, folder: str, widen_code: bool = False) -> None:
@@ -56,14 +57,14 @@ def load_initial_weights(models: dict, folder: str, widen_code: bool = False) ->
 
 
 def _widened_code(weights: dict, target: dict, kind: str, folder: str) -> dict:
-    """The source's weights with those into and out of the code zero-padded to the target's code size;
-    the quantizer's own buffers (sized by the number of codes) are left to the target's."""
+    """The source's weights with those into and out of the code grown to the target's code size (see
+    CODE_WEIGHTS); the quantizer's own buffers (sized by the number of codes) are left to the target's."""
     out = {name: value for name, value in weights.items() if not name.startswith("vq.")}
-    for name in CODE_WEIGHTS:
+    for name, start in CODE_WEIGHTS.items():
         old, new = weights[name], target[name]
         if any(o > n for o, n in zip(old.shape, new.shape)):
             raise ValueError(f"--init {folder}: its {kind}'s code is wider than this run's; a code only grows")
-        grown = torch.zeros_like(new)
+        grown = new.clone() if start == "fresh" else torch.zeros_like(new)
         grown[tuple(slice(0, o) for o in old.shape)] = old
         out[name] = grown
     return out
