@@ -76,10 +76,7 @@ def fsq_levels(text: str) -> tuple[int, ...]:
         levels = tuple(int(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected levels like 8,8,8,5,5, got {text!r}") from None
-    codes = 1
-    for level in levels:
-        codes *= level
-    if not levels or not all(2 <= level <= 64 for level in levels) or codes > 65536:
+    if not levels or not all(2 <= level <= 64 for level in levels) or math.prod(levels) > 65536:
         raise argparse.ArgumentTypeError(f"expected 2 to 64 levels per dimension and at most 65,536 codes, got {text!r}")
     return levels
 

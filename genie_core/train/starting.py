@@ -49,7 +49,7 @@ def load_initial_weights(models: dict, folder: str, widen_code: bool = False) ->
             raise ValueError(f"--init {folder}: its {kind} config differs from this run's (preset and tokenizer); "
                              f"pass the --preset it was trained with")
         weights = source.state_dict()
-        if widen_code and getattr(source.config, "code_dim", 0) != getattr(model.config, "code_dim", 0):
+        if widen_code and any(getattr(source.config, f, None) != getattr(model.config, f, None) for f in CODE_FIELDS):
             weights = _widened_code(weights, model.state_dict(), kind, folder)
         missing, _ = model.load_state_dict(weights, strict=False)
         if missing:  # parts a newer config adds (e.g. motion-anchored LAM codes) start fresh
