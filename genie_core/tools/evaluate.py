@@ -83,10 +83,14 @@ def rollout_scores(models: GenieModels, frames_BTHW3: torch.Tensor, actions_BA: 
             torch.stack(motions, dim=1).cpu())
 
 
+def changed_mask(before_xHW3: torch.Tensor, after_xHW3: torch.Tensor) -> torch.Tensor:
+    """(..., H, W) bool: the pixels where some channel differs by more than CHANGED_LEVEL."""
+    return (before_xHW3.int() - after_xHW3.int()).abs().amax(-1) > CHANGED_LEVEL
+
+
 def changed_pixels(before_BHW3: torch.Tensor, after_BHW3: torch.Tensor) -> torch.Tensor:
     """(B,) share of pixels where some channel differs by more than CHANGED_LEVEL."""
-    moved = (before_BHW3.int() - after_BHW3.int()).abs().amax(-1) > CHANGED_LEVEL
-    return moved.flatten(1).float().mean(1)
+    return changed_mask(before_BHW3, after_BHW3).flatten(1).float().mean(1)
 
 
 @torch.inference_mode()
@@ -240,13 +244,18 @@ def load_held_out(checkpoint: str, data: str, device: str, window: int,
                   precision: str = "fp32") -> tuple[GenieModels, ClipSampler]:
     """The models and the held-out clips; raises CheckpointError, ValueError or OSError."""
     models = load_models(checkpoint, device, precision)  # as played: see device.pick_precision
+    return models, held_out_clips(data, window, models.tokenizer.config.image_size, checkpoint)
+
+
+def held_out_clips(data: str, window: int, image_size: int, checkpoint: str) -> ClipSampler:
+    """Windows of the episodes in data, checked against the checkpoint's frame size; raises ValueError."""
     paths = list_episodes(data)
     if not paths:
         raise ValueError(f"{data}: no episode .npz files")
     clips = ClipSampler(paths, window=window)
-    check_frame_size(data, clips.frame_size, models.tokenizer.config.image_size, f"the checkpoint {checkpoint}",
+    check_frame_size(data, clips.frame_size, image_size, f"the checkpoint {checkpoint}",
                      "use a checkpoint trained on frames of that size")
-    return models, clips
+    return clips
 
 
 def main(argv=None) -> int:

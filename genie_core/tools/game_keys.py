@@ -27,10 +27,10 @@ from ..data.coinrun import ACTION_NAMES
 from ..decoding import add_decode_flags, resolve_decode_settings
 from ..device import add_device_flags
 from ..files import check_writable
-from ..loading import read_action_labels
+from ..loading import load_models, read_action_labels
 from ..world.rollout import Rollout
 from . import print_and_save
-from .evaluate import CHANGED_LEVEL, load_held_out
+from .evaluate import changed_mask, held_out_clips
 from .key_motion import level_of
 
 WORDS = {"LEFT": "left", "RIGHT": "right", "UP": "jump", "DOWN": "down", "NOOP": "noop"}  # procgen's -> the keys'
@@ -83,7 +83,7 @@ def game_scores(models, clips, latent_of: torch.Tensor, settings, frames: int, m
         rollout.start(real[:, 0])
         made = torch.stack([rollout.next_frame(keys[:, t], generator) for t in range(frames)], 1)
         context = real[:, :1].expand(-1, frames, -1, -1, -1)
-        changed = (real[:, 1:].int() - context.int()).abs().amax(-1) > CHANGED_LEVEL
+        changed = changed_mask(context, real[:, 1:])
         everywhere = torch.ones_like(changed)
         for name, shown, mask in (("model", made, everywhere), ("copy", context, everywhere),
                                   ("model_changed", made, changed), ("copy_changed", context, changed)):
@@ -130,18 +130,18 @@ def main(argv=None) -> int:
     try:
         if args.json:
             check_writable(args.json, make_folders=True)
-        games = {}
-        for folder in args.data:
-            models, clips = load_held_out(args.checkpoint, folder, args.device, args.frames + 1, args.precision)
-            settings = resolve_decode_settings(args, models.decoding)
-            names, direction_keys = read_action_labels(args.checkpoint, models.lam.config.num_actions)
-            if not names and not direction_keys:
-                raise ValueError(f"{args.checkpoint}: actions.json names no actions; name them first "
-                                 f"(python -m genie_core.tools.action_names)")
-            from play.keymap import action_ids_by_name  # the words the play window's keys and --actions read
-            latent_of = procgen_to_latent({**(direction_keys or {}), **action_ids_by_name(names or [])})
-            games[game_of(folder)] = game_scores(models, clips, latent_of, settings, args.frames, args.max_windows,
-                                                 args.seed)
+        models = load_models(args.checkpoint, args.device, args.precision)  # as played: see device.pick_precision
+        size = models.tokenizer.config.image_size
+        clips = {folder: held_out_clips(folder, args.frames + 1, size, args.checkpoint) for folder in args.data}
+        settings = resolve_decode_settings(args, models.decoding)
+        names, direction_keys = read_action_labels(args.checkpoint, models.lam.config.num_actions)
+        if not names and not direction_keys:
+            raise ValueError(f"{args.checkpoint}: actions.json names no actions; name them first "
+                             f"(python -m genie_core.tools.action_names)")
+        from play.keymap import action_ids_by_name  # the words the play window's keys and --actions read
+        latent_of = procgen_to_latent({**(direction_keys or {}), **action_ids_by_name(names or [])})
+        games = {game_of(folder): game_scores(models, windows, latent_of, settings, args.frames, args.max_windows,
+                                              args.seed) for folder, windows in clips.items()}
     except (CheckpointError, ClipFormatError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
