@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from ..blocks.motion import SEARCH_RADIUS, estimate_motion
+from ..blocks.motion import frame_motions
 from ..checkpoint import CheckpointError
 from ..cli import OneLineParser, whole
 from ..decoding import add_decode_flags, resolve_decode_settings
@@ -27,29 +27,12 @@ from ..files import atomic_write, check_writable
 from ..imaging import ImageLoadError, load_image
 from ..loading import load_world
 from . import print_and_save
-from .evaluate import CHANGED_LEVEL
-from .key_motion import plan_words
+from .evaluate import changed_pixels
+from .key_motion import plan_words, play_plan
 
 PLAN = "right*10,jump*6,left*10,noop*4"
 KEY_CHECKS = {"right": "right*10", "left": "left*10", "jump": "jump*10"}
 CAPTION = 12  # px of caption above the tiles
-
-
-def content_motion(frames: list[np.ndarray]) -> tuple[int, int]:
-    """The camera's (dx, dy) summed over consecutive frames (motion.estimate_motion)."""
-    stacked = torch.from_numpy(np.stack(frames))
-    return tuple(int(v) for v in estimate_motion(stacked[:-1], stacked[1:], SEARCH_RADIUS).sum(0))
-
-
-def changed_share(start: np.ndarray, frame: np.ndarray) -> float:
-    return float((np.abs(start.astype(int) - frame.astype(int)).max(-1) > CHANGED_LEVEL).mean())
-
-
-def play(world, image: np.ndarray, plan: str) -> list[np.ndarray]:
-    from play.session import parse_actions, run_session
-
-    return run_session(world, image, parse_actions(plan, world.num_actions, world.action_names,
-                                                   world.direction_keys)).frames
 
 
 def grid_frames(worlds: list[list[np.ndarray]], keys: list[str], scale: int) -> list[Image.Image]:
@@ -94,15 +77,16 @@ def main(argv=None) -> int:
         world = load_world(args.checkpoint, args.device, precision=args.precision)
         world.settings = resolve_decode_settings(args, world.settings)
         starts = [load_image(path, world.image_size)[0] for path in args.images]
-        worlds = [play(world, image, args.actions) for image in starts]
+        worlds = [play_plan(world, image, args.actions) for image in starts]
         keys = plan_words(args.actions)
         rows = {}
         for path, image in zip(args.images, starts):
             rows[os.path.basename(path)] = {}
             for key, plan in KEY_CHECKS.items():
-                frames = play(world, image, plan)
-                dx, dy = content_motion(frames)
-                rows[os.path.basename(path)][key] = {"dx": dx, "dy": dy, "changed": changed_share(image, frames[-1])}
+                frames = play_plan(world, image, plan)
+                dx, dy = frame_motions(frames).sum(0).tolist()  # the content's move, frame to frame
+                changed = float(changed_pixels(torch.from_numpy(image)[None], torch.from_numpy(frames[-1])[None]))
+                rows[os.path.basename(path)][key] = {"dx": dx, "dy": dy, "changed": changed}
     except (CheckpointError, ImageLoadError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -110,8 +94,8 @@ def main(argv=None) -> int:
     atomic_write(args.out + ".gif", lambda f: images[0].save(f, format="GIF", save_all=True, append_images=images[1:],
                                                              duration=150, loop=0, optimize=True))
     lines = [f"{'picture':<28}" + "".join(f"{k + ' x10 dx/dy, changed':>28}" for k in KEY_CHECKS)]
-    for name, keys in rows.items():
-        lines.append(f"{name:<28}" + "".join(f"{s['dx']:>12} / {s['dy']:<4}{s['changed']:>9.0%}" for s in keys.values()))
+    for name, checks in rows.items():
+        lines.append(f"{name:<28}" + "".join(f"{s['dx']:>12} / {s['dy']:<4}{s['changed']:>9.0%}" for s in checks.values()))
     lines.append(f"wrote {args.out}.gif")
     print_and_save("\n".join(lines), {"pictures": rows, "plan": args.actions, "checkpoint": args.checkpoint},
                    args.out + ".json")

@@ -64,12 +64,16 @@ def passes(scores: dict[str, float]) -> dict[str, bool]:
             "jump": scores["jump"] >= FLOORS["jump"]}
 
 
-def play_model(world, image: np.ndarray) -> dict[str, list[np.ndarray]]:
+def play_plan(world, image: np.ndarray, plan: str) -> list[np.ndarray]:
+    """The world's frames (start frame first) under a plan of key words, read as `--actions` reads them."""
     from play.session import parse_actions, run_session
 
-    return {name: run_session(world, image, parse_actions(plan, world.num_actions, world.action_names,
-                                                          world.direction_keys)).frames
-            for name, plan in PLANS.items()}
+    return run_session(world, image, parse_actions(plan, world.num_actions, world.action_names,
+                                                   world.direction_keys)).frames
+
+
+def play_model(world, image: np.ndarray) -> dict[str, list[np.ndarray]]:
+    return {name: play_plan(world, image, plan) for name, plan in PLANS.items()}
 
 
 def plan_words(plan: str) -> list[str]:
