@@ -91,6 +91,13 @@ class DecodeSettings:
                             "sideways when its own is rated below this share of that one, so jumps land (0: off)",
         type=number(0, 1), metavar="P"))
 
+    def for_latent_actions(self) -> DecodeSettings:
+        """These settings for playing latent actions as given: the LAM's labels of real video (Genie's
+        teacher-forced case) or random draws. The action prior and the move critic interpret a player's
+        keys (which latent action a key plays here, and whether a wall lets the level slide); a label
+        read off real video already carries the move the game made, walls included, so both stand aside."""
+        return dataclasses.replace(self, yield_below=0.0, refuse_below=0.0)
+
     def __post_init__(self):
         for name, low in (("rounds", 1), ("revealed_rounds", 0)):
             value = getattr(self, name)

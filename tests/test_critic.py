@@ -144,3 +144,27 @@ def test_a_critic_trained_around_another_player_does_not_fit():
     genie.critic = MoveCritic(CriticConfig.around(FOLLOWED[:2], 16, genie.dynamics.config.motion_radius))
     with pytest.raises(CheckpointError, match="another player"):
         check_parts_agree("other", genie)
+
+
+def test_latent_actions_from_video_play_as_given_the_critic_and_prior_stand_aside():
+    """evaluate and long_horizon play the LAM's labels of real video: they already carry the game's move,
+    walls included, so the critic (and the prior) that interpret keys do not cut them back."""
+    from genie_core.tools.evaluate import rollout_scores
+    models = build_genie("tiny", seed=0)
+    models.critic = RuleCritic(CriticConfig.around(FOLLOWED, 16, models.dynamics.config.motion_radius))
+    settings = DecodeSettings(rounds=2, temperature=1.0, order="random", refuse_below=0.5, yield_below=0.5)
+    assert settings.for_latent_actions() == dataclasses.replace(settings, refuse_below=0.0, yield_below=0.0)
+    frames = torch.from_numpy(np.stack([wall_frame(12, np.random.default_rng(t)) for t in range(9)]))[None]
+    actions = torch.tensor([[0, 5, 2, 6, 1, 3, 4, 0]])
+    played = [rollout_scores(models, frames, actions, s, torch.Generator().manual_seed(3))
+              for s in (settings, dataclasses.replace(settings, refuse_below=0.0))]
+    for a, b in zip(*played):
+        assert a.equal(b)
+    # the same actions as keys (World's engine with the critic on) are cut back to the rule
+    rollout = Rollout.of(models, settings, models.dynamics.config.max_frames)
+    rollout.start(frames[:, 0])
+    g = torch.Generator().manual_seed(3)
+    for action in actions[0]:
+        rollout.next_frame(action[None], g)
+        dx, dy = rollout.last_motion()[0].tolist()
+        assert abs(dx) <= 1 and dy >= 0

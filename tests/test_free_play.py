@@ -11,7 +11,8 @@ import pytest
 from genie_core.checkpoint import build_genie, save_genie
 from genie_core.data.clips import write_episode
 from genie_core.decoding import DecodeSettings
-from genie_core.tools.free_play import SKINS, bucket_summary, edges, frame_scores, is_flat, picture, player_seen, skin_of
+from genie_core.tools.free_play import (SKINS, bucket_summary, buckets_for, edges, frame_scores, is_flat, picture,
+                                        picture_every, player_seen, skin_of)
 from genie_core.world import World
 
 
@@ -51,6 +52,14 @@ def test_free_play_on_a_tiny_world_gives_every_bucket_and_a_picture():
     assert 0 <= summary["1-20"]["edges_across"] <= 1
     sheet = picture([(frames, frames)], every=10, scale=2)
     assert sheet.shape == (2 * 2 * 16, 3 * 16 * 2, 3)
+
+
+def test_a_minute_of_play_is_reported_to_its_end_in_buckets_of_150_ticks():
+    assert buckets_for(120)[-1] == (61, 120) and buckets_for(60)[-1] == (41, 60)
+    minute = buckets_for(896)
+    assert minute[6:] == [(121, 270), (271, 420), (421, 570), (571, 720), (721, 896)]  # a short end joins
+    assert buckets_for(300)[-1] == (121, 300) and buckets_for(200)[-1] == (121, 200)
+    assert picture_every(120) == 10 and picture_every(896) == 40  # about 24 frames a row at most
 
 
 def test_the_real_game_plays_the_named_keys_from_a_levels_start():

@@ -67,9 +67,10 @@ def rollout_scores(models: GenieModels, frames_BTHW3: torch.Tensor, actions_BA: 
     """Frames generated from frame 0 with the given actions: their PSNR (B, HORIZON) against the real
     frames, the share of their pixels changed since the first shown frame (B, HORIZON), and the
     camera motion (dx, dy) of each from the frame before, measured on the pixels (B, HORIZON, 2).
-    The actions are latent actions, played as given: the action prior steers keys (World, the
-    environments), not the LAM's labels of real video nor the random draws they are compared with."""
-    settings = dataclasses.replace(settings, yield_below=0.0)
+    The actions are latent actions, played as given (DecodeSettings.for_latent_actions): the action
+    prior and the move critic interpret keys (World, the environments), not the LAM's labels of real
+    video nor the random draws they are compared with."""
+    settings = settings.for_latent_actions()
     rollout = Rollout.of(models, settings, models.dynamics.config.max_frames)
     first = previous = rollout.start(frames_BTHW3[:, 0])
     scores, changed, motions = [], [], []
@@ -160,7 +161,7 @@ def evaluate(models: GenieModels, clips: ClipSampler, settings: DecodeSettings, 
     results.update(motion_errors(torch.cat(model_motion), torch.cat(real_motion)))
     latent, true, motions = transitions if transitions is not None else latent_and_true_actions(models, clips, device)
     results.update(action_statistics(latent, true, motions, num_actions))
-    results["settings"] = {**dataclasses.asdict(settings), "seed": seed,
+    results["settings"] = {**dataclasses.asdict(settings.for_latent_actions()), "seed": seed,  # as played
                            "precision": str(next(models.dynamics.parameters()).dtype).removeprefix("torch.")}
     results["seconds"] = round(time.time() - started, 1)
     return results

@@ -15,7 +15,8 @@ and in the model, and every frame is measured, per bucket of ticks, model beside
 - camera: the content's cumulative motion (dx, dy) at the bucket's end, median over starts; the real
   game's stops where its level restarts (the coin reached or the player dead: procgen replays the
   level from its start), and the table says in how many starts and at which ticks that happened.
---picture draws the real game (upper row) above the model (lower row), every 10th tick, per start.
+--picture draws the real game (upper row) above the model (lower row), every 10th tick (fewer for
+plans past 240 ticks), per start. Plans past 120 ticks are also reported every 150 ticks to their end.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from .key_motion import level_of, plan_words, play_real_keys
 
 PLAN = "right*30,jump*4,right*25,left*15,jump*4,right*30,noop*12"
 BUCKETS = ((1, 20), (21, 40), (41, 60), (61, 90), (91, 120), (61, 120))  # ticks, inclusive
+LONG_BUCKET = 150  # ticks per bucket after the first 120, for plans as long as a minute of play
 # The player's colours in each skin CoinRun draws (read off the sprites as rendered at 64x64).
 SKINS = {"beige": [(233, 223, 199), (230, 218, 191), (224, 209, 175)],
          "blue": [(175, 203, 238), (163, 195, 235), (141, 181, 231)],
@@ -87,12 +89,21 @@ def frame_scores(frames: list[np.ndarray], skin: str, restart: int | None = None
             "player": np.array([player_seen(f, skin) for f in frames]), "camera": camera}
 
 
+def buckets_for(ticks: int) -> list[tuple[int, int]]:
+    """The buckets a plan of `ticks` ticks is reported in: BUCKETS (the ones it reaches), then every
+    LONG_BUCKET ticks to its end (a last stretch under half of that joins the bucket before it)."""
+    buckets = [(first, last) for first, last in BUCKETS if last <= ticks]
+    long = [[first, min(first + LONG_BUCKET - 1, ticks)] for first in range(121, ticks + 1, LONG_BUCKET)]
+    if len(long) > 1 and long[-1][1] - long[-1][0] + 1 < LONG_BUCKET // 2:
+        end = long.pop()[1]
+        long[-1][1] = end
+    return buckets + [tuple(bucket) for bucket in long]
+
+
 def bucket_summary(runs: list[dict[str, np.ndarray]]) -> dict[str, dict]:
     """Means over starts and the ticks of each bucket; the camera's median over starts at its end."""
     out = {}
-    for first, last in BUCKETS:
-        if last >= len(runs[0]["flat"]):
-            continue
+    for first, last in buckets_for(len(runs[0]["flat"]) - 1):
         ticks = slice(first, last + 1)
         edge = np.mean([r["edges"][ticks].mean(0) for r in runs], 0)
         out[f"{first}-{last}"] = {
@@ -115,6 +126,11 @@ def picture(pairs: list[tuple[list[np.ndarray], list[np.ndarray]]], every: int =
     return sheet.repeat(scale, 0).repeat(scale, 1)
 
 
+def picture_every(ticks: int) -> int:
+    """Every 10th tick, or fewer where that would draw more than about 24 frames a row (a minute's plan)."""
+    return max(10, -(-ticks // 240) * 10)
+
+
 def format_table(result: dict) -> str:
     lines = [f"free play, {result['starts']} starts, keys {result['plan']}",
              f"{'ticks':<8}{'edges across m/r':>18}{'edges down m/r':>18}{'flat m/r':>14}{'player m/r':>14}"
@@ -129,10 +145,18 @@ def format_table(result: dict) -> str:
     if restarts:
         lines.append(f"the real level restarted (coin or death) in {len(restarts)} of {result['starts']} starts, "
                      f"at ticks {min(restarts)}-{max(restarts)}: its camera stops there, its frames replay the level")
-    late = result["ratio_61_120"]
-    lines.append(f"ticks 61-120, model / real: edges across {late['edges_across']:.2f}x, edges down "
-                 f"{late['edges_down']:.2f}x")
+    for name, late in (("61-120", result["ratio_61_120"]), (result.get("last_bucket"), result.get("ratio_last"))):
+        if name is not None:
+            lines.append(f"ticks {name}, model / real: edges across {late['edges_across']:.2f}x, edges down "
+                         f"{late['edges_down']:.2f}x")
     return "\n".join(lines)
+
+
+def edge_ratio(model: dict | None, real: dict | None) -> dict[str, float]:
+    """A bucket's edges across and down, model over real (nan where the plan does not reach it)."""
+    if not (model and real):
+        return {"edges_across": float("nan"), "edges_down": float("nan")}
+    return {k: model[k] / max(real[k], 1e-9) for k in ("edges_across", "edges_down")}
 
 
 def main(argv=None) -> int:
@@ -181,16 +205,18 @@ def main(argv=None) -> int:
     result = {"model": bucket_summary(model_runs), "real": bucket_summary(real_runs), "starts": len(headers),
               "plan": args.actions, "checkpoint": args.checkpoint, "data": args.data,
               "settings": dataclasses.asdict(world.settings), "real_restarts": restarts}
-    late_m, late_r = result["model"].get("61-120"), result["real"].get("61-120")
-    result["ratio_61_120"] = ({k: late_m[k] / max(late_r[k], 1e-9) for k in ("edges_across", "edges_down")}
-                              if late_m else {"edges_across": float("nan"), "edges_down": float("nan")})
+    result["ratio_61_120"] = edge_ratio(result["model"].get("61-120"), result["real"].get("61-120"))
+    last = list(result["model"])[-1] if result["model"] else None
+    if last and int(last.split("-")[1]) > 120:  # a plan past 120 ticks: its last stretch too
+        result["last_bucket"] = last
+        result["ratio_last"] = edge_ratio(result["model"][last], result["real"][last])
     print_and_save(format_table(result), result, args.json)
     if args.picture:
         from io import BytesIO
 
         from PIL import Image
         buffer = BytesIO()
-        Image.fromarray(picture(pairs)).save(buffer, format="PNG")
+        Image.fromarray(picture(pairs, picture_every(len(plan)))).save(buffer, format="PNG")
         atomic_write_bytes(args.picture, buffer.getvalue())
         print(f"wrote {args.picture}")
     return 0

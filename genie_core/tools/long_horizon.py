@@ -9,6 +9,7 @@ older ones slide out, as in play.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 import torch
@@ -48,7 +49,7 @@ def long_horizon(models, clips, settings, frames: int = 40, max_windows: int = 4
                                                        "copy": float(copy_t[s:s + BUCKET].mean())}
                for s in range(0, frames, BUCKET)}
     return {"model_psnr_by_t": model_t.tolist(), "copy_psnr_by_t": copy_t.tolist(), "buckets": buckets,
-            "windows": windows, "frames": frames}
+            "windows": windows, "frames": frames, "settings": dataclasses.asdict(settings.for_latent_actions())}
 
 
 def format_table(result: dict) -> str:
