@@ -16,7 +16,7 @@ and in the model, and every frame is measured, per bucket of ticks, model beside
   game's stops where its level restarts (the coin reached or the player dead: procgen replays the
   level from its start), and the table says in how many starts and at which ticks that happened.
 --picture draws the real game (upper row) above the model (lower row), every 10th tick (fewer for
-plans past 240 ticks), per start. Plans past 120 ticks are also reported every 150 ticks to their end.
+plans past 240 ticks), per start. Plans past 120 ticks are also reported every 150 ticks to their end, and from tick 121 to the end.
 """
 from __future__ import annotations
 
@@ -91,13 +91,14 @@ def frame_scores(frames: list[np.ndarray], skin: str, restart: int | None = None
 
 def buckets_for(ticks: int) -> list[tuple[int, int]]:
     """The buckets a plan of `ticks` ticks is reported in: BUCKETS (the ones it reaches), then every
-    LONG_BUCKET ticks to its end (a last stretch under half of that joins the bucket before it)."""
+    LONG_BUCKET ticks to its end (a last stretch under half of that joins the bucket before it) and,
+    where that makes more than one, all of them together (121 to the end, as 61-120 sums 61-90 and 91-120)."""
     buckets = [(first, last) for first, last in BUCKETS if last <= ticks]
     long = [[first, min(first + LONG_BUCKET - 1, ticks)] for first in range(121, ticks + 1, LONG_BUCKET)]
     if len(long) > 1 and long[-1][1] - long[-1][0] + 1 < LONG_BUCKET // 2:
         end = long.pop()[1]
         long[-1][1] = end
-    return buckets + [tuple(bucket) for bucket in long]
+    return buckets + [tuple(bucket) for bucket in long] + ([(121, ticks)] if len(long) > 1 else [])
 
 
 def bucket_summary(runs: list[dict[str, np.ndarray]]) -> dict[str, dict]:
@@ -207,7 +208,7 @@ def main(argv=None) -> int:
               "settings": dataclasses.asdict(world.settings), "real_restarts": restarts}
     result["ratio_61_120"] = edge_ratio(result["model"].get("61-120"), result["real"].get("61-120"))
     last = list(result["model"])[-1] if result["model"] else None
-    if last and int(last.split("-")[1]) > 120:  # a plan past 120 ticks: its last stretch too
+    if last and int(last.split("-")[1]) > 120:  # a plan past 120 ticks: from tick 121 to its end too
         result["last_bucket"] = last
         result["ratio_last"] = edge_ratio(result["model"][last], result["real"][last])
     print_and_save(format_table(result), result, args.json)
