@@ -77,12 +77,6 @@ class DecodeSettings:
     refuse_sideways: bool = field(default=False, metadata=flag(
         ("--refuse-sideways",), "with the critic: judge and cut only the sideways part of a move (walls), never "
                                 "a rise or a fall (off: both axes)", type=on_off, metavar="on|off"))
-    # The camera moves by the expected shift near the likeliest one, with the fraction rounding leaves
-    # carried to the next frame (blocks/motion.carried_shift), instead of the likeliest shift each frame:
-    # a camera running at 1.5 px a frame then alternates 1 and 2 instead of drifting. Greedy motion only.
-    carry_motion: bool = field(default=False, metadata=flag(
-        ("--carry-motion",), "move the camera by fractions of a pixel a frame, carried over (off: the likeliest "
-                             "whole-pixel move every frame)", type=on_off, metavar="on|off"))
     # Ground the camera showed before comes back as it was when a move reveals it again (a memory of
     # the level in play, world/memory.py), instead of being drawn anew; only the new ground is drawn.
     remember: bool = field(default=False, metadata=flag(

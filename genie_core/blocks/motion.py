@@ -42,24 +42,6 @@ def _unit(frames: torch.Tensor) -> torch.Tensor:
     return x.permute(0, 3, 1, 2)
 
 
-def carried_shift(logits_BM: torch.Tensor, radius: int, carry_B2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """A camera that moves by fractions of a pixel a frame, on integer shifts: the expected shift among
-    the likeliest one and its neighbours (within 1 px on each axis; a far mode, such as a jump's, stays
-    out), plus what rounding left over before, rounded; what this rounding leaves is carried on. An axis
-    whose likeliest move is none stays still and carries nothing (a camera stopped at a wall does not
-    creep on). Returns (shift (B, 2) long, carry (B, 2) float in [-0.5, 0.5]). The argmax alone moves a
-    camera that runs at 1.5 px a frame by 1 or 2 every frame, and the error grows with every frame."""
-    side = 2 * radius + 1
-    best = id_to_motion(logits_BM.argmax(-1), radius)  # (B, 2)
-    shifts = id_to_motion(torch.arange(side * side, device=logits_BM.device), radius)  # (M, 2)
-    near = ((shifts[None] - best[:, None]).abs() <= 1).all(-1)  # (B, M)
-    weights = torch.softmax(logits_BM.float().masked_fill(~near, float("-inf")), dim=-1)
-    moving = best != 0
-    wanted = torch.where(moving, weights @ shifts.float() + carry_B2, 0.0)
-    shift = wanted.round().clamp(-radius, radius)
-    return shift.long(), wanted - shift
-
-
 def shift_errors(previous_BHW3: torch.Tensor, next_BHW3: torch.Tensor, radius: int) -> torch.Tensor:
     """Mean squared error of every shift of `previous` (edges replicated) against `next`:
     (B, 2R+1, 2R+1), indexed [dy + R, dx + R]. One FFT cross-correlation instead of (2R+1)^2 passes."""

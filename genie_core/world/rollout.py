@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable
 import torch
 
 from ..blocks.maskgit import maskgit_decode, sample_tokens
-from ..blocks.motion import carried_shift, id_to_motion, motion_to_id, pixel_mask
+from ..blocks.motion import id_to_motion, motion_to_id, pixel_mask
 from ..blocks.patches import reuse_patches
 from ..blocks.st_transformer import KVBuffer
 from ..decoding import DecodeSettings
@@ -60,7 +60,6 @@ class FrameRecord:
     motion_B: torch.Tensor | None = None
     draft_BN: torch.Tensor | None = None
     memory: GroundMemory | None = None  # with motion: the ground shown so far, this frame's included
-    carry_B2: torch.Tensor | None = None  # with motion: the camera's sub-pixel remainder (carried_shift)
 
 
 class Rollout:
@@ -103,21 +102,20 @@ class Rollout:
         self.dec_kv.load([])
         self.rings_stale, self.last_draft = False, None
         no_action = torch.full((self.batch,), self.dynamics.no_action, device=self.device)
-        motion = draft = memory = carry = None
+        motion = draft = memory = None
         if self.motion_radius:
             motion = torch.full((self.batch,), self.dynamics.num_motions, device=self.device)
             draft = torch.full_like(tokens, self.dynamics.mask_id)
             memory = GroundMemory.empty(self.batch, self.tokenizer.config.image_size, self.device)
-            carry = torch.zeros(self.batch, 2, device=self.device)
         return self._commit(tokens, no_action, frames_BHW3.to(self.device) if self.settings.reuse_patches else None,
-                            motion, draft, memory=memory, carry_B2=carry)
+                            motion, draft, memory=memory)
 
     @property
     def motion_radius(self) -> int:
         return self.dynamics.config.motion_radius
 
     def _commit(self, tokens_BN, action_B, shown_BHW3: torch.Tensor | None = None, motion_B=None, draft_BN=None,
-                moved_BHW3=None, memory: GroundMemory | None = None, carry_B2=None) -> torch.Tensor:
+                moved_BHW3=None, memory: GroundMemory | None = None) -> torch.Tensor:
         """Record the new frame and return the pixels to show: shown_BHW3 when given (a real start
         image), else its decoded pixels with the copied patches' pixels put back (_shown_pixels).
         memory: with motion, the ground memory under the new frame's view, before the frame is written in."""
@@ -128,7 +126,7 @@ class Rollout:
         if memory is not None:
             memory = memory.written(shown_BHW3, self.followed_HW)
         self.history.append(FrameRecord(tokens_BN, dynamics_kv, decoder_kv, position, action_B, shown_BHW3,
-                                        features, motion_B, draft_BN, memory, carry_B2))
+                                        features, motion_B, draft_BN, memory))
         return shown_BHW3
 
     def _record(self, tokens_BN, action_B, position: int, draft_BN):
@@ -151,18 +149,12 @@ class Rollout:
         sources += [(draft_BN, moved_BHW3)] if draft_BN is not None else []
         return reuse_patches(pixels_BHW3, tokens_BN, sources, self.tokenizer.config.patch)
 
-    def _next_motion(self, action_B, temperature: float, generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """The new frame's motion ids (B,), predicted from the last frame, and its sub-pixel carry (B, 2);
-        the still action never moves, and with a critic no move pushes the level into the player
-        (models/critic.py). A move the still action or the critic changed carries nothing on."""
+    def _next_motion(self, action_B, temperature: float, generator) -> torch.Tensor:
+        """The new frame's motion ids (B,), predicted from the last frame; the still action never moves,
+        and with a critic no move pushes the level into the player (models/critic.py)."""
         last = self.history[-1]
         logits = self.dynamics.motion_logits(last.features_BPC, action_B, last.motion_B)
-        carry = torch.zeros_like(last.carry_B2)
-        if self.settings.carry_motion and temperature == 0:
-            shift, carry = carried_shift(logits, self.motion_radius, last.carry_B2)
-            motion = motion_to_id(shift, self.motion_radius)
-        else:
-            motion = sample_tokens(logits[:, None], temperature, generator)[0][:, 0]
+        motion = sample_tokens(logits[:, None], temperature, generator)[0][:, 0]
         still = self.dynamics.config.still_action
         if still is not None:
             zero = self.dynamics.num_motions // 2  # (0, 0) sits at the centre of the grid of shifts
@@ -170,12 +162,8 @@ class Rollout:
         if self.critic is not None and self.settings.refuse_below > 0:
             shift = allowed_moves(self.critic, last.shown_BHW3, id_to_motion(motion, self.motion_radius),
                                   self.settings.refuse_below, self.settings.refuse_sideways)
-            allowed = motion_to_id(shift, self.motion_radius)
-            carry = torch.where((allowed != motion)[:, None], 0.0, carry)
-            motion = allowed
-        if still is not None:
-            carry = torch.where((action_B == still)[:, None], 0.0, carry)
-        return motion, carry
+            motion = motion_to_id(shift, self.motion_radius)
+        return motion
 
     @torch.inference_mode()
     def next_frame(self, action_B: torch.Tensor, generator: torch.Generator | None,
@@ -191,12 +179,12 @@ class Rollout:
     def _next_frame(self, action_B: torch.Tensor, generator, should_stop: Callable[[], bool]) -> torch.Tensor:
         if should_stop():  # a tick queued behind one for another key: dropped before its draft costs anything
             raise FrameDropped
-        settings, position, motion, draft, moved, memory, carry = self.settings, self.history[-1].position + 1, *[None] * 5
+        settings, position, motion, draft, moved, memory = self.settings, self.history[-1].position + 1, *[None] * 4
         if self.motion_radius and self.prior is not None and settings.yield_below > 0:
             action_B = steer_actions(self.prior, self.history[-1].shown_BHW3, self._recent_moves(), action_B,
                                      settings.yield_below)
         if self.motion_radius:
-            motion, carry = self._next_motion(action_B, settings.temperature, generator)
+            motion = self._next_motion(action_B, settings.temperature, generator)
             shift = id_to_motion(motion, self.motion_radius)
             moved = self.dynamics.move_draft(self.history[-1].shown_BHW3, shift)
             memory, new = self.history[-1].memory.moved(shift), None
@@ -216,7 +204,7 @@ class Rollout:
                                 self.dynamics.mask_id, settings, generator, self.device, held)
         if should_stop():  # recording the frame and decoding it to pixels is half a 1-round tick
             raise FrameDropped
-        return self._commit(tokens, action_B, None, motion, draft, moved, memory, carry)
+        return self._commit(tokens, action_B, None, motion, draft, moved, memory)
 
     def _recent_moves(self) -> torch.Tensor:
         """(B, K, 2) the camera moves into the newest K frames, newest last (zeros before the start and for
