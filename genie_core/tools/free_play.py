@@ -160,6 +160,15 @@ def edge_ratio(model: dict | None, real: dict | None) -> dict[str, float]:
     return {k: model[k] / max(real[k], 1e-9) for k in ("edges_across", "edges_down")}
 
 
+def late_ratios(model: dict, real: dict) -> dict:
+    """Edge ratios of ticks 61-120 and, for a plan past 120 ticks, of its last row (121 to its end)."""
+    ratios = {"ratio_61_120": edge_ratio(model.get("61-120"), real.get("61-120"))}
+    last = list(model)[-1] if model else None
+    if last and int(last.split("-")[1]) > 120:
+        ratios.update(last_bucket=last, ratio_last=edge_ratio(model[last], real[last]))
+    return ratios
+
+
 def main(argv=None) -> int:
     p = OneLineParser(prog="python -m genie_core.tools.free_play", description=__doc__,
                       formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -206,11 +215,7 @@ def main(argv=None) -> int:
     result = {"model": bucket_summary(model_runs), "real": bucket_summary(real_runs), "starts": len(headers),
               "plan": args.actions, "checkpoint": args.checkpoint, "data": args.data,
               "settings": dataclasses.asdict(world.settings), "real_restarts": restarts}
-    result["ratio_61_120"] = edge_ratio(result["model"].get("61-120"), result["real"].get("61-120"))
-    last = list(result["model"])[-1] if result["model"] else None
-    if last and int(last.split("-")[1]) > 120:  # a plan past 120 ticks: from tick 121 to its end too
-        result["last_bucket"] = last
-        result["ratio_last"] = edge_ratio(result["model"][last], result["real"][last])
+    result.update(late_ratios(result["model"], result["real"]))
     print_and_save(format_table(result), result, args.json)
     if args.picture:
         from io import BytesIO
