@@ -16,7 +16,8 @@ and in the model, and every frame is measured, per bucket of ticks, model beside
   game's stops where its level restarts (the coin reached or the player dead: procgen replays the
   level from its start), and the table says in how many starts and at which ticks that happened.
 --picture draws the real game (upper row) above the model (lower row), every 10th tick (fewer for
-plans past 240 ticks), per start. Plans past 120 ticks are also reported every 150 ticks to their end, and from tick 121 to the end.
+plans past 240 ticks), per start. Plans past 120 ticks are also reported every 150 ticks to their end,
+and from tick 121 to the end (the window minute's keys: docs/evaluation.md).
 """
 from __future__ import annotations
 
