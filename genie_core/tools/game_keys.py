@@ -17,6 +17,7 @@ import argparse
 import os
 import sys
 
+import numpy as np
 import torch
 
 from ..checkpoint import CheckpointError
