@@ -17,7 +17,6 @@ import argparse
 import os
 import sys
 
-import numpy as np
 import torch
 
 from ..checkpoint import CheckpointError
