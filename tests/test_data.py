@@ -231,6 +231,31 @@ def test_other_procgen_games_are_recorded_the_same_way(tmp_path):
     assert np.array_equal(real.frames[0], read_episode(path).frames[0])
 
 
+def test_the_wander_agent_turns_when_the_picture_stops_changing():
+    from genie_core.data.coinrun import WANDER_HOLD, WANDER_MOVES, Agent
+
+    agent = Agent("wander", np.random.default_rng(0))
+    first = agent.act()
+    assert first in WANDER_MOVES
+    assert all(agent.act(picture_changed=True) == first for _ in range(WANDER_HOLD[0] - 2))  # held while it moves
+    turned = agent.act(picture_changed=False)  # stuck against a wall: another arrow at once
+    assert turned in WANDER_MOVES and turned != first
+    held = [agent.act() for _ in range(WANDER_HOLD[1] + 1)]  # nothing stops it: it still turns in time
+    assert len(set(held)) > 1
+
+
+def test_wandering_in_maze_moves_the_sprite(tmp_path):
+    pytest.importorskip("procgen")
+    from genie_core.data.coinrun import CoinRunSettings, generate_coinrun
+
+    counts = generate_coinrun(str(tmp_path), range(0, 4), 4, CoinRunSettings(steps=40, agent="wander", game="maze"),
+                              progress=False)
+    assert counts["written"] == 4
+    changed = [np.abs(np.diff(read_episode(str(p)).frames.astype(int), axis=0)).sum((1, 2, 3)) > 0
+               for p in sorted(tmp_path.glob("*.npz"))]
+    assert np.mean(np.concatenate(changed)) > 0.5  # the wide agents leave 82% of maze's transitions unchanged
+
+
 # ---------------------------------------------------------------- quality filter and import
 
 def run_filter(frames, static_seconds=2.0):

@@ -6,7 +6,7 @@ import os
 import sys
 
 from ..cli import OneLineParser, number, seed, whole
-from .coinrun import PROCGEN_GAMES, ProcgenMissing
+from .coinrun import AGENTS, PROCGEN_GAMES, ProcgenMissing
 from .quality import QualityConfig
 
 EXAMPLES = """examples:
@@ -63,10 +63,11 @@ def add_coinrun_command(commands) -> None:
     coinrun.add_argument("--envs", type=positive_int, default=1,
                          help="environments run in parallel, one per worker process (default 1; up to "
                               "the number of free CPU cores)")
-    coinrun.add_argument("--agent", choices=["random", "scripted", "explore", "mix", "wide"], default="mix",
+    coinrun.add_argument("--agent", choices=AGENTS, default="mix",
                          help="random: hold random moves 1-8 steps; scripted: mostly run right and jump; "
                               "explore: hold right, left, still or jumps 2-10 steps; mix (default): random or "
-                              "scripted per episode; wide: random, scripted or explore per episode")
+                              "scripted per episode; wide: random, scripted or explore per episode; wander: hold "
+                              "an arrow until the picture stops changing, then turn (top-down games: maze)")
     coinrun.add_argument("--seed", type=seed, default=0, help="seed for the agents (default 0)")
     coinrun.add_argument("--game", choices=PROCGEN_GAMES, default="coinrun", metavar="GAME",
                          help="the Procgen game to play (default coinrun): " + ", ".join(PROCGEN_GAMES))

@@ -37,9 +37,9 @@ from .clips import list_episodes, read_header, write_episode
 ACTION_NAMES = ["LEFT+DOWN", "LEFT", "LEFT+UP", "DOWN", "NOOP", "UP", "RIGHT+DOWN", "RIGHT", "RIGHT+UP",
                 "D", "A", "W", "S", "Q", "E"]
 NUM_DIRECTION_ACTIONS = 9
-LEFT, LEFT_UP, NOOP, UP, RIGHT, RIGHT_UP = 1, 2, 4, 5, 7, 8
+LEFT, LEFT_UP, DOWN, NOOP, UP, RIGHT, RIGHT_UP = 1, 2, 3, 4, 5, 7, 8
 MAX_ATTEMPTS = 5
-AGENTS = ("random", "scripted", "explore", "mix", "wide")
+AGENTS = ("random", "scripted", "explore", "mix", "wide", "wander")
 # Procgen's 16 games (procgen.env.ENV_NAMES); all share the 15 actions above and render 64x64.
 PROCGEN_GAMES = ("bigfish", "bossfight", "caveflyer", "chaser", "climber", "coinrun", "dodgeball", "fruitbot",
                  "heist", "jumper", "leaper", "maze", "miner", "ninja", "plunder", "starpilot")
@@ -47,6 +47,11 @@ PROCGEN_GAMES = ("bigfish", "bossfight", "caveflyer", "chaser", "climber", "coin
 # every arrow key has camera motion to learn from (random and scripted play rarely run left).
 EXPLORE_MOVES = (RIGHT, LEFT, NOOP, RIGHT_UP, LEFT_UP, UP)
 EXPLORE_ODDS = (0.30, 0.25, 0.15, 0.12, 0.10, 0.08)
+# wander: for top-down games whose screen stays still (maze, heist, miner). The other agents walk the
+# few-pixel sprite into a wall and leave it there (maze: 82% of transitions change no pixel), so it
+# holds an arrow until the picture stops changing, then turns to another one.
+WANDER_MOVES = (LEFT, RIGHT, UP, DOWN)
+WANDER_HOLD = (4, 21)  # at most 4-20 steps in one direction, even where nothing stops it
 
 
 class ProcgenMissing(RuntimeError):
@@ -72,14 +77,19 @@ def episode_name(level: int, repeat: int) -> str:
 class Agent:
     """Holds each chosen action for 1-8 steps. random: any direction combo (including NOOP);
     scripted: 80% RIGHT or RIGHT+UP (jump), otherwise a random direction combo;
-    explore: one of EXPLORE_MOVES held for 2-10 steps."""
+    explore: one of EXPLORE_MOVES held for 2-10 steps; wander: one of WANDER_MOVES held until the
+    picture stops changing (or WANDER_HOLD runs out), then another."""
 
     def __init__(self, kind: str, rng: np.random.Generator):
         self.kind, self.rng = kind, rng
         self.action, self.steps_left = 4, 0
 
-    def act(self) -> int:
-        if self.steps_left == 0 and self.kind == "explore":
+    def act(self, picture_changed: bool = True) -> int:
+        """The next action; picture_changed: whether the last action changed the frame (wander turns when not)."""
+        if self.kind == "wander" and (self.steps_left == 0 or not picture_changed):
+            self.action = int(self.rng.choice([m for m in WANDER_MOVES if m != self.action]))
+            self.steps_left = int(self.rng.integers(*WANDER_HOLD))
+        elif self.steps_left == 0 and self.kind == "explore":
             self.action = int(self.rng.choice(EXPLORE_MOVES, p=EXPLORE_ODDS))
             self.steps_left = int(self.rng.integers(2, 11))
         elif self.steps_left == 0:
@@ -121,7 +131,7 @@ def play_level(env_class, level: int, repeat: int, settings: CoinRunSettings) ->
         for _ in range(MAX_ATTEMPTS):
             frames, actions, ended = [start_frame], [], "steps"
             while len(actions) < settings.steps:
-                action = agent.act()
+                action = agent.act(len(frames) < 2 or not np.array_equal(frames[-1], frames[-2]))
                 env.act(np.array([action]))
                 reward, obs, first = env.observe()
                 if first[0]:  # the level restarted: the action that ended it leads to no frame here
