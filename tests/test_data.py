@@ -1,6 +1,7 @@
 """Tests for genie_core.data: the clip format, the loader, CoinRun generation and video import."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pickle
@@ -255,6 +256,28 @@ def test_wandering_in_maze_moves_the_sprite(tmp_path):
                for p in sorted(tmp_path.glob("*.npz"))]
     assert np.mean(np.concatenate(changed)) > 0.5  # the wide agents leave 82% of maze's transitions unchanged
 
+
+
+def test_the_traverse_agent_undoes_deaths_and_reaches_the_coin(tmp_path):
+    pytest.importorskip("procgen")
+    from genie_core.data.coinrun import CoinRunSettings, generate_coinrun, load_procgen
+
+    settings = CoinRunSettings(steps=300, agent="traverse")
+    counts = generate_coinrun(str(tmp_path / "traverse"), range(5000, 5006), 6, settings, progress=False)
+    assert counts["ended_coin"] == 6  # scripted play alone dies in half of its episodes
+    scripted = generate_coinrun(str(tmp_path / "scripted"), range(5000, 5006), 6,
+                                dataclasses.replace(settings, agent="scripted"), progress=False)
+    assert counts["frames"] > scripted["frames"]
+    # One unbroken stretch of play: the kept actions, replayed from the level's start, draw the same frames.
+    episode = read_episode(str(tmp_path / "traverse" / "level0005000_r0.npz"))
+    rand_seed = int(np.random.default_rng([0, 5000, 0]).integers(2**31 - 1))  # as play_level seeds the game
+    env = load_procgen()(num=1, env_name="coinrun", start_level=5000, num_levels=1, distribution_mode="hard",
+                         use_backgrounds=True, rand_seed=rand_seed)
+    replayed = [env.observe()[1]["rgb"][0].copy()]
+    for action in episode.actions:
+        env.act(np.array([action]))
+        replayed.append(env.observe()[1]["rgb"][0].copy())
+    assert np.array_equal(np.stack(replayed), episode.frames)
 
 # ---------------------------------------------------------------- quality filter and import
 

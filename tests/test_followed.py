@@ -1,6 +1,7 @@
 """The player the camera follows: measured on video (pixels that stay while the camera moves) and kept
 unmoved in every draft, in training (drafts, snapped targets) and in play."""
 import dataclasses
+import json
 
 import numpy as np
 import torch
@@ -74,3 +75,16 @@ def test_training_with_keep_followed_measures_and_saves_the_pixels(tmp_path, mov
                        "--keep-followed", "on", "--snap-tolerance", "0.05"]) == 0
     followed = load_genie(str(out)).dynamics.config.followed_pixels
     assert isinstance(followed, tuple) and all(isinstance(i, int) for i in followed)
+
+
+def test_a_run_from_init_keeps_the_init_checkpoints_followed_pixels(tmp_path, moving_squares):
+    source = tmp_path / "source"
+    save_genie(build_genie("tiny", seed=5), str(source))
+    config_path = source / "dynamics" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["followed_pixels"] = [1, 2, 3]  # not what this video would measure: the critic's and prior's player
+    config_path.write_text(json.dumps(config))
+    out = tmp_path / "tuned"
+    assert train_main(["dynamics", *common(moving_squares, out, 2), "--tokenizer", str(source), "--init", str(source),
+                       "--keep-followed", "on"]) == 0
+    assert load_genie(str(out)).dynamics.config.followed_pixels == (1, 2, 3)

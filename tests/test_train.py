@@ -211,3 +211,29 @@ def test_a_tokenizers_code_grows_at_init_and_starts_as_the_old_tokenizer(tmp_pat
     with pytest.raises(SystemExit) as refused:
         train_main(["tokenizer", *common(moving_squares, narrow, 1), "--fsq-levels", "1,4"])
     assert refused.value.code == 2
+
+
+def test_freeze_lam_trains_the_dynamics_model_only(tmp_path, moving_squares, capsys):
+    source = tmp_path / "source"
+    assert train_main(["dynamics", *common(moving_squares, source, 2), "--tokenizer", str(_tiny(tmp_path))]) == 0
+    before = load_genie(str(source))
+    out = tmp_path / "frozen"
+    assert train_main(["dynamics", *common(moving_squares, out, 3), "--tokenizer", str(source), "--init", str(source),
+                       "--freeze-lam", "on"]) == 0
+    after = load_genie(str(out))
+    lam_before, lam_after = before.lam.state_dict(), after.lam.state_dict()
+    assert all(torch.equal(lam_before[k], lam_after[k]) for k in lam_before if "usage_ema" not in k)
+    dyn_before, dyn_after = before.dynamics.state_dict(), after.dynamics.state_dict()
+    assert any(not torch.equal(dyn_before[k], dyn_after[k]) for k in dyn_before)
+    with open(out / "run.json") as f:
+        assert json.load(f)["freeze_lam"] is True
+    capsys.readouterr()
+    assert train_main(["dynamics", *common(moving_squares, tmp_path / "fresh", 2), "--tokenizer", str(source),
+                       "--freeze-lam", "on"]) == 2
+    assert "--init" in capsys.readouterr().err
+
+
+def _tiny(tmp_path):
+    folder = tmp_path / "tiny"
+    save_genie(build_genie("tiny", seed=5), str(folder))
+    return folder

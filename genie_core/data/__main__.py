@@ -67,7 +67,8 @@ def add_coinrun_command(commands) -> None:
                          help="random: hold random moves 1-8 steps; scripted: mostly run right and jump; "
                               "explore: hold right, left, still or jumps 2-10 steps; mix (default): random or "
                               "scripted per episode; wide: random, scripted or explore per episode; wander: hold "
-                              "an arrow until the picture stops changing, then turn (top-down games: maze)")
+                              "an arrow until the picture stops changing, then turn (top-down games: maze); traverse: scripted, "
+                              "but a death rewinds the game and plays on, so the video crosses the level to its coin")
     coinrun.add_argument("--seed", type=seed, default=0, help="seed for the agents (default 0)")
     coinrun.add_argument("--game", choices=PROCGEN_GAMES, default="coinrun", metavar="GAME",
                          help="the Procgen game to play (default coinrun): " + ", ".join(PROCGEN_GAMES))

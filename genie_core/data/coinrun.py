@@ -39,7 +39,7 @@ ACTION_NAMES = ["LEFT+DOWN", "LEFT", "LEFT+UP", "DOWN", "NOOP", "UP", "RIGHT+DOW
 NUM_DIRECTION_ACTIONS = 9
 LEFT, LEFT_UP, DOWN, NOOP, UP, RIGHT, RIGHT_UP = 1, 2, 3, 4, 5, 7, 8
 MAX_ATTEMPTS = 5
-AGENTS = ("random", "scripted", "explore", "mix", "wide", "wander")
+AGENTS = ("random", "scripted", "explore", "mix", "wide", "wander", "traverse")
 # Procgen's 16 games (procgen.env.ENV_NAMES); all share the 15 actions above and render 64x64.
 PROCGEN_GAMES = ("bigfish", "bossfight", "caveflyer", "chaser", "climber", "coinrun", "dodgeball", "fruitbot",
                  "heist", "jumper", "leaper", "maze", "miner", "ninja", "plunder", "starpilot")
@@ -52,6 +52,12 @@ EXPLORE_ODDS = (0.30, 0.25, 0.15, 0.12, 0.10, 0.08)
 # holds an arrow until the picture stops changing, then turns to another one.
 WANDER_MOVES = (LEFT, RIGHT, UP, DOWN)
 WANDER_HOLD = (4, 21)  # at most 4-20 steps in one direction, even where nothing stops it
+# traverse: the scripted agent, but a death rewinds the game (procgen's get_state / set_state) some
+# steps and plays on from there with new choices, so the video crosses the whole level to its coin.
+# Other agents die within a view of the start: 9% of wide episodes ever get a view past it, and the
+# dynamics model then never sees the level behind the start room (issue 24's minute).
+REWIND_STEPS = (6, 25)  # how far back a death sends the game
+MAX_REWINDS = 40  # then the episode ends where it is
 
 
 class ProcgenMissing(RuntimeError):
@@ -121,12 +127,15 @@ def play_level(env_class, level: int, repeat: int, settings: CoinRunSettings) ->
         kind = ("random", "scripted", "explore")[int(rng.integers(3))]
     else:
         kind = settings.agent
-    agent = Agent(kind, rng)
+    agent = Agent(kind if kind != "traverse" else "scripted", rng)
     env = env_class(num=1, env_name=settings.game, start_level=level, num_levels=1, distribution_mode="hard",
                     use_backgrounds=True, num_threads=0, rand_seed=int(rng.integers(2**31 - 1)))
     try:
         if int(env.get_info()[0]["level_seed"]) != level:
             raise RuntimeError(f"procgen did not start level {level}")
+        if kind == "traverse":
+            frames, actions, ended = traverse_level(env, agent, settings.steps, rng)
+            return frames, actions, ended, kind
         start_frame, best = env.observe()[1]["rgb"][0].copy(), None
         for _ in range(MAX_ATTEMPTS):
             frames, actions, ended = [start_frame], [], "steps"
@@ -146,6 +155,34 @@ def play_level(env_class, level: int, repeat: int, settings: CoinRunSettings) ->
         return best
     finally:
         env.close()
+
+
+def traverse_level(env, agent: Agent, steps: int, rng: np.random.Generator) -> tuple[list, list, str]:
+    """Play the level to its coin with `agent`, undoing deaths -> (frames, actions, how it ended).
+
+    Every step's game state is kept; a death restores the state REWIND_STEPS back (more after
+    repeated deaths) and drops the frames after it, so the episode is one unbroken, deathless stretch
+    of play (the restored game shows exactly the frame kept for that step)."""
+    frames, actions, states, rewinds = [env.observe()[1]["rgb"][0].copy()], [], [env.callmethod("get_state")], 0
+    while len(actions) < steps:
+        action = agent.act()
+        env.act(np.array([action]))
+        reward, obs, first = env.observe()
+        if first[0] and reward[0] > 0:
+            return frames, actions, "coin"
+        if first[0]:
+            rewinds += 1
+            if rewinds > MAX_REWINDS:
+                return frames, actions, "died"
+            back = min(len(actions), int(rng.integers(*REWIND_STEPS)) + rewinds)
+            del frames[len(frames) - back:], actions[len(actions) - back:], states[len(states) - back:]
+            env.callmethod("set_state", states[-1])
+            agent.steps_left = 0  # choose afresh from the restored step
+            continue
+        actions.append(action)
+        frames.append(obs["rgb"][0].copy())
+        states.append(env.callmethod("get_state"))
+    return frames, actions, "steps"
 
 
 _worker_env_class = None  # procgen's env class, loaded once per worker process

@@ -20,21 +20,13 @@ import time
 
 import torch
 
-from ..checkpoint import (
-    CheckpointError,
-    GenieModels,
-    check_parts_agree,
-    load_component,
-    load_decode_settings,
-    save_component,
-)
+from ..checkpoint import CheckpointError, GenieModels, check_parts_agree, load_component, load_decode_settings, save_component
 from ..cli import OneLineParser, fsq_levels, number, on_off, seed, whole
 from ..data.clips import check_frame_size, list_episodes, split_episodes
 from ..data.sampler import ClipSampler
 from ..decoding import add_decode_flags, resolve_decode_settings, write_settings
 from ..device import DEVICES, pick_device
-from ..files import atomic_copy, atomic_write_text
-from ..files import to_json
+from ..files import atomic_copy, atomic_write_text, to_json
 from ..models.config import PRESETS, preset
 from ..models.critic import CriticConfig, MoveCritic
 from ..models.dynamics import DynamicsModel
@@ -44,7 +36,7 @@ from ..models.tokenizer import VideoTokenizer
 from .critic_objective import CriticObjective
 from .prior_objective import PriorObjective
 from .loop import LoopOptions, check_resumable, train
-from .starting import load_initial_weights, measure_followed
+from .starting import initial_followed, load_initial_weights, measure_followed
 from .objectives import TokenizerObjective, WorldModelObjective, cached_pretokenize
 
 positive = number(0, above=True)
@@ -111,7 +103,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                           "RMS error, 0..1 (default: the preset's)")
     dyn.add_argument("--keep-followed", type=on_off, default=False, metavar="on|off",
                      help="measure where the player the camera follows stands (pixels that stay while the camera "
-                          "moves, on the training video) and keep those pixels unmoved in every draft (default off)")
+                          "moves, on the training video) and keep those pixels unmoved in every draft (default off); "
+                          "with --init from a run that has them, its pixels are kept")
+    dyn.add_argument("--freeze-lam", type=on_off, default=False, metavar="on|off",
+                     help="with --init: train the dynamics model only, so every latent action keeps its meaning "
+                          "and the --init checkpoint's critic, prior and actions.json still fit (default off)")
     crit = sub.add_parser("critic", help="train the move critic that makes walls block (models/critic.py)")
     _common(crit, batch_size=128, lr=1e-3)
     crit.add_argument("--dynamics", required=True, metavar="DIR",
@@ -182,7 +178,9 @@ def run_dynamics(args) -> dict:
     size = tokenizer.config.image_size
     train_clips, val_clips = _samplers(args, size, f"the tokenizer in {args.tokenizer}",
                                        "train a tokenizer on this data first (phase 1)")
-    followed = measure_followed(train_clips) if args.keep_followed else ()
+    if args.freeze_lam and not args.init:
+        raise ValueError("--freeze-lam on needs --init: a fresh latent action model has nothing to keep")
+    followed = (initial_followed(args.init) or measure_followed(train_clips)) if args.keep_followed else ()
     dyn_config = dataclasses.replace(config.dynamics, followed_pixels=followed, num_codes=tokenizer.config.num_codes,
                                      tokens_per_frame=tokenizer.config.tokens_per_frame,
                                      num_actions=config.lam.num_actions, still_action=config.lam.still_id,
@@ -207,10 +205,10 @@ def run_dynamics(args) -> dict:
     save_component(tokenizer, os.path.join(args.out, "tokenizer"))  # the run folder is a whole checkpoint
     write_settings(os.path.join(args.out, "dynamics"), config.decoding)
     objective = WorldModelObjective(lam, dynamics, train_clips, val_clips, train_tokens, val_tokens,
-                                    changed_weight=args.changed_weight)
+                                    changed_weight=args.changed_weight, freeze_lam=args.freeze_lam)
     return train(objective, _options(args), device,
                  {"phase": "dynamics", "data": args.data, "preset": args.preset, "tokenizer": args.tokenizer,
-                  "init": args.init, "changed_weight": args.changed_weight,
+                  "init": args.init, "changed_weight": args.changed_weight, "freeze_lam": args.freeze_lam,
                   "pretokenize_s": round(time.time() - started, 1)})
 
 

@@ -169,9 +169,14 @@ def copy_unchanged_patches(tokens_TN: torch.Tensor, frames_THW3: torch.Tensor, p
 
 class WorldModelObjective(nn.Module):
     def __init__(self, lam: LatentActionModel, dynamics: DynamicsModel, train: ClipSampler, val: ClipSampler,
-                 train_tokens: list[dict], val_tokens: list[dict], val_windows: int = 48, changed_weight: float = 1.0):
+                 train_tokens: list[dict], val_tokens: list[dict], val_windows: int = 48, changed_weight: float = 1.0,
+                 freeze_lam: bool = False):
         super().__init__()
         self.lam, self.dynamics, self.changed_weight = lam, dynamics, changed_weight
+        # A frozen LAM (--freeze-lam) keeps what each latent action means, so the parts trained on its
+        # labels (the critic, the prior, actions.json) stay right for the fine-tuned dynamics model.
+        self.freeze_lam = freeze_lam
+        lam.requires_grad_(not freeze_lam)
         self.train_clips, self.val_clips = train, val
         self.train_tokens, self.val_tokens = train_tokens, val_tokens
         batch = val.sample(val_windows, np.random.default_rng(1234))
@@ -211,7 +216,8 @@ class WorldModelObjective(nn.Module):
 
     def _losses(self, frames, parts, generator=None):
         motions = parts.get("motions")
-        lam = self.lam(frames, motions)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_lam):
+            lam = self.lam(frames, motions)
         motion_ids = None if motions is None else motion_to_id(motions, self.dynamics.config.motion_radius)
         # Stop-gradient: the dynamics model learns to follow the LAM's actions, not to shape them.
         dyn = self.dynamics.masked_token_loss(parts["tokens"], lam.actions.detach(), generator, parts.get("drafts"),
@@ -226,10 +232,10 @@ class WorldModelObjective(nn.Module):
             metrics.update(motion_loss=dyn.motion_loss.item(), motion_acc=dyn.motion_accuracy.item())
         if lam.motion_loss is not None:
             metrics["lam_motion_loss"] = lam.motion_loss.item()
-        return lam.loss + dyn.loss, metrics
+        return (dyn.loss if self.freeze_lam else lam.loss + dyn.loss), metrics
 
     def after_step(self, step: int) -> None:
-        if step % RESTART_EVERY == 0:
+        if step % RESTART_EVERY == 0 and not self.freeze_lam:
             self.restarts += _restart(self.lam.vq, self.last_latents)
 
     def validate(self) -> dict[str, float]:

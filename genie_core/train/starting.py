@@ -23,6 +23,14 @@ def measure_followed(clips) -> tuple[int, ...]:
     return followed
 
 
+def initial_followed(folder: str | None) -> tuple[int, ...]:
+    """The followed pixels of the --init checkpoint's dynamics model (() when none): a run that goes on
+    from it keeps its player, which its critic and prior were trained around."""
+    if not folder:
+        return ()
+    return tuple(load_component(os.path.join(folder, "dynamics"), "dynamics").config.followed_pixels)
+
+
 # Switches that add parts to a model without changing the rest: --init from a run without them
 # loads everything else and starts the added parts fresh.
 ADDED_BY_INIT = ("motion_codes", "mask_revealed", "copy_gates", "followed_pixels")
