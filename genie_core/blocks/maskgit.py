@@ -72,7 +72,9 @@ def decode_rounds(logits_fn, tokens_BN: torch.Tensor, open_BN: torch.Tensor, rou
     for k in range(rounds):
         remains = [num_masked(k, rounds, count) if k < rounds - 1 else 0 for count in counts]
         if max(remains) == 0 and temperature <= 0:  # greedy and nothing left to rank: the argmax is all it takes
-            return torch.where(masked, logits_fn(tokens).argmax(-1), tokens)
+            # max(-1).indices, not argmax(-1): the same first maximum, and argmax over the last dimension
+            # is several times slower on the CPU in bf16 (measured, 2 threads: 16 x 256 x 1024 logits 8.7 -> 2.2 ms)
+            return torch.where(masked, logits_fn(tokens).max(-1).indices, tokens)
         sampled, logp = sample_tokens(logits_fn(tokens), temperature, generator)
         if order == "confidence":
             score = logp

@@ -59,15 +59,12 @@ def rope_rotation(positions_T: torch.Tensor, head_dim: int) -> torch.Tensor:
 
 def attention(q_SHLD: torch.Tensor, k_SHKD: torch.Tensor, v_SHKD: torch.Tensor,
               mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Scaled dot-product attention; mask: bool, True = may attend. On CPU at inference in bf16 it
-    is spelled out: torch's fused CPU kernel is slower there for these small shapes (measured on
-    the AMD EPYC, 4 heads of 32: 256 tokens 272 -> 172 us; in fp32 the fused kernel is as fast)."""
-    if torch.is_grad_enabled() or q_SHLD.device.type != "cpu" or q_SHLD.dtype != torch.bfloat16:
-        return F.scaled_dot_product_attention(q_SHLD, k_SHKD, v_SHKD, attn_mask=mask)
-    scores = torch.matmul(q_SHLD * q_SHLD.shape[-1] ** -0.5, k_SHKD.transpose(-1, -2))
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    return torch.matmul(scores.softmax(-1), v_SHKD)
+    """Scaled dot-product attention; mask: bool, True = may attend. torch's fused kernel, in play
+    too: measured in bf16 on a Xeon with AMX (torch 2.13, 2 threads, 4 heads of 32 over 256 tokens),
+    it beats the product spelled out at every batch, 0.14 against 0.27 ms for one frame and 1.7
+    against 4.0 ms for 16 (the spelled-out path it replaced had measured 172 against 272 us the
+    other way for one frame, on an AMD EPYC)."""
+    return F.scaled_dot_product_attention(q_SHLD, k_SHKD, v_SHKD, attn_mask=mask)
 
 
 def clean_past_mask(T: int, window: int | None, device) -> torch.Tensor:
