@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..blocks.motion import followed_pixels
-from ..checkpoint import load_component
+from ..checkpoint import load_component, read_json
 from ..models.config import TRAINING_ONLY
 
 FOLLOWED_EPISODES = 64  # enough: CoinRun's player blob is the same from 30 episodes on
@@ -26,9 +26,10 @@ def measure_followed(clips) -> tuple[int, ...]:
 def initial_followed(folder: str | None) -> tuple[int, ...]:
     """The followed pixels of the --init checkpoint's dynamics model (() when none): a run that goes on
     from it keeps its player, which its critic and prior were trained around."""
-    if not folder:
-        return ()
-    return tuple(load_component(os.path.join(folder, "dynamics"), "dynamics").config.followed_pixels)
+    # Only the config is read; load_initial_weights loads and checks the whole part afterwards (and
+    # reports a missing or broken one).
+    path = os.path.join(folder, "dynamics", "config.json") if folder else ""
+    return tuple(read_json(path).get("followed_pixels", ())) if os.path.isfile(path) else ()
 
 
 # Switches that add parts to a model without changing the rest: --init from a run without them
