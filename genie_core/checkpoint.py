@@ -5,8 +5,6 @@
     DIR/dynamics/{config.json, model.safetensors, decode.json}
     DIR/critic/{config.json, model.safetensors}   (optional: the move critic, models/critic.py)
     DIR/prior/{config.json, model.safetensors}    (optional: the action prior, models/prior.py)
-    DIR/outpainter/{config.json, model.safetensors} (optional: draws the ground ahead of the view,
-                                                  DynamicsModel.outpaint_logits)
     DIR/actions.json      (optional: names of the latent actions, see genie_core.tools.name_actions)
 
 decode.json holds the decoding defaults (genie_core.decoding); a checkpoint written before it
@@ -43,8 +41,7 @@ from .models.tokenizer import VideoTokenizer
 
 COMPONENTS = {"tokenizer": (VideoTokenizer, TokenizerConfig), "lam": (LatentActionModel, LAMConfig),
               "dynamics": (DynamicsModel, DynamicsConfig)}
-OPTIONAL_COMPONENTS = {"critic": (MoveCritic, CriticConfig), "prior": (ActionPrior, PriorConfig),
-                       "outpainter": (DynamicsModel, DynamicsConfig)}  # loaded when there
+OPTIONAL_COMPONENTS = {"critic": (MoveCritic, CriticConfig), "prior": (ActionPrior, PriorConfig)}  # loaded when there
 
 
 class CheckpointError(RuntimeError):
@@ -59,7 +56,6 @@ class GenieModels:
     decoding: DecodeSettings = DecodeSettings()  # the checkpoint's decoding defaults
     critic: MoveCritic | None = None
     prior: ActionPrior | None = None
-    outpainter: DynamicsModel | None = None
 
 
 def save_component(model: torch.nn.Module, folder: str) -> None:
@@ -141,7 +137,7 @@ def load_genie(folder: str, device="cpu") -> GenieModels:
 
 def check_parts_agree(folder: str, models: GenieModels) -> None:
     """The configs must describe one world: frame size, vocabulary, tokens and actions (and the critic's
-    and the prior's frame size, moves and player, and the outpainter's vocabulary, when there are)."""
+    and the prior's frame size, moves and player, when there are)."""
     tok, lam, dyn = models.tokenizer.config, models.lam.config, models.dynamics.config
     pairs = {"dynamics vocabulary / tokenizer codebook": (dyn.num_codes, tok.num_codes),
              "lam image size / tokenizer image size": (lam.image_size, tok.image_size),
@@ -156,11 +152,6 @@ def check_parts_agree(folder: str, models: GenieModels) -> None:
         pairs.update({"prior image size / tokenizer image size": (prior.image_size, tok.image_size),
                       "prior motion radius / dynamics motion radius": (prior.motion_radius, dyn.motion_radius),
                       "prior actions / lam actions": (prior.num_actions, lam.num_actions)})
-    if models.outpainter is not None:
-        out = models.outpainter.config
-        pairs.update({"outpainter vocabulary / tokenizer codebook": (out.num_codes, tok.num_codes),
-                      "outpainter tokens per frame / tokenizer tokens per frame": (out.tokens_per_frame,
-                                                                                    tok.tokens_per_frame)})
     for what, (a, b) in pairs.items():
         if a != b:
             raise CheckpointError(f"{folder}: its parts do not fit together ({what}: {a} != {b})")

@@ -83,25 +83,6 @@ class DecodeSettings:
         ("--remember",), "bring back ground the camera showed before as it was, when a move reveals it again "
                          "(off: every revealed pixel is drawn anew)", type=on_off, metavar="on|off"))
 
-    # With remember: when a move heads for ground the memory does not hold within a quarter of this
-    # many pixels, the ground this many pixels beyond the view's edge is drawn at once, in
-    # imagine_rounds MaskGIT rounds at imagine_temperature, and kept in the memory, from which the
-    # next ticks reveal it. Drawn a column at a time, new ground repeats the column beside it (bands);
-    # drawn as a piece, later tokens of the piece see earlier ones. 0: off.
-    imagine_ahead: int = field(default=0, metadata=flag(
-        ("--imagine-ahead",), "with --remember: draw the ground this many pixels beyond the view's edge at once, "
-                              "before a move reveals it (0: off)", type=whole(0), metavar="PX"))
-    imagine_rounds: int = field(default=4, metadata=flag(
-        ("--imagine-rounds",), "MaskGIT rounds for the ground drawn ahead", type=whole(1), metavar="N"))
-    imagine_temperature: float = field(default=1.0, metadata=flag(
-        ("--imagine-temperature",), "sampling temperature for the ground drawn ahead (0: greedy)",
-        type=number(0), metavar="T"))
-    # Confidence order fixes the likeliest tokens first and each pulls its neighbours its way: unknown
-    # ground drawn so tends to the commonest texture (wall). Random order samples each token from the
-    # model's belief given those fixed before it, as an autoregressive model would.
-    imagine_order: str = field(default="random", metadata=flag(
-        ("--imagine-order",), "which tokens of the ground drawn ahead are fixed first", choices=ORDERS))
-
     # A checkpoint with an action prior (models/prior.py) plays, for a key, the likeliest latent action
     # that goes the key's way sideways whenever the prior rates the key's own below this share of that
     # one: a jump comes down and a run off a ledge falls. 0: every key plays its own latent action.
@@ -118,7 +99,7 @@ class DecodeSettings:
         return dataclasses.replace(self, yield_below=0.0, refuse_below=0.0)
 
     def __post_init__(self):
-        for name, low in (("rounds", 1), ("revealed_rounds", 0), ("imagine_ahead", 0), ("imagine_rounds", 1)):
+        for name, low in (("rounds", 1), ("revealed_rounds", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name.replace('_', ' ')} must be a whole number of at least {low}, got {value!r}")
@@ -126,13 +107,12 @@ class DecodeSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not (isinstance(value, (int, float)) and 0 <= value <= 1):
                 raise ValueError(f"{name.replace('_', ' ')} must be a share from 0 to 1, got {value!r}")
-        for name in ("temperature", "revealed_temperature", "imagine_temperature"):
+        for name in ("temperature", "revealed_temperature"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name.replace('_', ' ')} must be 0 (greedy) or more, got {value!r}")
-        for name in ("order", "imagine_order"):
-            if getattr(self, name) not in ORDERS:
-                raise ValueError(f"unknown unmask order {getattr(self, name)!r}; use {' or '.join(ORDERS)}")
+        if self.order not in ORDERS:
+            raise ValueError(f"unknown unmask order {self.order!r}; use {' or '.join(ORDERS)}")
         if not (isinstance(self.copy_bias, (int, float)) and math.isfinite(self.copy_bias)):
             raise ValueError(f"copy bias must be a finite number, got {self.copy_bias!r}")
 

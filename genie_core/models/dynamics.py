@@ -228,17 +228,6 @@ class DynamicsModel(nn.Module):
         return self.head(h, tokens_BTN[:, -2], actions_BA[:, -1], copy_bias=copy_bias,
                          drafts_BTN=None if drafts_BTN is None else drafts_BTN[:, -1])
 
-    def outpaint_logits(self, tokens_BN: torch.Tensor, draft_BN: torch.Tensor,
-                        select_BN: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits (B, N, V) of one frame seen alone, with no past and no action: a model trained as an
-        outpainter (train outpainter) draws the hidden (mask_id) tokens of its draft from the rest of
-        the frame, its only copy source; tokens_BN: the draft with any tokens fixed so far.
-        select_BN: only the selected tokens' logits, (S, V)."""
-        no_action = torch.full((tokens_BN.shape[0], 1), self.no_action, device=tokens_BN.device)
-        x = self.embed(tokens_BN[:, None], no_action, draft_BN[:, None])
-        h = self.transformer(x, torch.zeros(1, dtype=torch.long, device=tokens_BN.device))[:, 0]
-        return self.head(h, draft_BN, no_action[:, 0], select_BTN=select_BN, drafts_BTN=draft_BN)
-
     def step_outputs(self, tokens_BN: torch.Tensor, action_B: torch.Tensor, position: int, kv: KVBuffer,
                      draft_BN: torch.Tensor | None = None) -> torch.Tensor:
         """Transformer outputs (B, positions, C) of one new frame (B, N) at frame index `position`, seeing

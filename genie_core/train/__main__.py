@@ -1,18 +1,17 @@
-"""python -m genie_core.train {tokenizer,dynamics,critic,prior,outpainter,export} ...
+"""python -m genie_core.train {tokenizer,dynamics,critic,prior,export} ...
 
 Phase 1:  python -m genie_core.train tokenizer --data data/coinrun --preset cpu --out runs/tok --minutes 30
 Phase 2:  python -m genie_core.train dynamics --data data/coinrun --tokenizer runs/tok --out runs/dyn --minutes 60
 Walls:    python -m genie_core.train critic --data data/coinrun --dynamics runs/dyn --out runs/critic --minutes 5
 Physics:  python -m genie_core.train prior --data data/coinrun --dynamics runs/dyn --out runs/prior --minutes 5
-New ground: python -m genie_core.train outpainter --data data/coinrun --dynamics runs/dyn --out runs/outpainter --minutes 45
-Ship:     python -m genie_core.train export --run runs/dyn --critic runs/critic --prior runs/prior \
-              --outpainter runs/outpainter --out checkpoints/coinrun
+Ship:     python -m genie_core.train export --run runs/dyn --critic runs/critic --prior runs/prior --out checkpoints/coinrun
 
 Every command resumes from its --out folder after an interruption (use --fresh to start over).
 Multi-GPU or multi-process: the same command under `torchrun --nproc_per_node=N -m genie_core.train ...`.
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import math
 import os
@@ -21,33 +20,112 @@ import time
 
 import torch
 
-from ..checkpoint import (
-    CheckpointError,
-    GenieModels,
-    check_parts_agree,
-    load_component,
-    load_decode_settings,
-    save_component,
-)
+from ..checkpoint import CheckpointError, GenieModels, check_parts_agree, load_component, load_decode_settings, save_component
+from ..cli import OneLineParser, fsq_levels, number, on_off, seed, whole
 from ..data.clips import check_frame_size, list_episodes, split_episodes
 from ..data.sampler import ClipSampler
-from ..decoding import resolve_decode_settings, write_settings
-from ..device import pick_device
-from ..files import atomic_copy, atomic_write_text
-from ..files import to_json
-from ..models.config import preset
+from ..decoding import add_decode_flags, resolve_decode_settings, write_settings
+from ..device import DEVICES, pick_device
+from ..files import atomic_copy, atomic_write_text, to_json
+from ..models.config import PRESETS, preset
 from ..models.critic import CriticConfig, MoveCritic
 from ..models.dynamics import DynamicsModel
 from ..models.lam import LatentActionModel
 from ..models.prior import ActionPrior, PriorConfig, sideways_of
 from ..models.tokenizer import VideoTokenizer
 from .critic_objective import CriticObjective
-from .outpainter_objective import OutpainterObjective
 from .prior_objective import PriorObjective
-from .flags import PRESET_SIZES, parse_args
 from .loop import LoopOptions, check_resumable, train
 from .starting import initial_followed, load_initial_weights, measure_followed
 from .objectives import TokenizerObjective, WorldModelObjective, cached_pretokenize
+
+positive = number(0, above=True)
+PRESET_SIZES = ", ".join(f"{name} {c.tokenizer.image_size}x{c.tokenizer.image_size}" for name, c in PRESETS.items())
+
+
+def _common(p: argparse.ArgumentParser, batch_size: int, lr: float) -> None:
+    p.add_argument("--data", required=True, help="folder of episode .npz files (see docs/data.md: the clip format)")
+    p.add_argument("--out", required=True, help="run folder: checkpoints, metrics.jsonl, curves.png, state/")
+    p.add_argument("--preset", default="cpu", choices=list(PRESETS),
+                   help=f"model sizes, by the frames they take: {PRESET_SIZES} (default cpu)")
+    p.add_argument("--steps", type=whole(1), default=100_000, help="optimizer steps (budget and schedule length)")
+    p.add_argument("--minutes", type=positive, default=None, help="wall-clock budget; ends with a saved checkpoint")
+    p.add_argument("--batch-size", type=whole(1), default=batch_size,
+                   help=f"windows per step per process (default {batch_size})")
+    p.add_argument("--lr", type=number(0, 1), default=lr, help=f"peak learning rate, 0 to 1 (default {lr})")
+    p.add_argument("--warmup-steps", type=whole(0), default=200)
+    p.add_argument("--val-every", type=whole(1), default=250, help="steps between validations")
+    p.add_argument("--log-every", type=whole(1), default=20, help="steps between metrics.jsonl lines")
+    p.add_argument("--save-every-minutes", type=number(0), default=5.0,
+                   help="minutes between resumable saves (0: after every step)")
+    p.add_argument("--val-fraction", type=number(0, 1, below=True), default=0.05,
+                   help="share of episodes held out for validation, 0 to below 1")
+    p.add_argument("--max-episodes", type=whole(1), default=None,
+                   help="use only the first N episode files (by name); phase 2 pretokenizes every frame it uses")
+    p.add_argument("--device", default="auto", choices=DEVICES, help="auto (CUDA when present), cpu or cuda")
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--cpu-bf16", type=on_off, default=False, metavar="on|off",
+                   help="bf16 autocast on CPU too (default off; always on with CUDA). Faster for the "
+                        "patch-4 tokenizer on CPUs with AMX; measure before using it elsewhere")
+    p.add_argument("--fresh", action="store_true", help="ignore a previous run in --out instead of resuming")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = OneLineParser(prog="python -m genie_core.train", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="phase", required=True)
+    tok = sub.add_parser("tokenizer", help="phase 1: train the video tokenizer")
+    _common(tok, batch_size=8, lr=4e-4)
+    tok.add_argument("--init", metavar="DIR", help="start from this run's or checkpoint's tokenizer weights (same "
+                                                   "preset), e.g. to widen it to more games")
+    tok.add_argument("--fsq-levels", type=fsq_levels, default=None, metavar="L,L,...",
+                     help="the code's levels per dimension, e.g. 8,8,8,5,5 (12,800 codes; default: the preset's); "
+                          "--init from a tokenizer with fewer dimensions keeps its weights and adds the new ones")
+    dyn = sub.add_parser("dynamics", help="phase 2: co-train the latent action model and the dynamics model")
+    _common(dyn, batch_size=12, lr=4e-4)
+    dyn.add_argument("--tokenizer", required=True, help="phase-1 run folder (or checkpoint) holding tokenizer/")
+    dyn.add_argument("--mask-mode", choices=["clean_past", "paper"], default=None,
+                     help="dynamics training mask (default: the preset's)")
+    dyn.add_argument("--init", metavar="DIR",
+                     help="start from this checkpoint's LAM and dynamics weights (a fresh optimiser and schedule), "
+                          "e.g. to train the shipped model longer or on other data; its sizes must be the preset's")
+    dyn.add_argument("--changed-weight", type=number(1, 100), default=1.0, metavar="W",
+                     help="weight in the token loss of the tokens that differ from their draft (the moved last "
+                          "frame): the level entering at an edge, the player; the rest weigh 1 (default 1)")
+    dyn.add_argument("--mask-revealed", type=on_off, default=None, metavar="on|off",
+                     help="hide the draft's tokens where the move reveals new ground (default: the preset's)")
+    dyn.add_argument("--copy-gates", type=on_off, default=None, metavar="on|off",
+                     help="per-token learned copy bonuses for the draft and the last frame (default: the preset's)")
+    dyn.add_argument("--context-noise", type=number(0, 1), default=None, metavar="R",
+                     help="training only: replace up to this share of context tokens by random ones (default: the preset's)")
+    dyn.add_argument("--snap-tolerance", type=number(0, 1), default=None, metavar="E",
+                     help="training only: targets take their copy source's token where its pixels are within this "
+                          "RMS error, 0..1 (default: the preset's)")
+    dyn.add_argument("--keep-followed", type=on_off, default=False, metavar="on|off",
+                     help="measure where the player the camera follows stands (pixels that stay while the camera "
+                          "moves, on the training video) and keep those pixels unmoved in every draft (default off); "
+                          "with --init from a run that has them, its pixels are kept")
+    dyn.add_argument("--freeze-lam", type=on_off, default=False, metavar="on|off",
+                     help="with --init: train the dynamics model only, so every latent action keeps its meaning "
+                          "and the --init checkpoint's critic, prior and actions.json still fit (default off)")
+    crit = sub.add_parser("critic", help="train the move critic that makes walls block (models/critic.py)")
+    _common(crit, batch_size=128, lr=1e-3)
+    crit.add_argument("--dynamics", required=True, metavar="DIR",
+                      help="phase-2 run or checkpoint whose player (followed pixels) and motion radius the critic takes")
+    pri = sub.add_parser("prior", help="train the action prior that gives keys the world's physics (models/prior.py)")
+    _common(pri, batch_size=128, lr=1e-3)
+    pri.add_argument("--dynamics", required=True, metavar="DIR",
+                     help="phase-2 run or checkpoint whose LAM labels the video and whose player the prior watches")
+    exp = sub.add_parser("export", help="copy a finished phase-2 run into a self-contained checkpoint folder")
+    exp.add_argument("--run", required=True, help="phase-2 run folder (holds tokenizer/, lam/, dynamics/)")
+    exp.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/coinrun")
+    exp.add_argument("--critic", metavar="DIR", help="critic run (or checkpoint) whose critic/ to ship beside the "
+                                                     "models (default: the run's own critic/, if any)")
+    exp.add_argument("--prior", metavar="DIR", help="prior run (or checkpoint) whose prior/ to ship beside the "
+                                                    "models (default: the run's own prior/, if any)")
+    add_decode_flags(exp, rounds_flags=("--rounds", "--maskgit-steps"))  # the checkpoint's new defaults; the run's where not given
+    return parser.parse_args(argv)
+
 
 def _samplers(args, size: int, model: str, other_fix: str):
     """Train and validation windows; refuses frames of another size than `model` takes (ValueError)."""
@@ -172,25 +250,12 @@ def run_prior(args) -> dict:
     return train(objective, _options(args), device, {"phase": "prior", "data": args.data, "dynamics": args.dynamics})
 
 
-def run_outpainter(args) -> dict:
-    device = pick_device(args.device)
-    dynamics = load_component(os.path.join(args.dynamics, "dynamics"), "dynamics")  # its weights are the start
-    tokenizer = load_component(os.path.join(args.dynamics, "tokenizer"), "tokenizer", device).eval()
-    train_clips, val_clips = _samplers(args, tokenizer.config.image_size, f"the models in {args.dynamics}",
-                                       "use the data they learned from")
-    if not args.fresh:
-        check_resumable(args.out, {"outpainter": dynamics.config})
-    objective = OutpainterObjective(dynamics, tokenizer, train_clips, val_clips)
-    return train(objective, _options(args), device, {"phase": "outpainter", "data": args.data,
-                                                     "dynamics": args.dynamics})
-
-
 def run_export(args) -> dict:
     """Copy the run's weights and configs (and a critic's), with its decoding settings and any given flags in decode.json."""
     # Validates every part, and the decoding settings, before copying anything.
     loaded = {kind: load_component(os.path.join(args.run, kind), kind) for kind in ("tokenizer", "lam", "dynamics")}
     sources = {kind: os.path.join(args.run, kind) for kind in loaded}
-    for kind in ("critic", "prior", "outpainter"):
+    for kind in ("critic", "prior"):
         given = getattr(args, kind)
         sources[kind] = os.path.join(given or args.run, kind)
         if given or os.path.isdir(sources[kind]):
@@ -209,12 +274,12 @@ def run_export(args) -> dict:
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv, __doc__)
+    args = parse_args(argv)
     try:
         if os.path.exists(args.out) and not os.path.isdir(args.out):
             raise ValueError(f"--out {args.out} is a file; give a folder")
         result = {"tokenizer": run_tokenizer, "dynamics": run_dynamics, "critic": run_critic,
-                  "prior": run_prior, "outpainter": run_outpainter, "export": run_export}[args.phase](args)
+                  "prior": run_prior, "export": run_export}[args.phase](args)
     except (CheckpointError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -58,44 +58,27 @@ class GroundMemory:
         known = shift_frames(self.known_BSS, recentre) & ~revealed_pixels(recentre, side)
         return GroundMemory(canvas, known, origin + recentre)
 
-    def _under_view(self, offset_B2: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
-        """Indices of the canvas pixels under the view moved by offset (x, y) pixels (B, H, W in
-        effect; default the view itself), clamped to the canvas, and which of them lie on it (B, H, W)."""
-        origin = self.origin_B2 if offset_B2 is None else self.origin_B2 + offset_B2.to(self.origin_B2)
+    def _under_view(self) -> tuple[torch.Tensor, ...]:
+        """Indices of the canvas pixels under the view, (B, H, W) in effect."""
         steps = torch.arange(self.view_size, device=self.origin_B2.device)
-        rows, cols = origin[:, 1, None] + steps, origin[:, 0, None] + steps  # (B, H), (B, W)
-        side = self.canvas_BSS3.shape[1]
-        inside = ((rows >= 0) & (rows < side))[:, :, None] & ((cols >= 0) & (cols < side))[:, None, :]
+        rows, cols = self.origin_B2[:, 1, None] + steps, self.origin_B2[:, 0, None] + steps  # (B, H), (B, W)
         batch = torch.arange(len(rows), device=rows.device)[:, None, None]
-        return (batch, rows.clamp(0, side - 1)[:, :, None], cols.clamp(0, side - 1)[:, None, :]), inside
+        return batch, rows[:, :, None], cols[:, None, :]
 
-    def view(self, offset_B2: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """What the canvas holds under the view (moved by offset (B, 2) pixels, if given): pixels
-        (B, H, W, 3) and whether each is known (B, H, W); off the canvas nothing is known."""
-        at, inside = self._under_view(offset_B2)
-        return self.canvas_BSS3[at], self.known_BSS[at] & inside
+    def view(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the canvas holds under the view: pixels (B, H, W, 3) and whether each is known (B, H, W)."""
+        at = self._under_view()
+        return self.canvas_BSS3[at], self.known_BSS[at]
 
     def written(self, shown_BHW3: torch.Tensor, followed_HW: torch.Tensor | None) -> GroundMemory:
         """The memory with a shown frame written under the view, except on the followed pixels."""
+        at = self._under_view()
         write = torch.ones(shown_BHW3.shape[:3], dtype=torch.bool, device=shown_BHW3.device)
         if followed_HW is not None:
             write &= ~followed_HW.to(write.device)
-        return self._with(shown_BHW3, write, None)
-
-    def imagined(self, pixels_BHW3: torch.Tensor, offset_B2: torch.Tensor, write_BHW: torch.Tensor) -> GroundMemory:
-        """The memory with ground drawn ahead of the view (pixels of the view moved by offset (B, 2)) put
-        where write_BHW says and the canvas knows nothing yet: what the world has shown is never overwritten."""
-        _, known = self.view(offset_B2)
-        return self._with(pixels_BHW3, write_BHW & ~known, offset_B2)
-
-    def _with(self, pixels_BHW3: torch.Tensor, write_BHW: torch.Tensor, offset_B2) -> GroundMemory:
-        """The memory with the pixels of the view moved by offset written where write_BHW says (and on the canvas)."""
-        at, inside = self._under_view(offset_B2)
-        write = write_BHW & inside
-        batch, rows, cols = (index.expand_as(write)[write] for index in at)  # no place twice: clamping only hits outside
         canvas, known = self.canvas_BSS3.clone(), self.known_BSS.clone()
-        canvas[batch, rows, cols] = pixels_BHW3[write]
-        known[batch, rows, cols] = True
+        canvas[at] = torch.where(write[..., None], shown_BHW3, canvas[at])
+        known[at] = known[at] | write
         return GroundMemory(canvas, known, self.origin_B2)
 
 

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Callable
 
 import torch
 
-from ..blocks.maskgit import decode_rounds, maskgit_decode, sample_tokens
-from ..blocks.motion import id_to_motion, motion_to_id, pixel_mask, revealed_pixels
+from ..blocks.maskgit import maskgit_decode, sample_tokens
+from ..blocks.motion import id_to_motion, motion_to_id, pixel_mask
 from ..blocks.patches import reuse_patches
 from ..blocks.st_transformer import KVBuffer
 from ..decoding import DecodeSettings
@@ -66,13 +66,12 @@ class Rollout:
     """Batched cached generation; the engine under World, the Gymnasium environments and the evaluation."""
 
     def __init__(self, tokenizer: VideoTokenizer, dynamics: DynamicsModel, settings: DecodeSettings,
-                 context: int = 16, critic: MoveCritic | None = None, prior: ActionPrior | None = None,
-                 outpainter: DynamicsModel | None = None):
-        """settings may be replaced between frames; context: past frames attended to; critic, prior and
-        outpainter: the checkpoint's move critic, action prior and outpainter, if it has them (used when
-        settings.refuse_below, settings.yield_below, settings.imagine_ahead > 0)."""
+                 context: int = 16, critic: MoveCritic | None = None, prior: ActionPrior | None = None):
+        """settings may be replaced between frames; context: past frames attended to; critic and prior:
+        the checkpoint's move critic and action prior, if it has them (used when settings.refuse_below,
+        settings.yield_below > 0)."""
         self.tokenizer, self.dynamics, self.context = tokenizer, dynamics, context
-        self.critic, self.prior, self.outpainter = critic, prior, outpainter
+        self.critic, self.prior = critic, prior
         self.settings = settings
         self.device = next(dynamics.parameters()).device
         self.history: list[FrameRecord] = []
@@ -87,8 +86,8 @@ class Rollout:
 
     @classmethod
     def of(cls, models: GenieModels, settings: DecodeSettings, context: int) -> Rollout:
-        """The engine over a checkpoint's parts (its critic, prior and outpainter too, when it has them)."""
-        return cls(models.tokenizer, models.dynamics, settings, context, models.critic, models.prior, models.outpainter)
+        """The engine over a checkpoint's parts (its critic and prior too, when it has them)."""
+        return cls(models.tokenizer, models.dynamics, settings, context, models.critic, models.prior)
 
     @torch.inference_mode()
     def start(self, frames_BHW3: torch.Tensor) -> torch.Tensor:
@@ -181,8 +180,6 @@ class Rollout:
         if should_stop():  # a tick queued behind one for another key: dropped before its draft costs anything
             raise FrameDropped
         settings, position, motion, draft, moved, memory = self.settings, self.history[-1].position + 1, *[None] * 4
-        if self.rings_stale:
-            self._reload_rings()
         if self.motion_radius and self.prior is not None and settings.yield_below > 0:
             action_B = steer_actions(self.prior, self.history[-1].shown_BHW3, self._recent_moves(), action_B,
                                      settings.yield_below)
@@ -192,10 +189,10 @@ class Rollout:
             moved = self.dynamics.move_draft(self.history[-1].shown_BHW3, shift)
             memory, new = self.history[-1].memory.moved(shift), None
             if settings.remember:
-                if settings.imagine_ahead and self.outpainter is not None:
-                    memory = self._imagine_ahead(memory, shift, generator)
                 moved, new = recall_revealed(moved, memory, shift)
             draft = self._encode_draft(moved, shift, new)
+        if self.rings_stale:
+            self._reload_rings()
 
         def logits_fn(tokens):
             if should_stop():  # the new frame's ring slot may hold partial keys: the next frame overwrites it
@@ -208,33 +205,6 @@ class Rollout:
         if should_stop():  # recording the frame and decoding it to pixels is half a 1-round tick
             raise FrameDropped
         return self._commit(tokens, action_B, None, motion, draft, moved, memory)
-
-    def _imagine_ahead(self, memory: GroundMemory, shift_B2, generator) -> GroundMemory:
-        """The memory with the ground settings.imagine_ahead pixels beyond the view's edge drawn by the
-        outpainter, on each axis the view moves along, in the worlds whose memory lacks ground within a
-        quarter of that. The piece is drawn as a frame alone: the last shown frame moved that far beyond
-        this tick's move, the memory's ground where it has some, the rest hidden and drawn in
-        imagine_rounds MaskGIT rounds; only the hidden ground is kept."""
-        ahead, size = self.settings.imagine_ahead, self.tokenizer.config.image_size
-        for axis in (0, 1):
-            step = torch.zeros_like(shift_B2)
-            step[:, axis] = -shift_B2[:, axis].sign()  # the view moves against the content's motion
-            near = step * max(1, ahead // 4)
-            near_known = (memory.view(near)[1] | ~revealed_pixels(-near, size)).flatten(1).all(1)
-            wanted = (step[:, axis] != 0) & ~near_known
-            if not bool(wanted.any()):
-                continue
-            content_move = shift_B2 - step * ahead  # from the last shown frame to the view ahead
-            moved = self.dynamics.move_draft(self.history[-1].shown_BHW3, content_move)
-            pixels, unknown = recall_revealed(moved, memory.moved(step * -ahead), content_move)
-            draft = self.outpainter.hide_revealed(self.tokenizer.encode(pixels[:, None])[:, 0], content_move, size,
-                                                  unknown)
-            tokens = decode_rounds(lambda t: self.outpainter.outpaint_logits(t, draft), draft,
-                                   draft == self.outpainter.mask_id, self.settings.imagine_rounds,
-                                   self.settings.imagine_temperature, self.settings.imagine_order, generator)
-            drawn = self.tokenizer.decode_newest(tokens[:, None], torch.zeros(1, dtype=torch.long, device=self.device))
-            memory = memory.imagined(drawn, step * ahead, unknown & wanted[:, None, None])
-        return memory
 
     def _recent_moves(self) -> torch.Tensor:
         """(B, K, 2) the camera moves into the newest K frames, newest last (zeros before the start and for
