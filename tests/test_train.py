@@ -15,6 +15,7 @@ from genie_core.checkpoint import build_genie, load_genie, save_genie
 from genie_core.data.clips import write_episode
 from genie_core.models.config import preset
 from genie_core.train.__main__ import main as train_main
+from genie_core.train.objectives import token_cache_dir
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +66,9 @@ def test_both_phases_reduce_their_losses(tmp_path, moving_squares, capsys):
     assert {"lam_psnr", "dyn_acc", "action_min_share"} <= set(val)
     for part in ("tokenizer", "lam", "dynamics"):  # the run folder is a whole checkpoint
         assert os.path.isfile(dyn / part / "config.json")
+    # The tokens are cached under $GENIE_CACHE, never beside the tokenizer (a shipped checkpoint may be one).
+    cached = os.listdir(token_cache_dir())
+    assert any(name.startswith("tokens-") for name in cached) and not (tok / "token_cache").exists()
 
     # Resuming that run with another config is refused in one line, before any pretokenizing.
     capsys.readouterr()

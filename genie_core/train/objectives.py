@@ -84,6 +84,15 @@ class TokenizerObjective(nn.Module):
                 "perplexity": perplexity(used), "codes_alive": self.tokenizer.vq.usage_fraction()}
 
 
+def token_cache_dir() -> str:
+    """Where phase 2 keeps pretokenized episodes: $GENIE_CACHE/token_cache, by default
+    ~/.cache/genie-play/token_cache. The entries are keyed by the episode files and the tokenizer's
+    weights, so one folder serves every run; it is never beside the tokenizer, which may be a
+    checkpoint that git ships (a cache there was 108 MB)."""
+    root = os.environ.get("GENIE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "genie-play")
+    return os.path.join(root, "token_cache")
+
+
 def cached_pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, cache_dir: str | None,
                        bf16: bool = False, motion_radius: int = 0,
                        followed: tuple[int, ...] = ()) -> list[dict[str, torch.Tensor]]:
