@@ -37,7 +37,7 @@ from .critic_objective import CriticObjective
 from .prior_objective import PriorObjective
 from .loop import LoopOptions, check_resumable, train
 from .starting import initial_followed, load_initial_weights, measure_followed
-from .objectives import TokenizerObjective, WorldModelObjective, cached_pretokenize, token_cache_dir
+from .objectives import TokenizerObjective, WorldModelObjective, cached_pretokenize
 
 positive = number(0, above=True)
 PRESET_SIZES = ", ".join(f"{name} {c.tokenizer.image_size}x{c.tokenizer.image_size}" for name, c in PRESETS.items())
@@ -194,10 +194,9 @@ def run_dynamics(args) -> dict:
     if args.init:  # checked before pretokenizing; a resumed run then overwrites these with its own latest weights
         load_initial_weights({"lam": lam, "dynamics": dynamics}, args.init)
     started = time.time()
-    cache = token_cache_dir()
     bf16 = device.type == "cuda" or args.cpu_bf16
-    train_tokens = cached_pretokenize(tokenizer, train_clips, device, cache, bf16, dyn_config.motion_radius, followed)
-    val_tokens = cached_pretokenize(tokenizer, val_clips, device, cache, bf16, dyn_config.motion_radius, followed)
+    train_tokens = cached_pretokenize(tokenizer, train_clips, device, bf16, dyn_config.motion_radius, followed)
+    val_tokens = cached_pretokenize(tokenizer, val_clips, device, bf16, dyn_config.motion_radius, followed)
     print(f"pretokenized {train_clips.num_frames + val_clips.num_frames} frames in {time.time() - started:.0f} s")
     if lam_config.motion_codes and not lam.motion_centroids.any():  # fresh, or --init from a run without them
         lam.set_motion_classes(torch.cat([episode["motions"][1:] for episode in train_tokens]), seed=args.seed)

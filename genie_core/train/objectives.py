@@ -93,14 +93,11 @@ def token_cache_dir() -> str:
     return os.path.join(root, "token_cache")
 
 
-def cached_pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, cache_dir: str | None,
-                       bf16: bool = False, motion_radius: int = 0,
-                       followed: tuple[int, ...] = ()) -> list[dict[str, torch.Tensor]]:
-    """pretokenize, remembered in cache_dir (keyed by the episode files, the tokenizer's weights, the
-    precision, the motion radius and the followed pixels) so that several phase-2 runs on one
-    tokenizer pay for it once."""
-    if cache_dir is None:
-        return pretokenize(tokenizer, clips, device, bf16=bf16, motion_radius=motion_radius, followed=followed)
+def cached_pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, bf16: bool = False,
+                       motion_radius: int = 0, followed: tuple[int, ...] = ()) -> list[dict[str, torch.Tensor]]:
+    """pretokenize, remembered in token_cache_dir() (keyed by the episode files, the tokenizer's
+    weights, the precision, the motion radius and the followed pixels) so that several phase-2 runs
+    on one tokenizer pay for it once."""
     # "episode-parts": the file holds {part}/{episode} tensors (older caches held one per episode).
     key = hashlib.sha1((b"bf16;" if bf16 else b"") + b"copy-unchanged-patches;episode-parts;")
     if motion_radius:
@@ -112,7 +109,7 @@ def cached_pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, ca
         key.update(f"{os.path.abspath(header.path)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
     for name, tensor in sorted(tokenizer.state_dict().items()):
         key.update(name.encode() + tensor.detach().cpu().numpy().tobytes())  # all of it: ~9 MB, milliseconds
-    path = os.path.join(cache_dir, f"tokens-{key.hexdigest()[:16]}.safetensors")
+    path = os.path.join(token_cache_dir(), f"tokens-{key.hexdigest()[:16]}.safetensors")
     if os.path.isfile(path):
         loaded = load_file(path)
         count = sum(1 for name in loaded if name.startswith("tokens/"))
