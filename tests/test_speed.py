@@ -122,3 +122,20 @@ def test_one_frame_rotation_and_spelled_out_attention_match_the_reference_kernel
         spelled = attention(q, k, v, mask)  # bf16 on CPU at inference: the spelled-out form
     fused = F.scaled_dot_product_attention(q.float(), k.float(), v.float(), attn_mask=mask)
     assert spelled.dtype == torch.bfloat16 and torch.allclose(spelled.float(), fused, atol=0.05)
+
+
+def test_training_attention_over_short_keys_matches_the_fused_kernel_values_and_gradients():
+    import torch.nn.functional as F
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    from genie_core.blocks.st_transformer import SHORT_KEYS_FOR_MATH, attention
+
+    for length, causal in ((16, True), (SHORT_KEYS_FOR_MATH, False), (SHORT_KEYS_FOR_MATH + 1, True)):
+        q, k, v = (torch.randn(3, 2, length, 8, requires_grad=True) for _ in range(3))
+        out = attention(q, k, v, causal=causal)
+        grads = torch.autograd.grad(out.square().sum(), (q, k, v))
+        with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+            fused = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        fused_grads = torch.autograd.grad(fused.square().sum(), (q, k, v))
+        assert torch.allclose(out, fused, atol=1e-5)
+        assert all(torch.allclose(a, b, atol=1e-4) for a, b in zip(grads, fused_grads))
