@@ -217,6 +217,27 @@ def test_a_tokenizers_code_grows_at_init_and_starts_as_the_old_tokenizer(tmp_pat
     assert refused.value.code == 2
 
 
+def test_a_tokenizers_decoder_grows_deeper_at_init_and_starts_as_the_old_tokenizer(tmp_path, moving_squares):
+    from genie_core.checkpoint import build_genie, load_component, save_genie
+    source = tmp_path / "source"
+    save_genie(build_genie("tiny", seed=3), str(source))
+    old = load_component(str(source / "tokenizer"), "tokenizer").eval()
+    out = tmp_path / "deep"
+    args = common(moving_squares, out, 1)
+    args[args.index("--lr") + 1] = "0"
+    depth = old.config.decoder_depth + 2
+    assert train_main(["tokenizer", *args, "--init", str(source), "--decoder-depth", str(depth)]) == 0
+    deep = load_component(str(out / "tokenizer"), "tokenizer").eval()
+    assert len(deep.decoder.blocks) == depth and deep.config.encoder_depth == old.config.encoder_depth
+    frames = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (1, 2, 16, 16, 3), dtype=np.uint8))
+    with torch.no_grad():
+        assert torch.allclose(deep(frames).recon, old(frames).recon, atol=1e-5)
+    new_block = deep.decoder.blocks[-1]
+    assert new_block.mlp[0].weight.abs().sum() > 0 and new_block.mlp[2].weight.abs().sum() == 0  # learns from zero
+    shallow = tmp_path / "shallow"
+    assert train_main(["tokenizer", *common(moving_squares, shallow, 1), "--init", str(out)]) == 2  # only grows
+
+
 def test_freeze_lam_trains_the_dynamics_model_only(tmp_path, moving_squares, capsys):
     source = tmp_path / "source"
     assert train_main(["dynamics", *common(moving_squares, source, 2), "--tokenizer", str(_tiny(tmp_path))]) == 0

@@ -81,6 +81,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     tok.add_argument("--fsq-levels", type=fsq_levels, default=None, metavar="L,L,...",
                      help="the code's levels per dimension, e.g. 8,8,8,5,5 (12,800 codes; default: the preset's); "
                           "--init from a tokenizer with fewer dimensions keeps its weights and adds the new ones")
+    tok.add_argument("--decoder-depth", type=whole(1), default=None, metavar="N",
+                     help="decoder blocks (default: the preset's); --init from a shallower decoder adds blocks that "
+                          "start as the identity")
     dyn = sub.add_parser("dynamics", help="phase 2: co-train the latent action model and the dynamics model")
     _common(dyn, batch_size=12, lr=4e-4)
     dyn.add_argument("--tokenizer", required=True, help="phase-1 run folder (or checkpoint) holding tokenizer/")
@@ -156,13 +159,14 @@ def run_tokenizer(args) -> dict:
     if args.fsq_levels:
         config = dataclasses.replace(config, fsq_levels=args.fsq_levels, num_codes=math.prod(args.fsq_levels),
                                      code_dim=len(args.fsq_levels))
+    config = dataclasses.replace(config, decoder_depth=args.decoder_depth or config.decoder_depth)
     if not args.fresh:
         check_resumable(args.out, {"tokenizer": config})
     train_clips, val_clips = _samplers(args, config.image_size, f"--preset {args.preset}",
                                        f"pick the --preset of that size ({PRESET_SIZES})")
     tokenizer = VideoTokenizer(config)
     if args.init:  # a resumed run then overwrites these with its own latest weights
-        load_initial_weights({"tokenizer": tokenizer}, args.init, widen_code=True)
+        load_initial_weights({"tokenizer": tokenizer}, args.init, grow=True)
     objective = TokenizerObjective(tokenizer, train_clips, val_clips)
     return train(objective, _options(args), device, {"phase": "tokenizer", "data": args.data, "preset": args.preset,
                                                      "init": args.init})

@@ -37,32 +37,53 @@ def initial_followed(folder: str | None) -> tuple[int, ...]:
 ADDED_BY_INIT = ("motion_codes", "mask_revealed", "copy_gates", "followed_pixels")
 
 
-# A tokenizer's code may grow at --init (widen_code): more FSQ dimensions or levels. The weights into
+# A tokenizer's code may grow at --init (grow): more FSQ dimensions or levels. The weights into
 # and out of the code keep the old dimensions; the new dimensions' weights out of the code start at
 # zero, so the widened tokenizer begins as the old one, and those into it keep their fresh random
 # start (both at zero, neither would ever get a gradient: measured, a run left the new dimension unused).
 CODE_FIELDS = ("fsq_levels", "num_codes", "code_dim")
 CODE_WEIGHTS = {"to_code.weight": "fresh", "to_code.bias": "fresh", "from_code.weight": "zero"}
+# Its decoder may grow deeper too: the added blocks go after the old ones with their residual outputs
+# (both attentions' projections and the MLP's last layer) at zero, so each starts as the identity and
+# the deeper tokenizer begins as the old one.
+IDENTITY_AT_START = ("spatial.proj", "temporal.proj", "mlp.2")
 
 
-def load_initial_weights(models: dict, folder: str, widen_code: bool = False) -> None:
+def load_initial_weights(models: dict, folder: str, grow: bool = False) -> None:
     """Copy a checkpoint's weights into models built from the run's config ({"lam": ..., "dynamics": ...});
-    training settings may differ, sizes may not (raises ValueError), but with widen_code a tokenizer's
-    code may have more dimensions than the checkpoint's."""
+    training settings may differ, sizes may not (raises ValueError), but with grow a tokenizer's code may
+    have more dimensions and its decoder more blocks than the checkpoint's."""
     for kind, model in models.items():
         source = load_component(os.path.join(folder, kind), kind)
         ignored = {f: getattr(model.config, f) for f in TRAINING_ONLY + ADDED_BY_INIT if hasattr(model.config, f)}
-        if widen_code:
-            ignored.update({f: getattr(model.config, f) for f in CODE_FIELDS if hasattr(model.config, f)})
+        if grow:
+            ignored.update({f: getattr(model.config, f) for f in CODE_FIELDS + ("decoder_depth",)
+                            if hasattr(model.config, f)})
         if dataclasses.replace(source.config, **ignored) != model.config:
             raise ValueError(f"--init {folder}: its {kind} config differs from this run's (preset and tokenizer); "
                              f"pass the --preset it was trained with")
         weights = source.state_dict()
-        if widen_code and any(getattr(source.config, f, None) != getattr(model.config, f, None) for f in CODE_FIELDS):
+        if grow and any(getattr(source.config, f, None) != getattr(model.config, f, None) for f in CODE_FIELDS):
             weights = _widened_code(weights, model.state_dict(), kind, folder)
         missing, _ = model.load_state_dict(weights, strict=False)
-        if missing:  # parts a newer config adds (e.g. motion-anchored LAM codes) start fresh
+        if grow and getattr(source.config, "decoder_depth", 0) != getattr(model.config, "decoder_depth", 0):
+            _deepen_decoder(model, source.config.decoder_depth, kind, folder)
+        elif missing:  # parts a newer config adds (e.g. motion-anchored LAM codes) start fresh
             print(f"--init: {kind} starts these fresh: {', '.join(missing)}")
+
+
+def _deepen_decoder(model, old_depth: int, kind: str, folder: str) -> None:
+    """The decoder blocks past old_depth (fresh weights) made the identity (see IDENTITY_AT_START)."""
+    blocks = model.decoder.blocks
+    if len(blocks) < old_depth:
+        raise ValueError(f"--init {folder}: its {kind}'s decoder is deeper than this run's; a decoder only grows")
+    with torch.no_grad():
+        for block in blocks[old_depth:]:
+            for name in IDENTITY_AT_START:
+                layer = block.get_submodule(name)
+                layer.weight.zero_()
+                layer.bias.zero_()
+    print(f"--init: {kind}'s decoder grows from {old_depth} to {len(blocks)} blocks (the new ones start as the identity)")
 
 
 def _widened_code(weights: dict, target: dict, kind: str, folder: str) -> dict:
