@@ -10,6 +10,7 @@ from genie_core.blocks.maskgit import maskgit_decode
 from genie_core.blocks.motion import revealed_patches, shift_frames
 from genie_core.checkpoint import build_genie, load_genie, save_genie
 from genie_core.decoding import DecodeSettings
+from genie_core.models.draft import hide_revealed
 from genie_core.train.__main__ import main as train_main
 from genie_core.train.targets import snap_to_copies
 from genie_core.world import World
@@ -37,12 +38,26 @@ def test_the_draft_is_hidden_exactly_where_the_move_reveals():
     dynamics.config = dataclasses.replace(dynamics.config, mask_revealed=True)
     drafts = torch.randint(0, dynamics.config.num_codes, (3, 16))
     motions = torch.tensor([[0, 0], [2, 0], [-1, 5]])
-    hidden = dynamics.hide_revealed(drafts, motions, 16)
+    hidden = hide_revealed(dynamics.config, drafts, motions, 16)
     revealed = revealed_patches(motions, 16, 4)
     assert torch.equal(hidden == dynamics.mask_id, revealed)
     assert torch.equal(hidden[~revealed], drafts[~revealed])
     dynamics.config = dataclasses.replace(dynamics.config, mask_revealed=False)
-    assert torch.equal(dynamics.hide_revealed(drafts, motions, 16), drafts)
+    assert torch.equal(hide_revealed(dynamics.config, drafts, motions, 16), drafts)
+
+
+def test_hiding_behind_the_player_adds_exactly_the_patches_it_uncovers():
+    config = dataclasses.replace(build_genie("tiny", seed=0).dynamics.config, mask_revealed=True,
+                                 followed_pixels=(102, 103, 118, 119), hide_behind_player=True)  # rows 6-7, cols 6-7
+    drafts = torch.randint(0, config.num_codes, (3, 16))
+    motions = torch.tensor([[0, 0], [0, 3], [-2, 0]])
+    hidden = hide_revealed(config, drafts, motions, 16) == config.num_codes
+    plain = hide_revealed(dataclasses.replace(config, hide_behind_player=False), drafts, motions, 16) == config.num_codes
+    assert torch.equal(hidden[0], plain[0])  # no move, nothing uncovered
+    # Content moved 3 px down: the player's old place carried to rows 9-10, in patch row 2, column 1 (patch 9).
+    # Moved 2 px left: to columns 4-5, in patch 5, which the player shares: the model draws both there.
+    assert (hidden[1] & ~plain[1]).nonzero().flatten().tolist() == [9]
+    assert (hidden[2] & ~plain[2]).nonzero().flatten().tolist() == [5]
 
 
 def test_snapping_takes_the_closer_copy_within_tolerance_and_ties_keep_the_still_frame():
@@ -111,10 +126,11 @@ def test_a_fine_tune_with_every_lever_trains_and_plays(tmp_path, moving_squares)
     out = tmp_path / "tuned"
     assert train_main(["dynamics", *common(moving_squares, out, 3), "--tokenizer", str(source), "--init", str(source),
                        "--mask-revealed", "on", "--copy-gates", "on", "--context-noise", "0.2",
-                       "--snap-tolerance", "0.05"]) == 0
+                       "--snap-tolerance", "0.05", "--hide-behind-player", "on"]) == 0
     models = load_genie(str(out))
     c = models.dynamics.config
     assert (c.mask_revealed, c.copy_gates, c.context_noise, c.snap_tolerance) == (True, True, 0.2, 0.05)
+    assert c.hide_behind_player
     assert models.dynamics.copy_gate.weight.abs().sum() > 0  # trained from its zero start
     settings = dataclasses.replace(models.decoding, revealed_rounds=2, revealed_temperature=1.0)
     world = World(models, settings, context=4)

@@ -5,9 +5,10 @@ import dataclasses
 import pytest
 import torch
 
-from genie_core.blocks.motion import id_to_motion, revealed_pixels, shift_frames
+from genie_core.blocks.motion import id_to_motion, move_camera, revealed_pixels, shift_frames, uncovered_by_player
 from genie_core.checkpoint import build_genie
 from genie_core.decoding import DecodeSettings
+from genie_core.models.draft import hide_revealed, move_draft, new_ground
 from genie_core.world.memory import GroundMemory, recall_revealed
 from genie_core.world.reference import UncachedRollout
 from genie_core.world.rollout import Rollout
@@ -32,7 +33,7 @@ def test_ground_that_left_the_view_comes_back_as_it_was_but_never_the_followed_p
     there, back = torch.tensor([[3, -2]]), torch.tensor([[-3, 2]])
     moved = shift_frames(frame, there)
     memory = memory.moved(there).written(moved, followed)
-    returned, new = recall_revealed(shift_frames(moved, back), memory.moved(back), back)
+    returned, new = recall_revealed(shift_frames(moved, back), memory.moved(back), revealed_pixels(back, 16))
     revealed = revealed_pixels(back, 16)[0]
     assert torch.equal(new[0], torch.zeros_like(new[0]))  # every pixel the move back revealed was seen before
     assert torch.equal(returned[0][revealed], frame[0][revealed])
@@ -59,16 +60,32 @@ def test_every_pixel_the_memory_recalls_is_the_one_shown_there_even_across_recen
     assert known.any()
 
 
-def _motion_genie():
+def test_the_pixels_the_player_uncovers_are_those_move_camera_keeps_stale():
+    frame = frames_uint8(B=1, T=1, size=16)[:, 0]
+    kept = torch.zeros(16, 16, dtype=torch.bool)
+    kept[6:9, 7:10] = True
+    for dx, dy in [(0, 0), (0, 3), (-2, 0), (4, -1)]:
+        shift = torch.tensor([[dx, dy]])
+        uncovered = uncovered_by_player(kept, shift)[0]
+        expected = torch.zeros_like(kept)
+        expected[6 + dy:9 + dy, 7 + dx:10 + dx] = True
+        assert torch.equal(uncovered, expected & ~kept)
+        stale = (move_camera(frame, shift, kept) != shift_frames(frame, shift)).any(-1)[0] & ~kept
+        assert not (stale & ~uncovered).any()  # every stale pixel outside the player is counted
+
+
+def _motion_genie(**changes):
     models = build_genie("tiny", seed=1)
-    c = dataclasses.replace(models.dynamics.config, mask_revealed=True, followed_pixels=(119, 120, 135, 136))
+    c = dataclasses.replace(models.dynamics.config, mask_revealed=True, followed_pixels=(119, 120, 135, 136),
+                            **changes)
     dynamics = type(models.dynamics)(c)
     dynamics.load_state_dict(models.dynamics.state_dict())
     return models, dynamics.eval()
 
 
-def test_with_memory_the_draft_hides_only_new_ground_and_cached_equals_uncached():
-    models, dynamics = _motion_genie()
+@pytest.mark.parametrize("hide_behind_player", [False, True])
+def test_with_memory_the_draft_hides_only_new_ground_and_cached_equals_uncached(hide_behind_player):
+    models, dynamics = _motion_genie(hide_behind_player=hide_behind_player)
     settings = DecodeSettings(rounds=2, temperature=1.0, order="random", reuse_patches=True, remember=True)
     results = []
     for engine in (Rollout, UncachedRollout):
@@ -80,7 +97,8 @@ def test_with_memory_the_draft_hides_only_new_ground_and_cached_equals_uncached(
         for before, record in zip(rollout.history, rollout.history[1:]):
             shift = id_to_motion(record.motion_B, dynamics.config.motion_radius)
             memory = before.memory.moved(shift)
-            _, new = recall_revealed(dynamics.move_draft(before.shown_BHW3, shift), memory, shift)
+            _, new = recall_revealed(move_draft(dynamics.config, before.shown_BHW3, shift), memory,
+                                    new_ground(dynamics.config, shift, 16))
             grid, patch = dynamics.config.grid, 16 // dynamics.config.grid
             hidden = new.view(-1, grid, patch, grid, patch).any(4).any(2).flatten(1)
             assert torch.equal(record.draft_BN == dynamics.mask_id, hidden)
@@ -96,6 +114,6 @@ def test_without_memory_every_revealed_patch_is_hidden_as_before():
         rollout.next_frame(torch.tensor([2]), torch.Generator().manual_seed(0))
         record = rollout.history[-1]
         shift = id_to_motion(record.motion_B, dynamics.config.motion_radius)
-        expected = dynamics.hide_revealed(torch.zeros_like(record.draft_BN), shift, 16) == dynamics.mask_id
+        expected = hide_revealed(dynamics.config, torch.zeros_like(record.draft_BN), shift, 16) == dynamics.mask_id
         # The first move reveals only ground never shown: memory or not, all of it is hidden.
         assert torch.equal(record.draft_BN == dynamics.mask_id, expected)

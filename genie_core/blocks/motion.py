@@ -95,6 +95,14 @@ def move_camera(frames_BHW3: torch.Tensor, motion_B2: torch.Tensor, kept_HW: tor
     return torch.where(stays[..., None], frames_BHW3, moved)
 
 
+def uncovered_by_player(kept_HW: torch.Tensor, motion_B2: torch.Tensor) -> torch.Tensor:
+    """(B, H, W) bool: where move_camera keeps the frame's own pixels although the level moved on, i.e.
+    where the kept pixels' content would land, outside them. Those pixels show what lay there before the
+    move, which is stale: the level behind the player's old place, never seen while the player stood on it."""
+    kept_BHW = kept_HW.to(motion_B2.device).expand(len(motion_B2), -1, -1)
+    return shift_frames(kept_BHW, motion_B2) & ~kept_BHW
+
+
 def followed_pixels(episodes, share: float = 0.2) -> tuple[int, ...]:
     """Where the camera's subject stands, measured on video: flat indices (y * W + x) of the pixels that,
     over the frames in which the camera moved, kept their colour where the moved frame did not explain

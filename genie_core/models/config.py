@@ -142,6 +142,12 @@ class DynamicsConfig:
     # put while the level slides under it; without it v6 dragged the player off with the level within
     # 20-30 ticks of a held key. Empty: the whole frame moves.
     followed_pixels: tuple[int, ...] = ()
+    # With followed pixels: the draft's patches where the player's old place would have carried it
+    # (motion.uncovered_by_player) are hidden like revealed ground, train and play alike. The draft
+    # otherwise shows what lay there before the move, and a jump left a column of stale ledge under the
+    # player, tick after tick (docs/history/experiments/redraw_behind). In play the ground memory
+    # brings those pixels back when it holds them.
+    hide_behind_player: bool = False
 
     def __post_init__(self):
         grid = self.grid

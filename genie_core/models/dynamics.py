@@ -31,11 +31,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..blocks.motion import move_camera, num_motions, pixel_mask, revealed_patches
+from ..blocks.motion import num_motions
 from ..blocks.patches import merge_tokens, split_tokens
 from ..blocks.st_transformer import KVBuffer, STTransformer, clean_past_mask
 from .config import DynamicsConfig
 
+# The share of a training frame's tokens masked, drawn from U(low, high): the paper's, or a wide range
+# for a clean past (early MaskGIT rounds see few known tokens, late ones many).
+MASK_RATES = {"paper": (0.5, 1.0), "clean_past": (0.0, 1.0)}
 STILL_COPY_BONUS = 100.0  # far above any learned logit (they stay within tens): a still frame copies, even sampled
 
 
@@ -142,25 +145,6 @@ class DynamicsModel(nn.Module):
             logits.scatter_add_(-1, ids.clamp(max=self.mask_id - 1)[..., None], bonus[..., None].to(logits.dtype))
         return logits
 
-    def hide_revealed(self, drafts_xN: torch.Tensor, motions_x2: torch.Tensor, image_size: int,
-                      new_xHW: torch.Tensor | None = None) -> torch.Tensor:
-        """Drafts (..., N) with mask_id on the patches their move (..., 2) in pixels revealed, when the
-        config says so (mask_revealed); else unchanged. new_xHW: which revealed pixels are really new
-        (bool, (..., H, W)), when play remembers some of them (world/memory.py); default: all of them."""
-        if not self.config.mask_revealed:
-            return drafts_xN
-        patch = image_size // self.config.grid
-        if new_xHW is None:
-            hidden = revealed_patches(motions_x2.reshape(-1, 2), image_size, patch).view(drafts_xN.shape)
-        else:
-            grid = self.config.grid
-            hidden = new_xHW.reshape(-1, grid, patch, grid, patch).any(4).any(2).view(drafts_xN.shape)
-        return drafts_xN.masked_fill(hidden, self.mask_id)
-
-    def move_draft(self, frames_BHW3: torch.Tensor, motion_B2: torch.Tensor) -> torch.Tensor:
-        """A draft's pixels: frames moved by their camera motion, the followed pixels kept (see config)."""
-        return move_camera(frames_BHW3, motion_B2, pixel_mask(self.config.followed_pixels, frames_BHW3.shape[-2]))
-
     def corrupt_context(self, tokens_xN: torch.Tensor, rate_x1: torch.Tensor, generator=None) -> torch.Tensor:
         """Training only: each token (not mask_id) replaced by a random one with probability rate."""
         hit = torch.rand(tokens_xN.shape, generator=generator).to(tokens_xN.device) < rate_x1
@@ -257,12 +241,9 @@ class DynamicsModel(nn.Module):
         weigh 1): the few a frame really changes (the level entering at an edge, the player) count
         for little among the many the draft already holds."""
         B, T, N = tokens_BTN.shape
-        if self.config.mask_mode == "paper":
-            low, high = 0.5, 1.0
-        elif self.config.mask_mode == "clean_past":
-            low, high = 0.0, 1.0  # wide range: early MaskGIT rounds see few known tokens, late ones many
-        else:
+        if self.config.mask_mode not in MASK_RATES:
             raise ValueError(f"unknown mask_mode {self.config.mask_mode!r}")
+        low, high = MASK_RATES[self.config.mask_mode]
         device = tokens_BTN.device
         rate = low + (high - low) * torch.rand(B, T, 1, generator=generator).to(device)
         masked = torch.rand(B, T, N, generator=generator).to(device) < rate

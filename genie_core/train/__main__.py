@@ -97,6 +97,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                           "frame): the level entering at an edge, the player; the rest weigh 1 (default 1)")
     dyn.add_argument("--mask-revealed", type=on_off, default=None, metavar="on|off",
                      help="hide the draft's tokens where the move reveals new ground (default: the preset's)")
+    dyn.add_argument("--hide-behind-player", type=on_off, default=None, metavar="on|off",
+                     help="hide the draft's patches the moving player uncovers, like revealed ground (default off)")
     dyn.add_argument("--copy-gates", type=on_off, default=None, metavar="on|off",
                      help="per-token learned copy bonuses for the draft and the last frame (default: the preset's)")
     dyn.add_argument("--context-noise", type=number(0, 1), default=None, metavar="R",
@@ -216,7 +218,7 @@ def run_dynamics(args) -> dict:
 
 
 # DynamicsConfig fields that train dynamics' flags of the same name override.
-DYNAMICS_FLAGS = ("mask_revealed", "copy_gates", "context_noise", "snap_tolerance")
+DYNAMICS_FLAGS = ("mask_revealed", "copy_gates", "context_noise", "snap_tolerance", "hide_behind_player")
 
 
 def run_critic(args) -> dict:

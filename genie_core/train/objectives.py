@@ -23,6 +23,7 @@ from ..blocks.patches import patchify
 from ..blocks.vq import VectorQuantizer, code_usage, perplexity
 from ..data.sampler import ClipSampler
 from ..files import atomic_write_bytes
+from ..models.draft import hide_revealed
 from ..models.dynamics import DynamicsModel
 from ..models.lam import LatentActionModel
 from ..models.tokenizer import VideoTokenizer
@@ -208,7 +209,7 @@ class WorldModelObjective(nn.Module):
         if "drafts" in parts:
             parts["drafts"][:, 0] = self.dynamics.mask_id  # a window's first frame has no frame before it
             frames = torch.from_numpy(batch.frames)
-            parts["drafts"] = self.dynamics.hide_revealed(parts["drafts"], parts["motions"], frames.shape[2])
+            parts["drafts"] = hide_revealed(self.dynamics.config, parts["drafts"], parts["motions"], frames.shape[2])
             if self.dynamics.config.snap_tolerance > 0:
                 kept = pixel_mask(self.dynamics.config.followed_pixels, frames.shape[2])
                 parts["tokens"] = snap_to_copies(parts["tokens"], parts["drafts"], frames, parts["motions"],

@@ -34,7 +34,7 @@ def initial_followed(folder: str | None) -> tuple[int, ...]:
 
 # Switches that add parts to a model without changing the rest: --init from a run without them
 # loads everything else and starts the added parts fresh.
-ADDED_BY_INIT = ("motion_codes", "mask_revealed", "copy_gates", "followed_pixels")
+ADDED_BY_INIT = ("motion_codes", "mask_revealed", "copy_gates", "followed_pixels", "hide_behind_player")
 
 
 # A tokenizer's code may grow at --init (grow): more FSQ dimensions or levels. The weights into

@@ -82,10 +82,9 @@ class GroundMemory:
         return GroundMemory(canvas, known, self.origin_B2)
 
 
-def recall_revealed(moved_BHW3: torch.Tensor, memory: GroundMemory, motion_B2: torch.Tensor):
-    """A moved frame (B, H, W, 3) with the revealed pixels the memory (already moved) holds put in:
-    (pixels, still-unknown revealed pixels (B, H, W) bool)."""
+def recall_revealed(moved_BHW3: torch.Tensor, memory: GroundMemory, revealed_BHW: torch.Tensor):
+    """A moved frame (B, H, W, 3) with the revealed pixels (B, H, W) bool (models/draft.new_ground) the
+    memory (already moved) holds put in: (pixels, still-unknown revealed pixels (B, H, W) bool)."""
     remembered, known = memory.view()
-    revealed = revealed_pixels(motion_B2, moved_BHW3.shape[1])
-    recalled = revealed & known
-    return torch.where(recalled[..., None], remembered, moved_BHW3), revealed & ~known
+    recalled = revealed_BHW & known
+    return torch.where(recalled[..., None], remembered, moved_BHW3), revealed_BHW & ~known

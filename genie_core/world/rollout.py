@@ -15,7 +15,7 @@ draft, MaskGIT decodes against that draft, and every patch whose token equals th
 the moved pixels (with settings.reuse_patches).
 
 The models are reached only through their play methods (new_kv_buffer, step, step_outputs,
-decode_step, motion_logits, move_draft, hide_revealed, encode). reference.py holds the uncached
+decode_step, motion_logits, encode) and models/draft.py. reference.py holds the uncached
 engine that the cache must equal.
 """
 from __future__ import annotations
@@ -31,6 +31,7 @@ from ..blocks.patches import reuse_patches
 from ..blocks.st_transformer import KVBuffer
 from ..decoding import DecodeSettings
 from ..models.critic import MoveCritic, allowed_moves
+from ..models.draft import hide_revealed, move_draft, new_ground
 from ..models.dynamics import DynamicsModel
 from ..models.prior import ActionPrior, steer_actions
 from ..models.tokenizer import VideoTokenizer
@@ -186,10 +187,10 @@ class Rollout:
         if self.motion_radius:
             motion = self._next_motion(action_B, settings.temperature, generator)
             shift = id_to_motion(motion, self.motion_radius)
-            moved = self.dynamics.move_draft(self.history[-1].shown_BHW3, shift)
+            moved = move_draft(self.dynamics.config, self.history[-1].shown_BHW3, shift)
             memory, new = self.history[-1].memory.moved(shift), None
             if settings.remember:
-                moved, new = recall_revealed(moved, memory, shift)
+                moved, new = recall_revealed(moved, memory, new_ground(self.dynamics.config, shift, moved.shape[1]))
             draft = self._encode_draft(moved, shift, new)
         if self.rings_stale:
             self._reload_rings()
@@ -228,7 +229,8 @@ class Rollout:
         past), so the same pixels give the same tokens: encoded once."""
         if self.last_draft is None or not torch.equal(self.last_draft[0], moved_BHW3):
             self.last_draft = (moved_BHW3, self.tokenizer.encode(moved_BHW3[:, None])[:, 0])
-        return self.dynamics.hide_revealed(self.last_draft[1], shift_B2, self.tokenizer.config.image_size, new_BHW)
+        return hide_revealed(self.dynamics.config, self.last_draft[1], shift_B2, self.tokenizer.config.image_size,
+                             new_BHW)
 
     def undo(self) -> None:
         """Forget the newest frame (the rings are refilled from the kept frames before the next one)."""
