@@ -194,21 +194,28 @@ def test_a_tokenizer_starts_from_another_runs_weights_and_is_scored_per_game(tmp
     assert tokenizer_games.main(["--tokenizer", str(out), "--data", str(tmp_path / "nowhere")]) == 2
 
 
-def test_a_tokenizers_code_grows_at_init_and_starts_as_the_old_tokenizer(tmp_path, moving_squares):
+def _grown_tokenizer(tmp_path, moving_squares, name, flags):
+    """A tiny tokenizer and the one `train tokenizer --init` grows from it with flags(its config), no learning:
+    (old, grown, the grown run's folder); both eval, and the same function if growing works."""
     from genie_core.checkpoint import build_genie, load_component, save_genie
     source = tmp_path / "source"
     save_genie(build_genie("tiny", seed=3), str(source))
     old = load_component(str(source / "tokenizer"), "tokenizer").eval()
-    out = tmp_path / "wide"
+    out = tmp_path / name
     args = common(moving_squares, out, 1)
     args[args.index("--lr") + 1] = "0"
-    levels = ",".join(str(v) for v in old.config.fsq_levels + (5,))
-    assert train_main(["tokenizer", *args, "--init", str(source), "--fsq-levels", levels]) == 0
-    wide = load_component(str(out / "tokenizer"), "tokenizer").eval()
-    assert wide.config.code_dim == old.config.code_dim + 1 and wide.config.num_codes == 5 * old.config.num_codes
+    assert train_main(["tokenizer", *args, "--init", str(source), *flags(old.config)]) == 0
+    grown = load_component(str(out / "tokenizer"), "tokenizer").eval()
     frames = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (1, 2, 16, 16, 3), dtype=np.uint8))
     with torch.no_grad():
-        assert torch.allclose(wide(frames).recon, old(frames).recon, atol=1e-5)
+        assert torch.allclose(grown(frames).recon, old(frames).recon, atol=1e-5)
+    return old, grown, out
+
+
+def test_a_tokenizers_code_grows_at_init_and_starts_as_the_old_tokenizer(tmp_path, moving_squares):
+    old, wide, out = _grown_tokenizer(tmp_path, moving_squares, "wide", lambda c: (
+        "--fsq-levels", ",".join(str(v) for v in c.fsq_levels + (5,))))
+    assert wide.config.code_dim == old.config.code_dim + 1 and wide.config.num_codes == 5 * old.config.num_codes
     assert wide.to_code.weight[-1].abs().sum() > 0  # the new dimension can learn: its input weights are not zero
     narrow = tmp_path / "narrow"
     assert train_main(["tokenizer", *common(moving_squares, narrow, 1), "--init", str(out)]) == 2  # codes only grow
@@ -218,20 +225,10 @@ def test_a_tokenizers_code_grows_at_init_and_starts_as_the_old_tokenizer(tmp_pat
 
 
 def test_a_tokenizers_decoder_grows_deeper_at_init_and_starts_as_the_old_tokenizer(tmp_path, moving_squares):
-    from genie_core.checkpoint import build_genie, load_component, save_genie
-    source = tmp_path / "source"
-    save_genie(build_genie("tiny", seed=3), str(source))
-    old = load_component(str(source / "tokenizer"), "tokenizer").eval()
-    out = tmp_path / "deep"
-    args = common(moving_squares, out, 1)
-    args[args.index("--lr") + 1] = "0"
-    depth = old.config.decoder_depth + 2
-    assert train_main(["tokenizer", *args, "--init", str(source), "--decoder-depth", str(depth)]) == 0
-    deep = load_component(str(out / "tokenizer"), "tokenizer").eval()
-    assert len(deep.decoder.blocks) == depth and deep.config.encoder_depth == old.config.encoder_depth
-    frames = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (1, 2, 16, 16, 3), dtype=np.uint8))
-    with torch.no_grad():
-        assert torch.allclose(deep(frames).recon, old(frames).recon, atol=1e-5)
+    old, deep, out = _grown_tokenizer(tmp_path, moving_squares, "deep", lambda c: (
+        "--decoder-depth", str(c.decoder_depth + 2)))
+    assert len(deep.decoder.blocks) == old.config.decoder_depth + 2
+    assert deep.config.encoder_depth == old.config.encoder_depth
     new_block = deep.decoder.blocks[-1]
     assert new_block.mlp[0].weight.abs().sum() > 0 and new_block.mlp[2].weight.abs().sum() == 0  # learns from zero
     shallow = tmp_path / "shallow"
