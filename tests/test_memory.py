@@ -117,3 +117,24 @@ def test_without_memory_every_revealed_patch_is_hidden_as_before():
         expected = hide_revealed(dynamics.config, torch.zeros_like(record.draft_BN), shift, 16) == dynamics.mask_id
         # The first move reveals only ground never shown: memory or not, all of it is hidden.
         assert torch.equal(record.draft_BN == dynamics.mask_id, expected)
+
+
+def test_a_worlds_draft_is_encoded_again_only_when_its_moved_pixels_changed():
+    models, dynamics = _motion_genie()
+    rollout = Rollout(models.tokenizer, dynamics, DecodeSettings(rounds=1, reuse_patches=True), context=4)
+    encode, rows = models.tokenizer.encode, []
+    models.tokenizer.encode = lambda frames: rows.append(len(frames)) or encode(frames)
+    try:
+        rollout.start(frames_uint8(B=3, T=1)[:, 0])
+        g, still, skipped = torch.Generator().manual_seed(0), dynamics.config.still_action, 0
+        for actions in ([0, 5, 2], [still, 3, still], [still, 6, still], [still, still, still]):
+            before, rows[:] = rollout.last_draft, []
+            rollout.next_frame(torch.tensor(actions), g)
+            moved, tokens = rollout.last_draft
+            assert torch.equal(tokens, encode(moved[:, None])[:, 0])  # as if every world were encoded
+            changed = 3 if before is None else int((before[0] != moved).flatten(1).any(1).sum())
+            assert sum(rows) == changed
+            skipped += 3 - changed
+    finally:
+        models.tokenizer.encode = encode
+    assert skipped > 0, "a world held still by the still action is not encoded again"

@@ -226,9 +226,17 @@ class Rollout:
         """The moved frame's tokens, hidden where the move revealed new ground if the model says so
         (new_BHW: the revealed pixels the ground memory did not hold; None: all revealed pixels).
         A still scene moves to the same pixels tick after tick, and a draft is encoded alone (no
-        past), so the same pixels give the same tokens: encoded once."""
-        if self.last_draft is None or not torch.equal(self.last_draft[0], moved_BHW3):
+        past), so the same pixels give the same tokens: each world's draft is encoded only when its
+        pixels changed (a world's tokens do not depend on the others in the batch)."""
+        if self.last_draft is None or self.last_draft[0].shape != moved_BHW3.shape:
             self.last_draft = (moved_BHW3, self.tokenizer.encode(moved_BHW3[:, None])[:, 0])
+        else:
+            changed_B = (self.last_draft[0] != moved_BHW3).flatten(1).any(1)
+            tokens = self.last_draft[1]
+            if bool(changed_B.any()):
+                tokens = tokens.clone()
+                tokens[changed_B] = self.tokenizer.encode(moved_BHW3[changed_B][:, None])[:, 0]
+            self.last_draft = (moved_BHW3, tokens)
         return hide_revealed(self.dynamics.config, self.last_draft[1], shift_B2, self.tokenizer.config.image_size,
                              new_BHW)
 
