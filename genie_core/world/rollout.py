@@ -228,7 +228,7 @@ class Rollout:
         A still scene moves to the same pixels tick after tick, and a draft is encoded alone (no
         past), so the same pixels give the same tokens: each world's draft is encoded only when its
         pixels changed (a world's tokens do not depend on the others in the batch)."""
-        if self.last_draft is None or self.last_draft[0].shape != moved_BHW3.shape:
+        if self.last_draft is None:  # start() forgets it, so the batch is the same from here on
             self.last_draft = (moved_BHW3, self.tokenizer.encode(moved_BHW3[:, None])[:, 0])
         else:
             changed_B = (self.last_draft[0] != moved_BHW3).flatten(1).any(1)
