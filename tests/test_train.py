@@ -235,6 +235,24 @@ def test_a_tokenizers_decoder_grows_deeper_at_init_and_starts_as_the_old_tokeniz
     assert train_main(["tokenizer", *common(moving_squares, shallow, 1), "--init", str(out)]) == 2  # only grows
 
 
+def test_a_dynamics_model_grows_deeper_at_init_and_starts_as_the_old_one(tmp_path, moving_squares):
+    source = tmp_path / "source"
+    models = build_genie("tiny", seed=5)
+    save_genie(models, str(source))
+    depth = models.dynamics.config.depth
+    args = ["dynamics", *common(moving_squares, tmp_path / "deep", 1), "--tokenizer", str(source), "--init",
+            str(source), "--depth", str(depth + 2)]
+    args[args.index("--lr") + 1] = "0"
+    assert train_main(args) == 0
+    deep = load_genie(str(tmp_path / "deep")).dynamics.eval()
+    assert len(deep.transformer.blocks) == depth + 2 and deep.transformer.blocks[-1].mlp[2].weight.abs().sum() == 0
+    x = torch.randn(1, 3, deep.config.positions_per_frame, deep.config.dim)
+    with torch.no_grad():
+        assert torch.allclose(deep.transformer(x), models.dynamics.eval().transformer(x), atol=1e-5)
+    assert train_main(["dynamics", *common(moving_squares, tmp_path / "shallow", 1), "--tokenizer", str(source),
+                       "--init", str(tmp_path / "deep")]) == 2  # a model only grows
+
+
 def test_freeze_lam_trains_the_dynamics_model_only(tmp_path, moving_squares, capsys):
     source = tmp_path / "source"
     assert train_main(["dynamics", *common(moving_squares, source, 2), "--tokenizer", str(_tiny(tmp_path))]) == 0

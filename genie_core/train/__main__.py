@@ -92,6 +92,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     dyn.add_argument("--init", metavar="DIR",
                      help="start from this checkpoint's LAM and dynamics weights (a fresh optimiser and schedule), "
                           "e.g. to train the shipped model longer or on other data; its sizes must be the preset's")
+    dyn.add_argument("--depth", type=whole(1), default=None, metavar="N",
+                     help="dynamics transformer blocks (default: the preset's); --init from a shallower model adds "
+                          "blocks that start as the identity")
     dyn.add_argument("--changed-weight", type=number(1, 100), default=1.0, metavar="W",
                      help="weight in the token loss of the tokens that differ from their draft (the moved last "
                           "frame): the level entering at an edge, the player; the rest weigh 1 (default 1)")
@@ -191,6 +194,7 @@ def run_dynamics(args) -> dict:
                                      tokens_per_frame=tokenizer.config.tokens_per_frame,
                                      num_actions=config.lam.num_actions, still_action=config.lam.still_id,
                                      mask_mode=args.mask_mode or config.dynamics.mask_mode,
+                                     depth=args.depth or config.dynamics.depth,
                                      **{field: getattr(args, field) for field in DYNAMICS_FLAGS
                                         if getattr(args, field) is not None})
     lam_config = dataclasses.replace(config.lam, image_size=tokenizer.config.image_size)

@@ -43,22 +43,26 @@ ADDED_BY_INIT = ("motion_codes", "mask_revealed", "copy_gates", "followed_pixels
 # start (both at zero, neither would ever get a gradient: measured, a run left the new dimension unused).
 CODE_FIELDS = ("fsq_levels", "num_codes", "code_dim")
 CODE_WEIGHTS = {"to_code.weight": "fresh", "to_code.bias": "fresh", "from_code.weight": "zero"}
-# Its decoder may grow deeper too: the added blocks go after the old ones with their residual outputs
-# (both attentions' projections and the MLP's last layer) at zero, so each starts as the identity and
-# the deeper tokenizer begins as the old one.
+# A tokenizer's decoder and a dynamics model's transformer may grow deeper at --init: the added blocks
+# go after the old ones with their residual outputs (both attentions' projections and the MLP's last
+# layer) at zero, so each starts as the identity and the deeper model begins as the old one.
 IDENTITY_AT_START = ("spatial.proj", "temporal.proj", "mlp.2")
+DEEPENED = {"tokenizer": ("decoder_depth", "decoder"), "dynamics": ("depth", "transformer")}  # kind: (field, stack)
 
 
 def load_initial_weights(models: dict, folder: str, grow: bool = False) -> None:
     """Copy a checkpoint's weights into models built from the run's config ({"lam": ..., "dynamics": ...});
     training settings may differ, sizes may not (raises ValueError), but with grow a tokenizer's code may
-    have more dimensions and its decoder more blocks than the checkpoint's."""
+    have more dimensions than the checkpoint's; a tokenizer's decoder and a dynamics model may have more
+    blocks (DEEPENED)."""
     for kind, model in models.items():
         source = load_component(os.path.join(folder, kind), kind)
         ignored = {f: getattr(model.config, f) for f in TRAINING_ONLY + ADDED_BY_INIT if hasattr(model.config, f)}
         if grow:
-            ignored.update({f: getattr(model.config, f) for f in CODE_FIELDS + ("decoder_depth",)
-                            if hasattr(model.config, f)})
+            ignored.update({f: getattr(model.config, f) for f in CODE_FIELDS if hasattr(model.config, f)})
+        depth_field, stack = DEEPENED.get(kind, (None, None))
+        if depth_field:
+            ignored[depth_field] = getattr(model.config, depth_field)
         if dataclasses.replace(source.config, **ignored) != model.config:
             raise ValueError(f"--init {folder}: its {kind} config differs from this run's (preset and tokenizer); "
                              f"pass the --preset it was trained with")
@@ -66,24 +70,24 @@ def load_initial_weights(models: dict, folder: str, grow: bool = False) -> None:
         if grow and any(getattr(source.config, f, None) != getattr(model.config, f, None) for f in CODE_FIELDS):
             weights = _widened_code(weights, model.state_dict(), kind, folder)
         missing, _ = model.load_state_dict(weights, strict=False)
-        if grow and getattr(source.config, "decoder_depth", 0) != getattr(model.config, "decoder_depth", 0):
-            _deepen_decoder(model, source.config.decoder_depth, kind, folder)
+        if depth_field and getattr(source.config, depth_field) != getattr(model.config, depth_field):
+            _deepen(model.get_submodule(stack), getattr(source.config, depth_field), kind, stack, folder)
         elif missing:  # parts a newer config adds (e.g. motion-anchored LAM codes) start fresh
             print(f"--init: {kind} starts these fresh: {', '.join(missing)}")
 
 
-def _deepen_decoder(model, old_depth: int, kind: str, folder: str) -> None:
-    """The decoder blocks past old_depth (fresh weights) made the identity (see IDENTITY_AT_START)."""
-    blocks = model.decoder.blocks
+def _deepen(transformer, old_depth: int, kind: str, stack: str, folder: str) -> None:
+    """The blocks of a transformer past old_depth (fresh weights) made the identity (see IDENTITY_AT_START)."""
+    blocks = transformer.blocks
     if len(blocks) < old_depth:
-        raise ValueError(f"--init {folder}: its {kind}'s decoder is deeper than this run's; a decoder only grows")
+        raise ValueError(f"--init {folder}: its {kind}'s {stack} is deeper than this run's; a {stack} only grows")
     with torch.no_grad():
         for block in blocks[old_depth:]:
             for name in IDENTITY_AT_START:
                 layer = block.get_submodule(name)
                 layer.weight.zero_()
                 layer.bias.zero_()
-    print(f"--init: {kind}'s decoder grows from {old_depth} to {len(blocks)} blocks (the new ones start as the identity)")
+    print(f"--init: {kind}'s {stack} grows from {old_depth} to {len(blocks)} blocks (the new ones start as the identity)")
 
 
 def _widened_code(weights: dict, target: dict, kind: str, folder: str) -> dict:
