@@ -168,7 +168,7 @@ class GenieVectorEnv(VectorEnv):
         self.models, self.num_envs, self.render_mode = models, num_envs, render_mode
         self.max_episode_steps, self.reward_fn, self.starts = max_episode_steps, reward_fn, starts
         self.context = models.dynamics.config.max_frames
-        self.rollout = Rollout.of(models, models.decoding, self.context)
+        self.rollout = Rollout.of(models, models.decoding, self.context, undoable=False)
         size, actions = models.tokenizer.config.image_size, models.dynamics.config.num_actions
         self.single_observation_space = spaces.Box(0, 255, (size, size, 3), np.uint8)
         self.single_action_space = spaces.Discrete(actions)

@@ -138,3 +138,18 @@ def test_a_worlds_draft_is_encoded_again_only_when_its_moved_pixels_changed():
     finally:
         models.tokenizer.encode = encode
     assert skipped > 0, "a world held still by the still action is not encoded again"
+
+
+def test_a_rollout_that_never_undoes_makes_the_same_frames_without_keeping_keys_and_values():
+    models, dynamics = _motion_genie()
+    played = []
+    for undoable in (True, False):
+        rollout = Rollout(models.tokenizer, dynamics, DecodeSettings(rounds=1, reuse_patches=True), context=4,
+                          undoable=undoable)
+        rollout.start(frames_uint8(B=2, T=1)[:, 0])
+        g = torch.Generator().manual_seed(0)
+        played.append(torch.stack([rollout.next_frame(torch.tensor([a, (a + 5) % 8]), g) for a in [0, 3, 6, 1, 2, 5]]))
+        assert all((r.dynamics_kv is None) == (not undoable) for r in rollout.history)
+    assert torch.equal(played[0], played[1])
+    with pytest.raises(RuntimeError):
+        rollout.undo()

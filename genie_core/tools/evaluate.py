@@ -71,7 +71,7 @@ def rollout_scores(models: GenieModels, frames_BTHW3: torch.Tensor, actions_BA: 
     prior and the move critic interpret keys (World, the environments), not the LAM's labels of real
     video nor the random draws they are compared with."""
     settings = settings.for_latent_actions()
-    rollout = Rollout.of(models, settings, models.dynamics.config.max_frames)
+    rollout = Rollout.of(models, settings, models.dynamics.config.max_frames, undoable=False)
     first = previous = rollout.start(frames_BTHW3[:, 0])
     scores, changed, motions = [], [], []
     for t in range(actions_BA.shape[1]):

@@ -78,7 +78,7 @@ def game_scores(models, clips, latent_of: torch.Tensor, settings, frames: int, m
         real = torch.from_numpy(clip.frames[: len(keep)][keep]).to(device)
         keys = latent_of[torch.from_numpy(clip.actions[: len(keep)][keep])].to(device)
         windows += len(real)
-        rollout = Rollout.of(models, settings, models.dynamics.config.max_frames)
+        rollout = Rollout.of(models, settings, models.dynamics.config.max_frames, undoable=False)
         rollout.start(real[:, 0])
         made = torch.stack([rollout.next_frame(keys[:, t], generator) for t in range(frames)], 1)
         context = real[:, :1].expand(-1, frames, -1, -1, -1)

@@ -49,7 +49,7 @@ class FrameDropped(Exception):
 class FrameRecord:
     """What a made frame leaves behind for the frames after it. Batch dimension B first."""
     tokens_BN: torch.Tensor
-    dynamics_kv: torch.Tensor | None  # (L, 2, B*N, H, D); None when not cached
+    dynamics_kv: torch.Tensor | None  # (L, 2, B*N, H, D); None when not cached or not undoable
     decoder_kv: torch.Tensor | None  # (L, 2, B*N, H, D)
     position: int
     action_B: torch.Tensor  # the action that led to this frame (no_action for the start frame)
@@ -67,11 +67,13 @@ class Rollout:
     """Batched cached generation; the engine under World, the Gymnasium environments and the evaluation."""
 
     def __init__(self, tokenizer: VideoTokenizer, dynamics: DynamicsModel, settings: DecodeSettings,
-                 context: int = 16, critic: MoveCritic | None = None, prior: ActionPrior | None = None):
+                 context: int = 16, critic: MoveCritic | None = None, prior: ActionPrior | None = None,
+                 undoable: bool = True):
         """settings may be replaced between frames; context: past frames attended to; critic and prior:
         the checkpoint's move critic and action prior, if it has them (used when settings.refuse_below,
-        settings.yield_below > 0)."""
-        self.tokenizer, self.dynamics, self.context = tokenizer, dynamics, context
+        settings.yield_below > 0); undoable: keep each frame's keys/values for `undo` (a copy of both
+        rings' new slots per frame: at 16 worlds 10 MB a frame, which callers that never undo skip)."""
+        self.tokenizer, self.dynamics, self.context, self.undoable = tokenizer, dynamics, context, undoable
         self.critic, self.prior = critic, prior
         self.settings = settings
         self.device = next(dynamics.parameters()).device
@@ -86,9 +88,9 @@ class Rollout:
         self.followed_HW = None if followed is None else followed.to(self.device)
 
     @classmethod
-    def of(cls, models: GenieModels, settings: DecodeSettings, context: int) -> Rollout:
+    def of(cls, models: GenieModels, settings: DecodeSettings, context: int, undoable: bool = True) -> Rollout:
         """The engine over a checkpoint's parts (its critic and prior too, when it has them)."""
-        return cls(models.tokenizer, models.dynamics, settings, context, models.critic, models.prior)
+        return cls(models.tokenizer, models.dynamics, settings, context, models.critic, models.prior, undoable)
 
     @torch.inference_mode()
     def start(self, frames_BHW3: torch.Tensor) -> torch.Tensor:
@@ -136,7 +138,8 @@ class Rollout:
         transformer outputs. Returns (pixels, dynamics kv, decoder kv, outputs or None)."""
         features = self.dynamics.step_outputs(tokens_BN, action_B, position, self.dyn_kv, draft_BN)
         pixels = self.tokenizer.decode_step(tokens_BN, position, self.dec_kv)
-        dynamics_kv, decoder_kv = self.dyn_kv.new_frame_kv(), self.dec_kv.new_frame_kv()
+        dynamics_kv = self.dyn_kv.new_frame_kv() if self.undoable else None
+        decoder_kv = self.dec_kv.new_frame_kv() if self.undoable else None
         self.dyn_kv.advance()
         self.dec_kv.advance()
         return pixels, dynamics_kv, decoder_kv, features if self.motion_radius else None
@@ -242,6 +245,8 @@ class Rollout:
 
     def undo(self) -> None:
         """Forget the newest frame (the rings are refilled from the kept frames before the next one)."""
+        if not self.undoable:
+            raise RuntimeError("this rollout keeps no per-frame keys/values to undo with (undoable=False)")
         self.history.pop()
         self.rings_stale = True
 
