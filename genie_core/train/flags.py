@@ -67,7 +67,8 @@ def _dynamics_flags(dyn: argparse.ArgumentParser) -> None:
                      help="dynamics training mask (default: the preset's)")
     dyn.add_argument("--init", metavar="DIR",
                      help="start from this checkpoint's LAM and dynamics weights (a fresh optimiser and schedule), "
-                          "e.g. to train the shipped model longer or on other data; its sizes must be the preset's (--depth may grow)")
+                          "e.g. to train the shipped model longer or on other data; its sizes must be the preset's "
+                          "(--depth may grow)")
     dyn.add_argument("--depth", type=whole(1), default=None, metavar="N",
                      help="dynamics transformer blocks (default: the preset's); --init from a shallower model adds "
                           "blocks that start as the identity")

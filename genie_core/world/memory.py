@@ -69,8 +69,9 @@ class GroundMemory:
     def view(self) -> tuple[torch.Tensor, torch.Tensor]:
         """What the canvas holds under the view: pixels (B, H, W, 3) and whether each is known (B, H, W)."""
         at = self._under_view()
-        pixels = self.canvas_BSS3.reshape(-1, 3).index_select(0, at.flatten()).reshape(*at.shape, 3)
-        return pixels, self.known_BSS.reshape(-1).index_select(0, at.flatten()).reshape(at.shape)
+        flat = at.flatten()
+        pixels = self.canvas_BSS3.reshape(-1, 3).index_select(0, flat).reshape(*at.shape, 3)
+        return pixels, self.known_BSS.reshape(-1).index_select(0, flat).reshape(at.shape)
 
     def written(self, shown_BHW3: torch.Tensor, followed_HW: torch.Tensor | None) -> GroundMemory:
         """The memory with a shown frame written under the view, except on the followed pixels."""
@@ -79,8 +80,9 @@ class GroundMemory:
             write_HW = ~followed_HW.to(at.device)
             at, pixels = at[:, write_HW], shown_BHW3[:, write_HW]
         canvas, known = self.canvas_BSS3.clone(), self.known_BSS.clone()
-        canvas.view(-1, 3).index_copy_(0, at.flatten(), pixels.reshape(-1, 3))
-        known.view(-1).index_fill_(0, at.flatten(), True)
+        flat = at.flatten()
+        canvas.view(-1, 3).index_copy_(0, flat, pixels.reshape(-1, 3))
+        known.view(-1).index_fill_(0, flat, True)
         return GroundMemory(canvas, known, self.origin_B2)
 
 
