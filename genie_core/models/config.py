@@ -85,6 +85,11 @@ class LAMConfig:
     # to tell a transition's class from its frames (cross-entropy), and its code is that class
     # (CoinRun's: right, left, jump, fall, right+jump, right+fall and idle).
     motion_codes: bool = False
+    # What the motion classes are classes of: "camera", the camera's motion (the player's move in games
+    # whose camera follows it); "player", the player's move in every game (blocks/tracking.py: the camera's
+    # motion where it follows, the tracked sprite's step where the screen stays still), so that one code
+    # means one move across games whose cameras differ.
+    anchor: str = "camera"
 
     @property
     def still_id(self) -> int | None:

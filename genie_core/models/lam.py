@@ -120,6 +120,7 @@ class LatentActionModel(nn.Module):
 
         rng = np.random.default_rng(seed)
         points = motions_X2.float().numpy()
+        points = points[np.isfinite(points).all(1)]  # unknown player moves (NaN) are no class's
         points = points[rng.choice(len(points), min(sample, len(points)), replace=False)]
         scale = np.array([self.config.motion_dx_weight, 1.0])
         labels = kmeans(points * scale, len(self.motion_centroids), seed)
@@ -134,22 +135,29 @@ class LatentActionModel(nn.Module):
         actions = logits.argmax(-1)
         loss = latents_BAD.sum() * 0.0
         moving = torch.ones_like(actions, dtype=torch.bool) if still_BA is None else ~still_BA
-        if motions_BT2 is not None and moving.any():
-            target = self.motion_classes(motions_BT2[:, 1:])
-            loss = loss + F.cross_entropy(logits[moving], target[moving])
+        if motions_BT2 is not None:
+            moves = motions_BT2[:, 1:]
+            labelled = moving & torch.isfinite(moves.float()).all(-1)  # a player move may be unknown (NaN)
+            if labelled.any():
+                target = self.motion_classes(moves[labelled])
+                loss = loss + F.cross_entropy(logits[labelled], target)
         quantized = self.vq.lookup(actions)
         if still_BA is not None:
             actions = actions.masked_fill(still_BA, self.config.still_id)
             quantized = torch.where(still_BA[..., None], F.normalize(self.still_code, dim=-1), quantized)
         return actions, quantized, loss
 
-    def forward(self, frames_BTHW3: torch.Tensor, motions_BT2: torch.Tensor | None = None) -> LAMOutput:
+    def forward(self, frames_BTHW3: torch.Tensor, motions_BT2: torch.Tensor | None = None,
+                moves_BT2: torch.Tensor | None = None) -> LAMOutput:
         """motions_BT2: each frame's camera motion (dx, dy) from the one before (motion.py); with
-        motion_radius > 0 the codes learn to tell it (with motion_codes, they are its class)."""
+        motion_radius > 0 the codes learn to tell it (with motion_codes, they are its class).
+        moves_BT2: with anchor "player", the player's move into each frame (tracking.player_moves,
+        NaN where unknown); the motion classes are then its classes."""
         latents = self.encode(frames_BTHW3)
         still = self.still_transitions(frames_BTHW3)
         if self.config.motion_codes:
-            actions, quantized, vq_loss = self.classify(latents, still, motions_BT2)
+            anchors = moves_BT2 if self.config.anchor == "player" else motions_BT2
+            actions, quantized, vq_loss = self.classify(latents, still, anchors)
             quantized_latents = None  # no codebook upkeep: the classes are fixed
         else:
             actions, quantized, vq_loss, quantized_latents = self.quantize(latents, still)

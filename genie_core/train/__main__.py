@@ -100,7 +100,9 @@ def run_dynamics(args) -> dict:
                                      depth=args.depth or config.dynamics.depth,
                                      **{field: getattr(args, field) for field in DYNAMICS_FLAGS
                                         if getattr(args, field) is not None})
-    lam_config = dataclasses.replace(config.lam, image_size=tokenizer.config.image_size)
+    lam_config = dataclasses.replace(config.lam, image_size=tokenizer.config.image_size,
+                                     anchor=args.lam_anchor or config.lam.anchor)
+    player = lam_config.motion_codes and lam_config.anchor == "player"
     if not args.fresh:
         check_resumable(args.out, {"lam": lam_config, "dynamics": dyn_config})
     lam, dynamics = LatentActionModel(lam_config), DynamicsModel(dyn_config)
@@ -108,11 +110,12 @@ def run_dynamics(args) -> dict:
         load_initial_weights({"lam": lam, "dynamics": dynamics}, args.init)
     started = time.time()
     bf16 = device.type == "cuda" or args.cpu_bf16
-    train_tokens = cached_pretokenize(tokenizer, train_clips, device, bf16, dyn_config.motion_radius, followed)
-    val_tokens = cached_pretokenize(tokenizer, val_clips, device, bf16, dyn_config.motion_radius, followed)
+    train_tokens = cached_pretokenize(tokenizer, train_clips, device, bf16, dyn_config.motion_radius, followed, player)
+    val_tokens = cached_pretokenize(tokenizer, val_clips, device, bf16, dyn_config.motion_radius, followed, player)
     print(f"pretokenized {train_clips.num_frames + val_clips.num_frames} frames in {time.time() - started:.0f} s")
     if lam_config.motion_codes and not lam.motion_centroids.any():  # fresh, or --init from a run without them
-        lam.set_motion_classes(torch.cat([episode["motions"][1:] for episode in train_tokens]), seed=args.seed)
+        anchors = "moves" if player else "motions"
+        lam.set_motion_classes(torch.cat([episode[anchors][1:] for episode in train_tokens]), seed=args.seed)
         print("motion classes (dx, dy): " + " ".join(f"({x:+.2f},{y:+.2f})" for x, y in lam.motion_centroids.tolist()))
     save_component(tokenizer, os.path.join(args.out, "tokenizer"))  # the run folder is a whole checkpoint
     write_settings(os.path.join(args.out, "dynamics"), config.decoding)

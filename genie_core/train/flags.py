@@ -90,6 +90,10 @@ def _dynamics_flags(dyn: argparse.ArgumentParser) -> None:
                      help="measure where the player the camera follows stands (pixels that stay while the camera "
                           "moves, on the training video) and keep those pixels unmoved in every draft (default off); "
                           "with --init from a run that has them, its pixels are kept")
+    dyn.add_argument("--lam-anchor", choices=["camera", "player"], default=None,
+                     help="what the LAM's motion-anchored codes are classes of: the camera's motion, or the player's "
+                          "move in every game (the camera's where it follows, the tracked sprite's where the screen "
+                          "stays still; for many games at once) (default: the preset's, camera)")
     dyn.add_argument("--freeze-lam", type=on_off, default=False, metavar="on|off",
                      help="with --init: train the dynamics model only, so every latent action keeps its meaning "
                           "and the --init checkpoint's critic, prior and actions.json still fit (default off)")

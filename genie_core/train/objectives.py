@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from ..blocks.metrics import psnr
 from ..blocks.motion import episode_motions, motion_to_id, move_camera, pixel_mask
+from ..blocks.tracking import player_moves
 from ..blocks.patches import patchify
 from ..blocks.vq import VectorQuantizer, code_usage, perplexity
 from ..data.sampler import ClipSampler
@@ -95,9 +96,10 @@ def token_cache_dir() -> str:
 
 
 def cached_pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, bf16: bool = False,
-                       motion_radius: int = 0, followed: tuple[int, ...] = ()) -> list[dict[str, torch.Tensor]]:
+                       motion_radius: int = 0, followed: tuple[int, ...] = (),
+                       player_moves_too: bool = False) -> list[dict[str, torch.Tensor]]:
     """pretokenize, remembered in token_cache_dir() (keyed by the episode files, the tokenizer's
-    weights, the precision, the motion radius and the followed pixels) so that several phase-2 runs
+    weights, the precision, the motion radius, the followed pixels and the player's moves) so that several phase-2 runs
     on one tokenizer pay for it once."""
     # "episode-parts": the file holds {part}/{episode} tensors (older caches held one per episode).
     key = hashlib.sha1((b"bf16;" if bf16 else b"") + b"copy-unchanged-patches;episode-parts;")
@@ -105,6 +107,8 @@ def cached_pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, bf
         key.update(f"motion-drafts-{motion_radius};".encode())
     if followed:
         key.update(f"followed-{followed};".encode())
+    if player_moves_too:
+        key.update(b"player-moves;")
     for header in clips.episodes:
         stat = os.stat(header.path)
         key.update(f"{os.path.abspath(header.path)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
@@ -116,24 +120,27 @@ def cached_pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, bf
         count = sum(1 for name in loaded if name.startswith("tokens/"))
         return [{part: loaded[f"{part}/{i}"] for part in EPISODE_PARTS if f"{part}/{i}" in loaded}
                 for i in range(count)]
-    episodes = pretokenize(tokenizer, clips, device, bf16=bf16, motion_radius=motion_radius, followed=followed)
+    episodes = pretokenize(tokenizer, clips, device, bf16=bf16, motion_radius=motion_radius, followed=followed,
+                           player_moves_too=player_moves_too)
     flat = {f"{part}/{i}": t.contiguous() for i, episode in enumerate(episodes) for part, t in episode.items()}
     atomic_write_bytes(path, save(flat))
     return episodes
 
 
-EPISODE_PARTS = ("tokens", "drafts", "motions")
+EPISODE_PARTS = ("tokens", "drafts", "motions", "moves")
 
 
 @torch.no_grad()
 def pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, batch_frames: int = 32,
-                bf16: bool = False, motion_radius: int = 0, followed: tuple[int, ...] = ()) -> list[dict[str, torch.Tensor]]:
+                bf16: bool = False, motion_radius: int = 0, followed: tuple[int, ...] = (),
+                player_moves_too: bool = False) -> list[dict[str, torch.Tensor]]:
     """Per episode {"tokens": (T, N) int16}: every frame encoded once with the frozen tokenizer,
     with copy_unchanged_patches applied (the dynamics model's targets). With motion_radius > 0 also
     "motions" (T, 2) int8, each frame's camera motion from the one before (motion.py; frame 0:
     (0, 0)), and "drafts" (T, N) int16, the tokens of frame t-1 moved by motion t and encoded on
     its own, as the player encodes it (frame 0's draft is unused), the followed pixels (flat indices,
-    DynamicsConfig.followed_pixels) kept unmoved.
+    DynamicsConfig.followed_pixels) kept unmoved. player_moves_too (with motion_radius): also "moves"
+    (T, 2) float, the player's move into each frame (tracking.player_moves; NaN where unknown).
 
     Episodes go through VideoTokenizer.encode_long (chunked, same result as one long pass; short
     chunks, since temporal attention over a chunk costs its length squared). bf16: autocast, 1.5x
@@ -155,6 +162,8 @@ def pretokenize(tokenizer: VideoTokenizer, clips: ClipSampler, device, batch_fra
             with autocast:
                 drafts = torch.cat([tokenizer.encode(chunk[:, None])[:, 0] for chunk in moved.split(batch_frames)])
             episode.update(drafts=drafts.to(torch.int16).cpu(), motions=motions.to(torch.int8))
+            if player_moves_too:
+                episode["moves"] = player_moves(frames.cpu(), motions.cpu()).float()
         out.append(episode)
     return out
 
@@ -205,7 +214,8 @@ class WorldModelObjective(nn.Module):
         T = batch.frames.shape[1]
         picked = [{part: t[s:s + T] for part, t in episodes[e].items()}
                   for e, s in zip(batch.episode_ids.tolist(), batch.starts.tolist())]
-        parts = {part: torch.stack([p[part] for p in picked]).long() for part in picked[0]}
+        parts = {part: torch.stack([p[part] for p in picked]) for part in picked[0]}
+        parts = {part: t if part == "moves" else t.long() for part, t in parts.items()}  # moves: float, NaN unknown
         if "drafts" in parts:
             parts["drafts"][:, 0] = self.dynamics.mask_id  # a window's first frame has no frame before it
             frames = torch.from_numpy(batch.frames)
@@ -224,7 +234,7 @@ class WorldModelObjective(nn.Module):
     def _losses(self, frames, parts, generator=None):
         motions = parts.get("motions")
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_lam):
-            lam = self.lam(frames, motions)
+            lam = self.lam(frames, motions, parts.get("moves"))
         motion_ids = None if motions is None else motion_to_id(motions, self.dynamics.config.motion_radius)
         # Stop-gradient: the dynamics model learns to follow the LAM's actions, not to shape them.
         dyn = self.dynamics.masked_token_loss(parts["tokens"], lam.actions.detach(), generator, parts.get("drafts"),

@@ -1,0 +1,91 @@
+"""Many games in one model (issue 25): a tiny data set of a scrolling game and a still-screen game trains
+both phases end to end, with the LAM's codes anchored to the player's move in both."""
+import json
+import os
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+
+from genie_core.checkpoint import load_genie
+from genie_core.data.clips import write_episode
+from genie_core.tools import player_moves as player_moves_tool
+from genie_core.train.__main__ import main as train_main
+from genie_core.train.objectives import token_cache_dir
+
+STEPS = {0: (-1, 0), 1: (1, 0), 2: (0, -1), 3: (0, 1)}  # key -> the player's step (x right, y down)
+
+
+def scrolling_episode(rng, frames=16):
+    """The camera follows: the whole textured level slides against the player's step."""
+    level = rng.integers(0, 255, (16, 48, 3)).astype(np.uint8)
+    keys = rng.integers(0, 2, frames - 1)
+    x, out = 16, []
+    for t in range(frames):
+        out.append(level[:, x:x + 16])
+        if t < frames - 1:
+            x = int(np.clip(x + STEPS[int(keys[t])][0], 0, 32))
+    return np.stack(out), keys
+
+
+def still_episode(rng, frames=16):
+    """The screen stays: a 2x2 sprite walks on a plain, faintly textured floor."""
+    floor = (rng.integers(100, 110, (16, 16, 3))).astype(np.uint8)
+    keys = rng.integers(0, 4, frames - 1)
+    x, y = rng.integers(4, 10, 2)
+    out = []
+    for t in range(frames):
+        frame = floor.copy()
+        frame[y:y + 2, x:x + 2] = (240, 60, 60)
+        out.append(frame)
+        if t < frames - 1:
+            dx, dy = STEPS[int(keys[t])]
+            x, y = int(np.clip(x + dx, 0, 14)), int(np.clip(y + dy, 0, 14))
+    return np.stack(out), keys
+
+
+def test_two_games_train_both_phases_with_the_player_anchor(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENIE_CACHE", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    data = tmp_path / "multi"
+    data.mkdir()
+    for e in range(6):
+        for game, make in (("scroll", scrolling_episode), ("still", still_episode)):
+            frames, keys = make(rng)
+            write_episode(str(data / f"{game}_{e}.npz"), frames, keys)
+    common = ["--data", str(data), "--preset", "tiny", "--val-every", "3", "--val-fraction", "0.34",
+              "--log-every", "1", "--warmup-steps", "1", "--device", "cpu"]
+    assert train_main(["tokenizer", *common, "--out", str(tmp_path / "tok"), "--steps", "3"]) == 0
+    dyn = tmp_path / "dyn"
+    assert train_main(["dynamics", *common, "--out", str(dyn), "--steps", "3", "--tokenizer", str(tmp_path / "tok"),
+                       "--lam-anchor", "player"]) == 0
+    models = load_genie(str(dyn))
+    assert models.lam.config.anchor == "player"
+    centroids = models.lam.motion_centroids
+    assert torch.isfinite(centroids).all() and (centroids[:, 0] > 0.5).any() and (centroids[:, 0] < -0.5).any()
+    with open(dyn / "metrics.jsonl") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    assert all(np.isfinite(r["loss"]) for r in rows if "loss" in r)
+
+    # The cache holds each episode's player moves: the still game's are its sprite's steps, negated.
+    cached = [load_file(os.path.join(token_cache_dir(), name)) for name in os.listdir(token_cache_dir())]
+    moves = [part for c in cached for name, part in c.items() if name.startswith("moves/")]
+    assert moves and all(m.shape[-1] == 2 and m.dtype == torch.float32 for m in moves)
+    assert any(torch.isfinite(m[1:]).all() and m[1:].abs().sum() > 0 for m in moves)
+
+
+def test_the_per_game_measurement_of_the_moves_runs_on_each_game(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    folders = []
+    for game, make in (("scroll", scrolling_episode), ("still", still_episode)):
+        folder = tmp_path / f"{game}_heldout"
+        folder.mkdir()
+        for e in range(2):
+            frames, keys = make(rng)
+            actions = np.array([[1, 7, 5, 3][int(k)] for k in keys])  # procgen's LEFT, RIGHT, UP, DOWN
+            write_episode(str(folder / f"ep{e}.npz"), frames, actions)
+        folders.append(str(folder))
+    assert player_moves_tool.main(["--data", *folders, "--json", str(tmp_path / "m.json")]) == 0
+    scores = json.loads((tmp_path / "m.json").read_text())["scores"]
+    assert set(scores) == {"scroll", "still"}
+    assert scores["still"]["right"]["wrong_way"] == 0.0 and scores["still"]["right"]["its_way"] > 0.5
