@@ -26,7 +26,7 @@ from genie_core.data.clips import write_episode
 from genie_core.models.config import preset
 from genie_core.models.tokenizer import VideoTokenizer
 from genie_core.tools import (action_names, action_sheet, bench, evaluate, free_play, game_keys, key_grid, key_motion,
-                              long_horizon, tokenizer_games)
+                              long_horizon, player_moves, tokenizer_games)
 from genie_core.train.__main__ import main as train_main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -194,6 +194,9 @@ def in_process_cases(ws: Path, rng: random.Random) -> list[tuple[str, object, li
         ([*tg, s(ws / "d64")], "64x64"), ([*tg, d16, "--json", d16], "is a folder"), *file_cases(ws, tg[:2], "--data"),
         *checkpoint_cases(ws, ["--data", d16], "--tokenizer", {"nowhere": "nowhere"}),
         *flag_cases([*tg, d16], {"--episodes": ["0"], "--device": ["gpu"]}, rng)])
+    cases["player_moves"] = (player_moves.main, [
+        (["--data", d16, "--json", d16], "is a folder"), *file_cases(ws, [], "--data"),
+        *flag_cases(["--data", d16], {"--episodes": ["0", "x"]}, rng)])
     cases["bench"] = (bench.main, [
         (["--checkpoint", ck, "--image", s(ws / "notes.txt")], "notes.txt"),
         (["--checkpoint", ck, "--json", d16], "is a folder"), *checkpoint_cases(ws, ["--ticks", "2"]),

@@ -21,7 +21,7 @@ import torch
 from ..blocks.motion import SEARCH_RADIUS, episode_motions
 from ..blocks.tracking import player_moves
 from ..cli import OneLineParser, whole
-from ..data.clips import ClipFormatError, list_episodes, read_episode
+from ..data.clips import list_episodes, read_episode
 from ..data.coinrun import ACTION_NAMES
 from ..files import check_writable
 from . import print_and_save
@@ -40,14 +40,13 @@ def key_way(action: int) -> dict[str, int]:
 def score_folder(folder: str, episodes: int) -> dict:
     """Per key: transitions, and the shares moved the key's way, the other way, still and unseen."""
     counts = {key: np.zeros(4, dtype=np.int64) for key in KEYS}  # key's way, wrong way, still, unseen
-    for path in list_episodes(folder)[:episodes]:
-        try:
-            episode = read_episode(path)
-        except ClipFormatError as error:
-            print(f"skipped {path}: {error}", file=sys.stderr)
-            continue
+    paths = list_episodes(folder)[:episodes]
+    if not paths:
+        raise ValueError(f"{folder}: no episode .npz files")
+    for path in paths:
+        episode = read_episode(path)  # a broken file stops the measurement, named (ClipFormatError)
         if episode.actions is None:
-            continue
+            raise ValueError(f"{path}: no recorded actions to score the moves against")
         frames = torch.from_numpy(episode.frames)
         moves = player_moves(frames, episode_motions(frames, SEARCH_RADIUS))
         player = -moves.numpy()  # the player's own step, x right and y down
@@ -79,9 +78,13 @@ def main(argv=None) -> int:
     p.add_argument("--episodes", type=whole(1), default=8, help="episodes per folder (default 8)")
     p.add_argument("--json", default=None, help="also write the numbers here, as JSON")
     args = p.parse_args(argv)
-    if args.json:
-        check_writable(args.json)
-    scores = {game_name(folder): score_folder(folder, args.episodes) for folder in args.data}
+    try:
+        if args.json:
+            check_writable(args.json, make_folders=True)
+        scores = {game_name(folder): score_folder(folder, args.episodes) for folder in args.data}
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print_and_save(render(scores), {"episodes": args.episodes, "scores": scores}, args.json)
     return 0
 
