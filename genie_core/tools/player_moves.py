@@ -6,9 +6,9 @@ asked for, one row per --data folder (a game). The recorded keys are read here o
 signal; nothing trains on them.
 
 For each key's transitions: the share whose measured move goes the key's way by more than half a
-pixel, the share measured still, and the share with no measurement (sprite not seen). Inertia and
-walls keep some keys from moving anything, so 100% is not the ceiling of a right signal; a move
-measured the other way (the "wrong" column) is what misleads a latent action model.
+pixel, the other way, still, and with no measurement (sprite not seen). Inertia and walls keep some
+key presses from moving anything, so a right signal need not reach 100% "its way"; a move measured
+the other way is what misleads a latent action model.
 """
 from __future__ import annotations
 
