@@ -19,8 +19,8 @@ from tqdm import tqdm
 
 from ..blocks.metrics import psnr
 from ..blocks.motion import episode_motions, motion_to_id, move_camera, pixel_mask
-from ..blocks.tracking import player_moves
 from ..blocks.patches import patchify
+from ..blocks.tracking import player_moves
 from ..blocks.vq import VectorQuantizer, code_usage, perplexity
 from ..data.sampler import ClipSampler
 from ..files import atomic_write_bytes
