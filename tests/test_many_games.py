@@ -59,6 +59,13 @@ def test_two_games_train_both_phases_with_the_player_anchor(tmp_path, monkeypatc
     dyn = tmp_path / "dyn"
     assert train_main(["dynamics", *common, "--out", str(dyn), "--steps", "3", "--tokenizer", str(tmp_path / "tok"),
                        "--lam-anchor", "player"]) == 0
+    by_way = tmp_path / "by_way"
+    assert train_main(["dynamics", *common, "--out", str(by_way), "--steps", "1", "--tokenizer", str(tmp_path / "tok"),
+                       "--lam-anchor", "player", "--lam-classes", "directions"]) == 0
+    lam = load_genie(str(by_way)).lam
+    assert lam.config.classes == "directions"
+    # Each class's centroid is the mean move of the data in it: right's goes right (content left), left's left.
+    assert lam.motion_centroids[1, 0] < -0.5 and lam.motion_centroids[2, 0] > 0.5
     models = load_genie(str(dyn))
     assert models.lam.config.anchor == "player"
     centroids = models.lam.motion_centroids
@@ -89,3 +96,10 @@ def test_the_per_game_measurement_of_the_moves_runs_on_each_game(tmp_path, capsy
     scores = json.loads((tmp_path / "m.json").read_text())["scores"]
     assert set(scores) == {"scroll", "still"}
     assert scores["still"]["right"]["wrong_way"] == 0.0 and scores["still"]["right"]["its_way"] > 0.5
+
+
+def test_classes_by_direction_name_the_players_way_in_content_moves():
+    from genie_core.models.lam import direction_classes
+    moves = torch.tensor([[0.2, -0.3], [-1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, -1.0], [-1.0, 1.0], [-3.0, -4.0],
+                          [2.0, 2.0], [2.0, -2.0]])
+    assert direction_classes(moves).tolist() == [0, 1, 2, 3, 4, 5, 6, 2, 2]

@@ -90,6 +90,11 @@ class LAMConfig:
     # motion where it follows, the tracked sprite's step where the screen stays still), so that one code
     # means one move across games whose cameras differ.
     anchor: str = "camera"
+    # How moves become classes: "kmeans" of the training data's moves, or "directions", fixed by the
+    # player's way (idle, right, left, up, down, right+up, right+down; left+up and left+down count as left),
+    # so that a top-down game's 1-pixel step up has a class beside the scrolling games' larger moves.
+    # "directions" needs 7 learned codes.
+    classes: str = "kmeans"
 
     @property
     def still_id(self) -> int | None:

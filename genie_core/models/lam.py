@@ -68,7 +68,9 @@ class LatentActionModel(nn.Module):
             with torch.no_grad():  # start as "no shift", i.e. copy the last frame
                 self.to_shift.bias.zero_()
                 self.to_shift.bias[c.decoder_shift] = self.to_shift.bias[taps + c.decoder_shift] = 10.0
-        if c.motion_codes:  # codes anchored to k-means classes of camera motion (set_motion_classes)
+        if c.motion_codes and c.classes == "directions" and learned_codes != len(DIRECTIONS):
+            raise ValueError(f"classes by direction need {len(DIRECTIONS)} learned codes, this LAM has {learned_codes}")
+        if c.motion_codes:  # codes anchored to classes of motion (set_motion_classes)
             self.register_buffer("motion_centroids", torch.zeros(learned_codes, 2))
             self.to_class = nn.Linear(c.code_dim, learned_codes)
         if c.motion_radius:  # the code alone must tell the camera motion: dx then dy logits
@@ -109,7 +111,10 @@ class LatentActionModel(nn.Module):
         return actions, quantized, loss, latents_BAD[moving]
 
     def motion_classes(self, motions_X2: torch.Tensor) -> torch.Tensor:
-        """(...) motion class of each (dx, dy): the nearest centroid, dx scaled by motion_dx_weight."""
+        """(...) motion class of each (dx, dy): its direction (classes "directions"), or the nearest
+        centroid, dx scaled by motion_dx_weight."""
+        if self.config.classes == "directions":
+            return direction_classes(motions_X2)
         scale = torch.tensor([self.config.motion_dx_weight, 1.0], device=motions_X2.device)
         distance = ((motions_X2.float()[..., None, :] - self.motion_centroids) * scale).pow(2).sum(-1)
         return distance.argmin(-1)
@@ -121,6 +126,12 @@ class LatentActionModel(nn.Module):
         rng = np.random.default_rng(seed)
         points = motions_X2.float().numpy()
         points = points[np.isfinite(points).all(1)]  # unknown player moves (NaN) are no class's
+        if self.config.classes == "directions":  # the classes are fixed; the centroids say what each one moves
+            labels = direction_classes(torch.from_numpy(points)).numpy()
+            self.motion_centroids.copy_(torch.tensor(np.array(
+                [points[labels == k].mean(0) if (labels == k).any() else np.array(DIRECTIONS[k], np.float32)
+                 for k in range(len(DIRECTIONS))]), dtype=torch.float32))
+            return
         points = points[rng.choice(len(points), min(sample, len(points)), replace=False)]
         scale = np.array([self.config.motion_dx_weight, 1.0])
         labels = kmeans(points * scale, len(self.motion_centroids), seed)
@@ -188,6 +199,24 @@ class LatentActionModel(nn.Module):
         actions = self.to_class(latents).argmax(-1) if self.config.motion_codes else self.vq.nearest(latents)
         still = self.still_transitions(frames_BTHW3)
         return actions if still is None else actions.masked_fill(still, self.config.still_id)
+
+
+# The classes by direction, each with a move it stands for when the data has none (content displacement,
+# motion.py: the player going right moves the content left, going up moves it down).
+DIRECTIONS = ((0.0, 0.0), (-2.0, 0.0), (2.0, 0.0), (0.0, 3.0), (0.0, -3.0), (-2.0, 3.0), (-2.0, -3.0))
+STEP = 0.5  # px each way under which a move is idle on that axis
+
+
+def direction_classes(moves_X2: torch.Tensor) -> torch.Tensor:
+    """(...) class of each move (dx, dy) by the player's way: 0 idle, 1 right, 2 left, 3 up, 4 down,
+    5 right+up, 6 right+down; left+up and left+down are left."""
+    right, left = moves_X2[..., 0] < -STEP, moves_X2[..., 0] > STEP
+    up, down = moves_X2[..., 1] > STEP, moves_X2[..., 1] < -STEP
+    out = torch.zeros(moves_X2.shape[:-1], dtype=torch.long, device=moves_X2.device)
+    out[up], out[down] = 3, 4
+    out[right], out[right & up], out[right & down] = 1, 5, 6
+    out[left] = 2
+    return out
 
 
 def _per_pixel(weights_BTNK: torch.Tensor, patch: int) -> torch.Tensor:

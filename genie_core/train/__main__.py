@@ -101,7 +101,8 @@ def run_dynamics(args) -> dict:
                                      **{field: getattr(args, field) for field in DYNAMICS_FLAGS
                                         if getattr(args, field) is not None})
     lam_config = dataclasses.replace(config.lam, image_size=tokenizer.config.image_size,
-                                     anchor=args.lam_anchor or config.lam.anchor)
+                                     anchor=args.lam_anchor or config.lam.anchor,
+                                     classes=args.lam_classes or config.lam.classes)
     player = lam_config.motion_codes and lam_config.anchor == "player"
     if not args.fresh:
         check_resumable(args.out, {"lam": lam_config, "dynamics": dyn_config})

@@ -94,6 +94,9 @@ def _dynamics_flags(dyn: argparse.ArgumentParser) -> None:
                      help="what the LAM's motion-anchored codes are classes of: the camera's motion, or the player's "
                           "move in every game (the camera's where it follows, the tracked sprite's where the screen "
                           "stays still; for many games at once) (default: the preset's, camera)")
+    dyn.add_argument("--lam-classes", choices=["kmeans", "directions"], default=None,
+                     help="how moves become the LAM's classes: k-means of the training data's moves, or fixed by the "
+                          "player's way (idle, right, left, up, down, right+up, right+down) (default: the preset's, kmeans)")
     dyn.add_argument("--freeze-lam", type=on_off, default=False, metavar="on|off",
                      help="with --init: train the dynamics model only, so every latent action keeps its meaning "
                           "and the --init checkpoint's critic, prior and actions.json still fit (default off)")
