@@ -204,14 +204,14 @@ class LatentActionModel(nn.Module):
 # The classes by direction, each with a move it stands for when the data has none (content displacement,
 # motion.py: the player going right moves the content left, going up moves it down).
 DIRECTIONS = ((0.0, 0.0), (-2.0, 0.0), (2.0, 0.0), (0.0, 3.0), (0.0, -3.0), (-2.0, 3.0), (-2.0, -3.0))
-STEP = 0.5  # px each way under which a move is idle on that axis
+IDLE_BELOW = 0.5  # px each way under which a move is idle on that axis
 
 
 def direction_classes(moves_X2: torch.Tensor) -> torch.Tensor:
     """(...) class of each move (dx, dy) by the player's way: 0 idle, 1 right, 2 left, 3 up, 4 down,
     5 right+up, 6 right+down; left+up and left+down are left."""
-    right, left = moves_X2[..., 0] < -STEP, moves_X2[..., 0] > STEP
-    up, down = moves_X2[..., 1] > STEP, moves_X2[..., 1] < -STEP
+    right, left = moves_X2[..., 0] < -IDLE_BELOW, moves_X2[..., 0] > IDLE_BELOW
+    up, down = moves_X2[..., 1] > IDLE_BELOW, moves_X2[..., 1] < -IDLE_BELOW
     out = torch.zeros(moves_X2.shape[:-1], dtype=torch.long, device=moves_X2.device)
     out[up], out[down] = 3, 4
     out[right], out[right & up], out[right & down] = 1, 5, 6
