@@ -117,12 +117,14 @@ def link_tracks(blobs: list[list[Blob]]) -> list[Track]:
     return ended + live
 
 
-def player_steps(frames_THW3: torch.Tensor) -> torch.Tensor:
+def player_steps(frames_THW3: torch.Tensor, foreground_THW: torch.Tensor | None = None) -> torch.Tensor:
     """(T, 2) float: the tracked player's screen step (dx, dy) into each frame; NaN where the
-    player was not seen in both frames (and in frame 0). For episodes whose screen stays still."""
+    player was not seen in both frames (and in frame 0). For episodes whose screen stays still.
+    foreground_THW: foreground(frames) when the caller has it already."""
     frames = torch.as_tensor(frames_THW3)
+    mask = foreground(frames) if foreground_THW is None else foreground_THW
     steps = torch.full((len(frames), 2), float("nan"))
-    tracks = link_tracks(frame_blobs(frames, label_blobs(foreground(frames))))
+    tracks = link_tracks(frame_blobs(frames, label_blobs(mask)))
     if not tracks:
         return steps
     player = max(tracks, key=lambda track: (track.lane_crossings(), len(track.centres)))
@@ -144,9 +146,10 @@ def player_moves(frames_THW3: torch.Tensor, camera_T2: torch.Tensor) -> torch.Te
     median background explains nearly every pixel), the tracked sprite's step, negated: 0 where two
     frames are the same, NaN where the sprite was not seen. camera_T2: episode_motions' output."""
     frames = torch.as_tensor(frames_THW3)
-    if foreground(frames).float().mean().item() >= STILL_SCREEN_FOREGROUND:
+    mask = foreground(frames)
+    if mask.float().mean().item() >= STILL_SCREEN_FOREGROUND:
         return torch.as_tensor(camera_T2).float()
-    moves = -player_steps(frames)
+    moves = -player_steps(frames, mask)
     unchanged = torch.cat((torch.ones(1, dtype=torch.bool), (frames[1:] == frames[:-1]).flatten(1).all(1)))
     moves[unchanged] = 0.0
     return moves
