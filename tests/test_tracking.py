@@ -55,7 +55,7 @@ def test_moves_are_written_as_the_camera_would_be_and_follow_the_camera_where_it
 
 
 def test_the_measurement_reads_procgen_keys_and_scores_a_folder(tmp_path, capsys):
-    assert key_way(7) == {"right": 1} and key_way(2) == {"left": 1, "up": 1} and key_way(4) == {}
+    assert key_way(7) == ("right",) and key_way(2) == ("left", "up") and key_way(4) == ()
     frames, _ = still_screen_episode()
     actions = np.array([7] * 6 + [5] * 5, dtype=np.int64)  # RIGHT while it goes right, then UP
     folder = tmp_path / "toy_heldout"

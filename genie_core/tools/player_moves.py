@@ -31,10 +31,10 @@ KEYS = {"right": (1, 0), "left": (-1, 0), "up": (0, -1), "down": (0, 1)}  # the 
 MOVED = 0.5  # px
 
 
-def key_way(action: int) -> dict[str, int]:
-    """Procgen action id -> the ways it asks for, e.g. RIGHT+UP -> {"right": 1, "up": 1}."""
+def key_way(action: int) -> tuple[str, ...]:
+    """Procgen action id -> the ways it asks for, e.g. RIGHT+UP -> ("right", "up")."""
     name = ACTION_NAMES[action] if 0 <= action < len(ACTION_NAMES) else ""
-    return {key: 1 for key in KEYS if key.upper() in name.split("+")}
+    return tuple(key for key in KEYS if key.upper() in name.split("+"))
 
 
 def score_folder(folder: str, episodes: int) -> dict:
