@@ -25,6 +25,7 @@ from genie_core.tools.action_names import (
     direction_actions,
     motion_table,
     name_actions_by_motion,
+    names_of_direction_classes,
 )
 from genie_core.tools.confusion import confusion
 from genie_core.tools.evaluate import (
@@ -87,6 +88,17 @@ def test_direction_keys_give_every_arrow_the_action_moving_most_that_way():
     still_keys = direction_actions(table, still=1)
     assert 1 not in still_keys.values() and still_keys["left"] == 4
     assert name_actions_by_motion(table, still=1)[1] == "still"
+
+
+def test_direction_classes_name_the_keys_by_their_class():
+    """A LAM with classes by direction needs no table: each key gets the class of its way, and the
+    class a move falls in (lam.direction_classes) is the action its key plays."""
+    from genie_core.models.lam import direction_classes
+
+    names, keys = names_of_direction_classes(8, still=7)
+    assert names == ["noop", "right", "left", "jump", "down", "right+jump", "right+down", "still"]
+    moves = torch.tensor([[-2.0, 0.0], [2.0, 0.0], [0.0, 3.0], [0.0, -3.0]])  # content shifts of each way
+    assert direction_classes(moves).tolist() == [keys["right"], keys["left"], keys["jump"], keys["down"]]
 
 
 @pytest.fixture(scope="module")

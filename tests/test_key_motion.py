@@ -10,7 +10,7 @@ import torch
 from genie_core.blocks.motion import shift_frames
 from genie_core.checkpoint import build_genie, save_genie
 from genie_core.data.clips import write_episode
-from genie_core.tools.key_motion import key_scores, passes
+from genie_core.tools.key_motion import agreement, agrees, key_scores, passes, player_scores
 from tests.test_motion import smooth_frames
 
 
@@ -31,10 +31,44 @@ def test_key_scores_read_right_left_and_jump_moves():
             "jump_held": moving(image, ([(0, 4)] * 4 + [(0, -2)] * 6 + [(0, -1)] * 5) * 2),  # lands 1 px low
             "right_held": moving(image, [(-1, 0)] * 12 + [(0, 0)] * 28)}  # stopped by a wall
     scores = key_scores(runs)
-    assert scores == {"right": -10.0, "left_back": 7.0, "jump": 16.0, "landing": -1.0, "right_held": -12.0}
+    camera = {"right": -10.0, "left_back": 7.0, "jump": 16.0}
+    # Where the picture scrolls, the player's move is the camera's.
+    assert scores == {**camera, "landing": -1.0, "right_held": -12.0,
+                      **{f"player_{k}": v for k, v in camera.items()}}
     assert passes(scores) == {"right": True, "left_back": True, "jump": True}
     still = key_scores({name: [image.numpy()] * 41 for name in runs})
     assert set(still.values()) == {0.0} and not any(passes(still).values())
+
+
+def sprite_moving(steps: list[tuple[int, int]]) -> list[np.ndarray]:
+    """A 4x4 red sprite stepping over a still striped background (a screen that does not scroll)."""
+    background = np.full((64, 64, 3), 90, np.uint8)
+    background[::8] = 120
+    frames, position = [], np.array([30, 30])
+    for step in [(0, 0)] + steps:
+        position += step
+        frame = background.copy()
+        frame[position[1]:position[1] + 4, position[0]:position[0] + 4] = (250, 40, 40)
+        frames.append(frame)
+    return frames
+
+
+def test_player_scores_follow_the_sprite_where_the_screen_stays():
+    runs = {"right": sprite_moving([(2, 0)] * 10), "right_left": sprite_moving([(2, 0)] * 10 + [(-2, 0)] * 10),
+            "jump": sprite_moving([(0, -2)] * 10)}
+    # Written as the camera's move would be: right is dx < 0, up is dy > 0.
+    assert player_scores(runs) == {"player_right": -20.0, "player_left_back": 20.0, "player_jump": 20.0}
+
+
+def test_agreement_is_the_real_games_way_by_half_or_staying_where_it_stays():
+    assert agrees(-8.0, -14.0) and not agrees(-6.0, -14.0) and not agrees(10.0, -14.0)
+    assert agrees(2.0, 0.0) and not agrees(-10.0, 1.0)
+    real = {"right": -14.0, "left_back": 0.0, "jump": 20.0, "player_right": 0.0, "player_left_back": 8.0,
+            "player_jump": 20.0}
+    model = {"right": -14.0, "left_back": 5.0, "jump": 9.0, "player_right": 0.0, "player_left_back": 4.0,
+             "player_jump": 10.0}
+    assert agreement([model, real], [real, real]) == {"right": 2, "left_back": 1, "jump": 1, "player_right": 2,
+                                                      "player_left_back": 2, "player_jump": 2}
 
 
 def test_key_motion_command_runs_on_a_tiny_checkpoint(tmp_path):

@@ -205,6 +205,8 @@ class LatentActionModel(nn.Module):
 # motion.py: the player going right moves the content left, going up moves it down).
 DIRECTIONS = ((0.0, 0.0), (-2.0, 0.0), (2.0, 0.0), (0.0, 3.0), (0.0, -3.0), (-2.0, 3.0), (-2.0, -3.0))
 IDLE_BELOW = 0.5  # px each way under which a move is idle on that axis
+# What each class by direction is called on the player's keys (actions.json): "jump" is up.
+DIRECTION_NAMES = ("noop", "right", "left", "jump", "down", "right+jump", "right+down")
 
 
 def direction_classes(moves_X2: torch.Tensor) -> torch.Tensor:

@@ -18,6 +18,7 @@ import numpy as np
 from ..checkpoint import CheckpointError
 from ..cli import OneLineParser
 from ..device import DEVICES
+from ..models.lam import DIRECTION_NAMES
 from ..files import atomic_write_json, check_writable
 from .confusion import clips_action_name, confusion
 from .evaluate import HORIZON, latent_and_true_actions, load_held_out
@@ -106,6 +107,15 @@ def direction_actions(table: np.ndarray, still: int | None = None) -> dict[str, 
     return {key: chosen[key] for key in KEY_DIRECTIONS if key in chosen}
 
 
+def names_of_direction_classes(num_actions: int, still: int | None) -> tuple[list[str], dict[str, int]]:
+    """Names and direction keys of a LAM whose codes are the classes by direction (lam.DIRECTION_NAMES,
+    then the reserved still action)."""
+    names = list(DIRECTION_NAMES) + ["unused"] * (num_actions - len(DIRECTION_NAMES))
+    if still is not None:
+        names[still] = "still"
+    return names, {key: names.index(key) for key in KEY_DIRECTIONS}
+
+
 def top_shares(table: np.ndarray, labels: list[str], top: int = 3) -> dict:
     """Per latent action, its `top` most common outcomes and their shares: the evidence for a name."""
     share = table / np.maximum(table.sum(1, keepdims=True), 1)
@@ -131,13 +141,19 @@ def name_from_data(checkpoint: str, data: str, device: str = "auto") -> tuple[li
     num_actions, still = models.lam.config.num_actions, models.lam.config.still_id
     table = motion_table(latent.numpy(), motions.numpy(), num_actions)
     names, directions = name_actions_by_motion(table, still), direction_actions(table, still)
+    by_class = models.lam.config.motion_codes and models.lam.config.classes == "directions"
+    if by_class:  # the classes were fixed by the player's way: the names are known, the data is evidence
+        names, directions = names_of_direction_classes(num_actions, still)
     evidence = {"player step (from the scene's shift)": top_shares(table, [motion_name(m) for m in MOTIONS])}
     known = (true >= 0).numpy()
     if known.any():  # true actions, when the data has them, are kept beside as evidence
         true_table, true_ids = confusion(latent.numpy()[known], true.numpy()[known], num_actions)
         evidence["true action"] = top_shares(true_table, [clips_action_name(data, a) for a in true_ids])
-    write_action_names(checkpoint, names, "average visible step of the player (the scene's global shift between "
-                       "frames, reversed) over held-out transitions given each latent action", evidence, directions)
+    method = ("the LAM's classes by the player's way (lam.DIRECTIONS); the evidence is the scene's global shift "
+              "between frames, reversed, over held-out transitions given each latent action") if by_class else (
+        "average visible step of the player (the scene's global shift between frames, reversed) over held-out "
+        "transitions given each latent action")
+    write_action_names(checkpoint, names, method, evidence, directions)
     return names, directions
 
 

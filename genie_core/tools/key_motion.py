@@ -8,7 +8,11 @@ shift search evaluate uses, on the pixels the player sees). Per start:
 - right: the content's total dx after 10 Right (the camera follows the player: content moves left);
 - left back: the content's dx gained over the 10 Left that follow them;
 - jump: how far the camera rose, the highest cumulative dy over 10 Jump (content moves down).
-A start passes when right <= -6 px, left back >= +5 px, jump >= +10 px. Two held keys are measured
+A start passes when right <= -6 px, left back >= +5 px, jump >= +10 px. The same three numbers are
+measured on the player's move too (tracking.player_moves: the camera's where it scrolls, the tracked
+sprite's where the screen stays still, so in bigfish or maze Right is the fish or the dot going right).
+With --real, a start agrees on a key when the model moves the real game's way by at least half as much,
+or stays within 3 px where the real game stays (issue 25's rule). Two held keys are measured
 beside them, with no floor, to set against the real game:
 - landing: with Jump held, the camera's lowest height over ticks 11-20 (the real game's first jump
   lands back near 0 there, then jumps again);
@@ -23,8 +27,10 @@ from dataclasses import dataclass
 import sys
 
 import numpy as np
+import torch
 
-from ..blocks.motion import frame_motions
+from ..blocks.motion import SEARCH_RADIUS, episode_motions, frame_motions
+from ..blocks.tracking import player_moves
 from ..checkpoint import CheckpointError
 from ..cli import OneLineParser, whole
 from ..data.clips import (
@@ -43,9 +49,12 @@ from . import print_and_save
 PLANS = {"right": "right*10", "right_left": "right*10,left*10", "jump": "jump*10", "jump_held": "jump*30",
          "right_held": "right*40"}
 COLUMNS = {"right": "right (dx)", "left_back": "left back", "jump": "jump (dy)", "landing": "landing",
-           "right_held": "right held"}  # key_scores' numbers, in the table's order
+           "right_held": "right held", "player_right": "player R", "player_left_back": "player back",
+           "player_jump": "player up"}  # key_scores' numbers, in the table's order
 # Floors (px): Right moves the content left, Left brings it back, Jump lifts the camera.
 FLOORS = {"right": -6.0, "left_back": 5.0, "jump": 10.0}
+AGREED = ("right", "left_back", "jump", "player_right", "player_left_back", "player_jump")
+STILL_PX = 3.0  # a move under this is "stays" in the agreement rule
 PROCGEN_KEYS = {"right": 7, "left": 1, "jump": 5, "noop": 4}  # procgen's RIGHT, LEFT, UP and NOOP action ids
 
 
@@ -56,7 +65,32 @@ def key_scores(runs: dict[str, list[np.ndarray]]) -> dict[str, float]:
     jump = np.cumsum(frame_motions(runs["jump"])[:, 1].numpy())
     held = np.cumsum(frame_motions(runs["jump_held"])[:, 1].numpy())
     return {"right": float(right), "left_back": float(right_left[10:].sum()), "jump": float(max(jump.max(), 0)),
-            "landing": float(held[10:20].min()), "right_held": float(frame_motions(runs["right_held"])[:, 0].sum())}
+            "landing": float(held[10:20].min()), "right_held": float(frame_motions(runs["right_held"])[:, 0].sum()),
+            **player_scores(runs)}
+
+
+def player_scores(runs: dict[str, list[np.ndarray]]) -> dict[str, float]:
+    """Right, left back and jump as key_scores measures them, on the player's move instead of the camera's
+    (unseen steps count 0)."""
+    def moves(frames: list[np.ndarray]) -> np.ndarray:
+        video = torch.from_numpy(np.stack(frames))
+        return np.nan_to_num(player_moves(video, episode_motions(video, SEARCH_RADIUS)).numpy())
+
+    right_left = moves(runs["right_left"])  # row 0 is the start frame's (0, 0)
+    return {"player_right": float(moves(runs["right"])[:, 0].sum()), "player_left_back": float(right_left[11:, 0].sum()),
+            "player_jump": float(max(np.cumsum(moves(runs["jump"])[:, 1]).max(), 0))}
+
+
+def agrees(model: float, real: float) -> bool:
+    """Issue 25's rule: the model moves the real game's way by at least half as much, or stays where it stays."""
+    if abs(real) < STILL_PX:
+        return abs(model) < STILL_PX
+    return model * real > 0 and abs(model) >= 0.5 * abs(real)
+
+
+def agreement(model_rows: list[dict[str, float]], real_rows: list[dict[str, float]]) -> dict[str, int]:
+    """Per measured key, the starts where the model agrees with the real game."""
+    return {k: int(sum(agrees(m[k], r[k]) for m, r in zip(model_rows, real_rows))) for k in AGREED}
 
 
 def passes(scores: dict[str, float]) -> dict[str, bool]:
@@ -190,7 +224,7 @@ def main(argv=None) -> int:
     result = {"model": summarise(rows), "model_starts": rows, "floors": FLOORS, "plans": PLANS,
               "direction_keys": world.direction_keys, "checkpoint": args.checkpoint, "data": args.data}
     if real_rows:
-        result.update(real=summarise(real_rows), real_starts=real_rows)
+        result.update(real=summarise(real_rows), real_starts=real_rows, agree=agreement(rows, real_rows))
     print_and_save(format_table(result), result, args.json)
     return 0
 
@@ -202,6 +236,9 @@ def format_table(result: dict) -> str:
         lines.append(f"{name + ' median px':<22}" + "".join(f"{s['median'][k]:>12.1f}" for k in COLUMNS))
         lines.append(f"{name + ' starts passed':<22}"
                      + "".join(f"{s['passed'][k]:>9d}/{s['starts']:<2d}" for k in FLOORS))
+    if "agree" in result:
+        lines.append(f"{'starts agreeing':<22}" + "".join(
+            f"{result['agree'][k]:>9d}/{result['model']['starts']:<2d}" if k in AGREED else f"{'':>12}" for k in COLUMNS))
     lines.append(f"{'floor px':<22}" + "".join(f"{FLOORS[k]:>12.1f}" if k in FLOORS else f"{'(none)':>12}"
                                                 for k in COLUMNS))
     return "\n".join(lines)
