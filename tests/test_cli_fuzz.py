@@ -25,8 +25,8 @@ from genie_core.data.__main__ import main as data_main
 from genie_core.data.clips import write_episode
 from genie_core.models.config import preset
 from genie_core.models.tokenizer import VideoTokenizer
-from genie_core.tools import (action_names, action_sheet, bench, evaluate, free_play, game_keys, key_agreement,
-                              key_grid, key_motion, long_horizon, player_moves, tokenizer_games)
+from genie_core.tools import (action_names, action_sheet, bench, code_confusion, evaluate, free_play, game_keys,
+                              key_agreement, key_grid, key_motion, long_horizon, player_moves, tokenizer_games)
 from genie_core.train.__main__ import main as train_main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -168,6 +168,11 @@ def in_process_cases(ws: Path, rng: random.Random) -> list[tuple[str, object, li
         ([*ev[:3], s(ws / "d64")], "64x64"), ([*ev, "--json", d16], "is a folder"),
         *file_cases(ws, ev[:2], "--data", ("garbage", "nokey")), *checkpoint_cases(ws, ev[2:]),
         *flag_cases([*ev[:3], s(ws / "nowhere")], {"--starts": ["0", "-3"], "--device": ["gpu"], **decode}, rng)])
+    cases["code_confusion"] = (code_confusion.main, [
+        ([*ev[:3], s(ws / "d64"), "--out", s(ws / "cc")], "64x64"), ([*ev, "--out", f"{ws / 'a_file'}/c"], "a_file"),
+        *file_cases(ws, [*ev[:2], "--out", s(ws / "cc")], "--data"),
+        *checkpoint_cases(ws, [*ev[2:], "--out", s(ws / "cc")]),
+        *flag_cases([*ev, "--out", s(ws / "cc")], {"--device": ["gpu"]}, rng)])
     cases["key_agreement"] = (key_agreement.main, [
         ([*ev[:3], s(ws / "d64")], "64x64"), ([*ev, "--json", d16], "is a folder"), ([*ev], "no level seed"),
         *file_cases(ws, ev[:2], "--data", ("garbage", "nokey")), *checkpoint_cases(ws, ev[2:]),
