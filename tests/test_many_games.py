@@ -61,9 +61,9 @@ def test_two_games_train_both_phases_with_the_player_anchor(tmp_path, monkeypatc
                        "--lam-anchor", "player"]) == 0
     by_way = tmp_path / "by_way"
     assert train_main(["dynamics", *common, "--out", str(by_way), "--steps", "1", "--tokenizer", str(tmp_path / "tok"),
-                       "--lam-anchor", "player", "--lam-classes", "directions"]) == 0
+                       "--lam-anchor", "player", "--lam-classes", "directions", "--lam-measured-codes", "on"]) == 0
     lam = load_genie(str(by_way)).lam
-    assert lam.config.classes == "directions"
+    assert lam.config.classes == "directions" and lam.config.measured_codes
     # Each class's centroid is the mean move of the data in it: right's goes right (content left), left's left.
     assert lam.motion_centroids[1, 0] < -0.5 and lam.motion_centroids[2, 0] > 0.5
     models = load_genie(str(dyn))
@@ -103,3 +103,23 @@ def test_classes_by_direction_name_the_players_way_in_content_moves():
     moves = torch.tensor([[0.2, -0.3], [-1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, -1.0], [-1.0, 1.0], [-3.0, -4.0],
                           [2.0, 2.0], [2.0, -2.0]])
     assert direction_classes(moves).tolist() == [0, 1, 2, 3, 4, 5, 6, 2, 2]
+
+
+def test_measured_codes_take_the_measured_class_where_a_move_is_known():
+    import dataclasses
+
+    from genie_core.models.config import preset
+    from genie_core.models.lam import LatentActionModel, direction_classes
+
+    torch.manual_seed(0)
+    config = dataclasses.replace(preset("tiny").lam, anchor="player", classes="directions", still_action=True,
+                                 motion_codes=True, num_actions=8)
+    frames = torch.randint(0, 256, (2, 5, 16, 16, 3), dtype=torch.uint8)
+    moves = torch.tensor([[[0.0, 0.0], [-2.0, 0.0], [2.0, 0.0], [float("nan"), 0.0], [0.0, 3.0]]] * 2)
+    guessed = LatentActionModel(config)
+    measured = LatentActionModel(dataclasses.replace(config, measured_codes=True))
+    measured.load_state_dict(guessed.state_dict())
+    by_encoder, by_measure = guessed(frames, None, moves).actions, measured(frames, None, moves).actions
+    known = torch.isfinite(moves[:, 1:]).all(-1)
+    assert (by_measure[known] == direction_classes(moves[:, 1:][known])).all()
+    assert (by_measure[~known] == by_encoder[~known]).all()  # unknown moves keep the encoder's guess

@@ -95,6 +95,11 @@ class LAMConfig:
     # so that a top-down game's 1-pixel step up has a class beside the scrolling games' larger moves.
     # "directions" needs 7 learned codes.
     classes: str = "kmeans"
+    # With motion_codes, in training: a transition whose move was measured takes that move's class as its
+    # code, and the encoder's guess only where the move is unknown (the encoder still learns to tell the
+    # class, and names the actions at evaluation). A one-pixel sprite step in a still-screen game is read
+    # by the tracker long before the encoder learns to read it; the dynamics model learns the keys from it.
+    measured_codes: bool = False
 
     @property
     def still_id(self) -> int | None:

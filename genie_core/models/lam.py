@@ -152,6 +152,8 @@ class LatentActionModel(nn.Module):
             if labelled.any():
                 target = self.motion_classes(moves[labelled])
                 loss = loss + F.cross_entropy(logits[labelled], target)
+                if self.config.measured_codes:
+                    actions = actions.masked_scatter(labelled, target)
         quantized = self.vq.lookup(actions)
         if still_BA is not None:
             actions = actions.masked_fill(still_BA, self.config.still_id)

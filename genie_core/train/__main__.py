@@ -102,7 +102,9 @@ def run_dynamics(args) -> dict:
                                         if getattr(args, field) is not None})
     lam_config = dataclasses.replace(config.lam, image_size=tokenizer.config.image_size,
                                      anchor=args.lam_anchor or config.lam.anchor,
-                                     classes=args.lam_classes or config.lam.classes)
+                                     classes=args.lam_classes or config.lam.classes,
+                                     measured_codes=(config.lam.measured_codes if args.lam_measured_codes is None
+                                                     else args.lam_measured_codes))
     player = lam_config.motion_codes and lam_config.anchor == "player"
     if not args.fresh:
         check_resumable(args.out, {"lam": lam_config, "dynamics": dyn_config})

@@ -97,6 +97,9 @@ def _dynamics_flags(dyn: argparse.ArgumentParser) -> None:
     dyn.add_argument("--lam-classes", choices=["kmeans", "directions"], default=None,
                      help="how moves become the LAM's classes: k-means of the training data's moves, or fixed by the "
                           "player's way (idle, right, left, up, down, right+up, right+down) (default: the preset's, kmeans)")
+    dyn.add_argument("--lam-measured-codes", type=on_off, default=None, metavar="on|off",
+                     help="in training, a transition whose move was measured takes its class as the LAM's code (the "
+                          "encoder's guess only where the move is unknown) (default: the preset's, off)")
     dyn.add_argument("--freeze-lam", type=on_off, default=False, metavar="on|off",
                      help="with --init: train the dynamics model only, so every latent action keeps its meaning "
                           "and the --init checkpoint's critic, prior and actions.json still fit (default off)")
