@@ -182,7 +182,7 @@ class DynamicsConfig:
 # Config fields that steer training only: two configs that differ in just these describe the same
 # weights (train dynamics --init ignores them).
 TRAINING_ONLY = ("mask_mode", "motion_weight", "motion_dx_weight", "entropy_weight", "dead_fraction",
-                 "context_noise", "snap_tolerance")
+                 "context_noise", "snap_tolerance", "measured_codes")
 
 
 @dataclass(frozen=True)

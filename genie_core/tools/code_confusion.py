@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 
 import numpy as np
@@ -75,9 +76,9 @@ def draw_panels(tables: dict[str, np.ndarray], names: list[str], path: str) -> N
 
 def format_table(result: dict) -> str:
     lines = ["share of each key's transitions whose latent action is named its way",
-             f"{'game':<12}{'transitions':>12}" + "".join(f"{k.lower():>8}" for k in KEYS)]
+             f"{'game':<16}{'transitions':>12}" + "".join(f"{k.lower():>8}" for k in KEYS)]
     for game, g in result["games"].items():
-        lines.append(f"{game:<12}{g['transitions']:>12}" + "".join(
+        lines.append(f"{game:<16}{g['transitions']:>12}" + "".join(
             f"{g['its_way'][k]:>8.2f}" if g["its_way"][k] is not None else f"{'-':>8}" for k in KEYS))
     return "\n".join(lines)
 
@@ -103,6 +104,8 @@ def main(argv=None) -> int:
                                    args.checkpoint)
             latent, true, _ = latent_and_true_actions(models, clips, device)
             game = game_of(folder)
+            if game in tables:  # two folders of one game (other agents): each keeps a row, by its folder's name
+                game = os.path.basename(os.path.normpath(folder))
             tables[game] = key_table(latent.numpy(), true.numpy(), num_actions)
             games[game] = {"transitions": int((true >= 0).sum()), "its_way": its_way_shares(tables[game], names),
                            "counts": tables[game].tolist()}
