@@ -7,7 +7,8 @@ LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 
 
 def pages() -> list[Path]:
-    return [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md")), REPO / "checkpoints" / "coinrun" / "MODEL_CARD.md"]
+    return [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md")), REPO / "checkpoints" / "coinrun" / "MODEL_CARD.md",
+            REPO / "checkpoints" / "games" / "MODEL_CARD.md"]
 
 
 def test_every_relative_link_exists():
