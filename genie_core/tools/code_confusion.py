@@ -11,7 +11,6 @@ share reaches 1. Every number goes to PREFIX.json.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 
@@ -22,8 +21,9 @@ from ..cli import OneLineParser
 from ..data.clips import ClipFormatError
 from ..data.coinrun import ACTION_NAMES
 from ..device import DEVICES
-from ..files import atomic_write_bytes, atomic_write_json, check_writable
+from ..files import atomic_write_json, check_writable
 from ..loading import load_models, read_action_labels
+from .confusion import save_figure
 from .evaluate import held_out_clips, latent_and_true_actions
 from .game_keys import game_of
 
@@ -67,11 +67,7 @@ def draw_panels(tables: dict[str, np.ndarray], names: list[str], path: str) -> N
             if value >= 0.05:
                 ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=5, color="w" if value < 0.5 else "k")
     fig.suptitle("P(latent action | key pressed), held-out transitions of each game", fontsize=9)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    save_figure(fig, path, dpi=110)
 
 
 def format_table(result: dict) -> str:

@@ -35,9 +35,16 @@ def draw_confusion(table: np.ndarray, true_names: list[str], path: str) -> None:
     for (i, j), value in np.ndenumerate(share):
         ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6, color="w" if value < 0.5 else "k")
     ax.set_title("P(true action | latent action), held-out transitions", fontsize=9)
+    save_figure(fig, path, dpi=100)
+
+
+def save_figure(fig, path: str, dpi: int) -> None:
+    """A matplotlib figure as a PNG at path (written whole, then renamed), and closed."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
+    fig.savefig(buffer, format="png", dpi=dpi)
     plt.close(fig)
     atomic_write_bytes(path, buffer.getvalue())
 
