@@ -18,8 +18,8 @@ import numpy as np
 from ..checkpoint import CheckpointError
 from ..cli import OneLineParser
 from ..device import DEVICES
-from ..models.lam import DIRECTION_NAMES
 from ..files import atomic_write_json, check_writable
+from ..models.lam import DIRECTION_NAMES
 from .confusion import clips_action_name, confusion
 from .evaluate import HORIZON, latent_and_true_actions, load_held_out
 
