@@ -13,37 +13,24 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-
 from ..checkpoint import CheckpointError
 from ..cli import OneLineParser, whole
-from ..data.clips import ClipFormatError, check_frame_size, list_episodes
-from ..decoding import add_decode_flags, resolve_decode_settings
+from ..data.clips import ClipFormatError
+from ..decoding import add_decode_flags
 from ..device import add_device_flags
 from ..files import check_writable
-from ..loading import load_world
 from . import print_and_save
 from .game_keys import game_of
-from .key_motion import AGREED, agreement, key_scores, level_of, play_model, play_real, readable_starts
+from .key_motion import agreement, keyed_world, score_starts, summarise
 
 SHOWN = ("right", "left_back", "jump")  # the camera's moves, named as issue 25's table names them
 
 
-def game_agreement(world, folder: str, starts: int) -> dict:
+def game_agreement(world, folder: str, starts: int, checkpoint: str) -> dict:
     """One game's per-start model and real scores, their medians and the starts that agree."""
-    headers, images = readable_starts(list_episodes(folder), starts)
-    if not headers:
-        raise ValueError(f"{folder}: no readable episode .npz files")
-    model_rows, real_rows = [], []
-    for header, image in zip(headers, images):
-        check_frame_size(header.path, (header.height, header.width), world.image_size, "the checkpoint",
-                         "use a checkpoint trained on frames of that size")
-        level, game = level_of(header.path)
-        model_rows.append(key_scores(play_model(world, image)))
-        real_rows.append(key_scores(play_real(level, world.image_size, game)))
+    model_rows, real_rows = score_starts(world, folder, starts, True, checkpoint)
     return {"starts": len(model_rows), "agree": agreement(model_rows, real_rows),
-            "model_median": {k: float(np.median([r[k] for r in model_rows])) for k in AGREED},
-            "real_median": {k: float(np.median([r[k] for r in real_rows])) for k in AGREED},
+            "model_median": summarise(model_rows)["median"], "real_median": summarise(real_rows)["median"],
             "model_starts": model_rows, "real_starts": real_rows}
 
 
@@ -77,9 +64,8 @@ def main(argv=None) -> int:
     try:
         if args.json:
             check_writable(args.json, make_folders=True)
-        world = load_world(args.checkpoint, args.device, precision=args.precision)
-        world.settings = resolve_decode_settings(args, world.settings)
-        games = {game_of(folder): game_agreement(world, folder, args.starts) for folder in args.data}
+        world = keyed_world(args)
+        games = {game_of(folder): game_agreement(world, folder, args.starts, args.checkpoint) for folder in args.data}
     except (CheckpointError, ClipFormatError, ValueError, OSError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

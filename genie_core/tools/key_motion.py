@@ -186,6 +186,36 @@ def readable_starts(paths: list[str], count: int) -> tuple[list, list[np.ndarray
     return headers, starts
 
 
+def keyed_world(args: argparse.Namespace):
+    """The checkpoint's world at the command's decoding flags; raises ValueError when its actions.json names no
+    action for a key the plans press."""
+    world = load_world(args.checkpoint, args.device, precision=args.precision)
+    world.settings = resolve_decode_settings(args, world.settings)
+    known = set(world.direction_keys or {}) | set(world.action_names or [])  # as --actions reads words
+    missing = [k for k in ("right", "left", "jump") if k not in known]
+    if missing:
+        raise ValueError(f"{args.checkpoint}: actions.json names no action for {', '.join(missing)}")
+    return world
+
+
+def score_starts(world, data: str, count: int, real: bool, checkpoint: str) -> tuple[list[dict], list[dict]]:
+    """key_scores of the plans from the first frame of the first `count` readable episodes of data, in the model
+    and (real) in the real game; every start's frame size is checked before any plays."""
+    headers, starts = readable_starts(list_episodes(data), count)
+    if not headers:
+        raise ValueError(f"{data}: no readable episode .npz files")
+    for header in headers:
+        check_frame_size(header.path, (header.height, header.width), world.image_size,
+                         f"the checkpoint {checkpoint}", "use a checkpoint trained on frames of that size")
+    rows, real_rows = [], []
+    for header, image in zip(headers, starts):
+        rows.append(key_scores(play_model(world, image)))
+        if real:
+            level, game = level_of(header.path)
+            real_rows.append(key_scores(play_real(level, world.image_size, game)))
+    return rows, real_rows
+
+
 def main(argv=None) -> int:
     p = OneLineParser(prog="python -m genie_core.tools.key_motion", description=__doc__,
                       formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -200,24 +230,8 @@ def main(argv=None) -> int:
     try:
         if args.json:
             check_writable(args.json, make_folders=True)
-        world = load_world(args.checkpoint, args.device, precision=args.precision)
-        world.settings = resolve_decode_settings(args, world.settings)
-        known = set(world.direction_keys or {}) | set(world.action_names or [])  # as --actions reads words
-        missing = [k for k in ("right", "left", "jump") if k not in known]
-        if missing:
-            raise ValueError(f"{args.checkpoint}: actions.json names no action for {', '.join(missing)}")
-        headers, starts = readable_starts(list_episodes(args.data), args.starts)
-        if not headers:
-            raise ValueError(f"{args.data}: no readable episode .npz files")
-        for header in headers:
-            check_frame_size(header.path, (header.height, header.width), world.image_size,
-                             f"the checkpoint {args.checkpoint}", "use a checkpoint trained on frames of that size")
-        rows, real_rows = [], []
-        for header, image in zip(headers, starts):
-            rows.append(key_scores(play_model(world, image)))
-            if args.real:
-                level, game = level_of(header.path)
-                real_rows.append(key_scores(play_real(level, world.image_size, game)))
+        world = keyed_world(args)
+        rows, real_rows = score_starts(world, args.data, args.starts, args.real, args.checkpoint)
     except (CheckpointError, ClipFormatError, ValueError, OSError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
