@@ -50,6 +50,12 @@ class DecodeSettings:
     copy_bias: float = field(default=0.0, metadata=flag(
         ("--copy-bias",), "bonus on keeping each token of the previous frame (0: plain argmax; higher: a patch "
                           "changes only when the model is surer)", type=number(), metavar="B"))
+    # With motion, added to the unmoved last frame's copy logit only (on top of copy_bias), decoding
+    # only: below 0 a token keeps the moved draft's rather than the unmoved frame's. A model whose
+    # learned copy gates lean to the unmoved frame shows a still picture while its camera moves.
+    unmoved_bias: float = field(default=0.0, metadata=flag(
+        ("--unmoved-bias",), "with motion: bonus on keeping the unmoved last frame's token rather than the moved "
+                             "draft's (below 0: the picture follows the camera more)", type=number(), metavar="B"))
     # Show the previous (or moved) frame's pixels for every patch whose token equals its source's,
     # so the start image stays sharp instead of passing through the tokenizer.
     reuse_patches: bool = field(default=False, metadata=flag(
@@ -113,8 +119,10 @@ class DecodeSettings:
                 raise ValueError(f"{name.replace('_', ' ')} must be 0 (greedy) or more, got {value!r}")
         if self.order not in ORDERS:
             raise ValueError(f"unknown unmask order {self.order!r}; use {' or '.join(ORDERS)}")
-        if not (isinstance(self.copy_bias, (int, float)) and math.isfinite(self.copy_bias)):
-            raise ValueError(f"copy bias must be a finite number, got {self.copy_bias!r}")
+        for name in ("copy_bias", "unmoved_bias"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value)):
+                raise ValueError(f"{name.replace('_', ' ')} must be a finite number, got {value!r}")
 
 
 def split_legacy_fields(config: dict) -> tuple[dict, dict]:

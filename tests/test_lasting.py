@@ -150,7 +150,8 @@ def test_cached_world_equals_uncached_with_the_strip_hidden_held_and_gated():
     assert set(missing) == {"copy_gate.weight", "copy_gate.bias"}
     torch.nn.init.normal_(dynamics.copy_gate.weight, std=1.0)  # gates that matter
     dynamics.eval()
-    settings = DecodeSettings(rounds=2, temperature=1.0, order="random", revealed_rounds=2, revealed_temperature=1.0)
+    settings = DecodeSettings(rounds=2, temperature=1.0, order="random", revealed_rounds=2, revealed_temperature=1.0,
+                              unmoved_bias=-1.5)
     results = []
     for cached in (True, False):
         rollout = (Rollout if cached else UncachedRollout)(models.tokenizer, dynamics, settings, context=4)
@@ -162,3 +163,19 @@ def test_cached_world_equals_uncached_with_the_strip_hidden_held_and_gated():
     assert results[0][0].equal(results[1][0]) and results[0][1].equal(results[1][1])
     assert (results[0][1][1:] == dynamics.mask_id).any()  # some generated frame had its strip hidden
     assert (results[0][2].int() - results[1][2].int()).abs().max() <= 1
+
+
+def test_unmoved_bias_moves_only_the_unmoved_frames_copy_logit():
+    models = build_genie("tiny", seed=2)
+    dynamics = models.dynamics.eval()
+    N, V = dynamics.config.tokens_per_frame, dynamics.config.num_codes
+    h = torch.randn(1, N // dynamics.config.token_merge ** 2, dynamics.config.dim)
+    previous = torch.randint(0, V, (1, N))
+    draft = (previous + 1) % V  # every token's two copy sources differ
+    action = torch.tensor([2])
+    with torch.no_grad():
+        plain, biased = (dynamics.head(h, previous, action, drafts_BTN=draft, unmoved_bias=b) for b in (0.0, -2.0))
+    expected = torch.zeros_like(plain).scatter_(-1, previous[..., None], -2.0)
+    assert torch.allclose(biased - plain, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="unmoved bias"):
+        DecodeSettings(unmoved_bias=float("nan"))
