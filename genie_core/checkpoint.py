@@ -155,7 +155,8 @@ def check_parts_agree(folder: str, models: GenieModels) -> None:
     for what, (a, b) in pairs.items():
         if a != b:
             raise CheckpointError(f"{folder}: its parts do not fit together ({what}: {a} != {b})")
-    if models.critic is not None and models.critic.config.followed_pixels != dyn.followed_pixels:
+    # A dynamics model that keeps no player in its draft leaves the critic the player it measured on the data.
+    if models.critic is not None and dyn.followed_pixels and models.critic.config.followed_pixels != dyn.followed_pixels:
         raise CheckpointError(f"{folder}: its parts do not fit together (the critic was trained around another "
                               f"player than the dynamics model follows: retrain it with train critic --dynamics)")
 

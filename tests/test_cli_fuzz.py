@@ -146,10 +146,10 @@ def in_process_cases(ws: Path, rng: random.Random) -> list[tuple[str, object, li
             "--mask-mode": ["all"], "--mask-revealed": ["yes"], "--copy-gates": ["1"], "--context-noise": ["-0.1", "2"],
             "--snap-tolerance": ["-1", "1.5"]}, rng)])
     crit = ["critic", "--out", f"{out}/critic", "--device", "cpu", "--steps", "1", "--data", d16]
-    cases["train critic"] = (train_main, [([*crit, "--dynamics", ck], "followed"),
+    cases["train critic"] = (train_main, [([*crit, "--dynamics", ck], "16 frames"),
                                           *checkpoint_cases(ws, crit, "--dynamics", {"ck_truncated": "truncated", "nowhere": "nowhere"})])
     pri = ["prior", "--out", f"{out}/prior", "--device", "cpu", "--steps", "1", "--data", d16]
-    cases["train prior"] = (train_main, [([*pri, "--dynamics", ck], "followed"),
+    cases["train prior"] = (train_main, [([*pri, "--dynamics", ck], "16 frames"),
                                          *checkpoint_cases(ws, pri, "--dynamics", {"ck_truncated": "truncated", "nowhere": "nowhere"})])
     export = ["export", "--out", f"{out}/exported"]
     export_decode = {"--maskgit-steps" if flag == "--steps" else flag: bad for flag, bad in decode.items()}

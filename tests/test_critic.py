@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from genie_core.blocks.motion import largest_blob
 from genie_core.checkpoint import CheckpointError, build_genie, check_parts_agree, load_genie, save_genie
 from genie_core.data.clips import write_episode
 from genie_core.decoding import DecodeSettings
@@ -144,6 +145,24 @@ def test_a_critic_trained_around_another_player_does_not_fit():
     genie.critic = MoveCritic(CriticConfig.around(FOLLOWED[:2], 16, genie.dynamics.config.motion_radius))
     with pytest.raises(CheckpointError, match="another player"):
         check_parts_agree("other", genie)
+
+
+def test_a_dynamics_model_that_keeps_no_player_takes_a_critic_around_the_player_measured_on_the_data():
+    """Many games at once: the dynamics model keeps no player in its draft, so train critic measures the
+    followed player on the video (tests/test_followed.py) and the checkpoint takes the critic around it."""
+    genie = build_genie("tiny", seed=0)
+    assert genie.dynamics.config.followed_pixels == ()
+    genie.critic = MoveCritic(CriticConfig.around(FOLLOWED, 16, genie.dynamics.config.motion_radius))
+    check_parts_agree("many games", genie)
+
+
+def test_followed_pixels_keep_the_largest_blob_only():
+    still = torch.zeros(16, 16, dtype=torch.bool)
+    still[6:9, 6:9] = True
+    still[1, 14] = True  # a stray pixel of scenery that also stayed
+    kept = largest_blob(still)
+    assert kept.sum() == 9 and not kept[1, 14] and kept[6:9, 6:9].all()
+    assert not largest_blob(torch.zeros(4, 4, dtype=torch.bool)).any()
 
 
 def test_latent_actions_from_video_play_as_given_the_critic_and_prior_stand_aside():

@@ -10,6 +10,7 @@ from genie_core.blocks.motion import followed_pixels, move_camera, pixel_mask, s
 from genie_core.checkpoint import build_genie, load_genie, save_genie
 from genie_core.decoding import DecodeSettings
 from genie_core.train.__main__ import main as train_main
+from genie_core.train.starting import measure_followed
 from genie_core.world.rollout import Rollout
 
 from tests.test_train import common, moving_squares  # noqa: F401  (the fixture)
@@ -33,6 +34,23 @@ def test_followed_pixels_are_the_sprite_that_stays_while_the_level_moves():
     assert torch.equal(pixel_mask(found, 32), expected)
     assert followed_pixels([followed_video(still=True)]) == ()  # a still camera follows nothing
     assert pixel_mask((), 32) is None
+
+
+def test_the_player_is_measured_over_the_whole_data_and_stray_pixels_are_left_out():
+    """A folder of many games in name order starts with a still-screen game's episodes: the measure spreads
+    its episodes over all of them. A pixel of scenery that also stayed is not part of the player."""
+    class Clips:
+        episodes = [f"still{i}" for i in range(70)] + [f"scroll{i}" for i in range(10)]
+
+        def _frames(self, index):
+            video = followed_video(seed=index, still=index < 70)
+            if index >= 70:
+                video[:, 9, 22] = 255  # one still pixel away from the player
+            return video.numpy()
+
+    expected = torch.zeros(32, 32, dtype=torch.bool)
+    expected[SPRITE] = True
+    assert torch.equal(pixel_mask(measure_followed(Clips()), 32), expected)
 
 
 def test_a_moved_frame_keeps_the_followed_pixels_and_leaves_no_trail_of_them():

@@ -235,6 +235,18 @@ def test_a_tokenizers_decoder_grows_deeper_at_init_and_starts_as_the_old_tokeniz
     assert train_main(["tokenizer", *common(moving_squares, shallow, 1), "--init", str(out)]) == 2  # only grows
 
 
+def test_a_frozen_encoder_keeps_every_frames_tokens_while_the_decoder_learns(tmp_path, moving_squares):
+    from genie_core.checkpoint import build_genie, load_component, save_genie
+    source, out = tmp_path / "source", tmp_path / "dec"
+    save_genie(build_genie("tiny", seed=3), str(source))
+    assert train_main(["tokenizer", *common(moving_squares, out, 3), "--freeze-encoder", "on"]) == 2  # needs --init
+    assert train_main(["tokenizer", *common(moving_squares, out, 3), "--init", str(source), "--freeze-encoder", "on"]) == 0
+    old, new = (load_component(str(f / "tokenizer"), "tokenizer").eval() for f in (source, out))
+    frames = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (1, 3, 16, 16, 3), dtype=np.uint8))
+    assert torch.equal(new.encode(frames), old.encode(frames))
+    assert not torch.equal(new.to_pixels.weight, old.to_pixels.weight)
+
+
 def test_a_dynamics_model_grows_deeper_at_init_and_starts_as_the_old_one(tmp_path, moving_squares):
     source = tmp_path / "source"
     models = build_genie("tiny", seed=5)

@@ -122,7 +122,19 @@ def followed_pixels(episodes, share: float = 0.2) -> tuple[int, ...]:
     # Within SEARCH_RADIUS of the border a move replicates edge pixels, so "explained" means little there.
     followed[:SEARCH_RADIUS], followed[-SEARCH_RADIUS:], followed[:, :SEARCH_RADIUS], followed[:, -SEARCH_RADIUS:] = (
         False, False, False, False)
-    return tuple(torch.nonzero(followed.flatten()).flatten().tolist())
+    return tuple(torch.nonzero(largest_blob(followed).flatten()).flatten().tolist())
+
+
+def largest_blob(mask_HW: torch.Tensor) -> torch.Tensor:
+    """The mask's largest 8-connected blob: the player, without stray pixels elsewhere (a video of many
+    games keeps a few pixels of some game's scenery still, and a box around all of them would be the screen)."""
+    from .tracking import label_blobs
+
+    if not mask_HW.any():
+        return mask_HW
+    labels = label_blobs(mask_HW[None])[0]
+    ids, counts = labels[mask_HW].unique(return_counts=True)
+    return labels == ids[counts.argmax()]
 
 
 def pixel_mask(indices: tuple[int, ...], size: int) -> torch.Tensor | None:

@@ -25,7 +25,7 @@ from ..data.sampler import ClipSampler
 from ..decoding import resolve_decode_settings, write_settings
 from ..device import pick_device
 from ..files import atomic_copy, atomic_write_text, to_json
-from ..models.config import preset
+from ..models.config import TokenizerConfig, preset
 from ..models.critic import CriticConfig, MoveCritic
 from ..models.dynamics import DynamicsModel
 from ..models.lam import LatentActionModel
@@ -36,7 +36,8 @@ from .prior_objective import PriorObjective
 from .loop import LoopOptions, check_resumable, train
 from .flags import PRESET_SIZES, parse_args
 from .starting import initial_followed, load_initial_weights, measure_followed
-from .objectives import TokenizerObjective, WorldModelObjective, cached_pretokenize
+from .objectives import TokenizerObjective, WorldModelObjective, cached_pretokenize, freeze_tokenizer_encoder
+
 
 def _samplers(args, size: int, model: str, other_fix: str):
     """Train and validation windows; refuses frames of another size than `model` takes (ValueError)."""
@@ -63,8 +64,8 @@ def _options(args) -> LoopOptions:
 
 def run_tokenizer(args) -> dict:
     device = pick_device(args.device)
-    config = preset(args.preset).tokenizer
-    if args.fsq_levels:
+    config = preset(args.preset).tokenizer if not args.freeze_encoder else frozen_encoder_config(args)
+    if args.fsq_levels and not args.freeze_encoder:
         config = dataclasses.replace(config, fsq_levels=args.fsq_levels, num_codes=math.prod(args.fsq_levels),
                                      code_dim=len(args.fsq_levels))
     config = dataclasses.replace(config, decoder_depth=args.decoder_depth or config.decoder_depth)
@@ -75,9 +76,22 @@ def run_tokenizer(args) -> dict:
     tokenizer = VideoTokenizer(config)
     if args.init:  # a resumed run then overwrites these with its own latest weights
         load_initial_weights({"tokenizer": tokenizer}, args.init, grow=True)
-    objective = TokenizerObjective(tokenizer, train_clips, val_clips)
+    if args.freeze_encoder:
+        freeze_tokenizer_encoder(tokenizer)
+    objective = TokenizerObjective(tokenizer, train_clips, val_clips, freeze_encoder=args.freeze_encoder)
     return train(objective, _options(args), device, {"phase": "tokenizer", "data": args.data, "preset": args.preset,
-                                                     "init": args.init})
+                                                     "init": args.init, "freeze_encoder": args.freeze_encoder})
+
+
+def frozen_encoder_config(args) -> TokenizerConfig:
+    """--freeze-encoder: the --init tokenizer's config (its code kept; --decoder-depth may still grow it)."""
+    if not args.init:
+        raise ValueError("--freeze-encoder on needs --init: the tokenizer whose tokens to keep")
+    folder = os.path.join(args.init, "tokenizer")
+    base = load_component(folder if os.path.isdir(folder) else args.init, "tokenizer").config
+    if args.fsq_levels and tuple(args.fsq_levels) != tuple(base.fsq_levels):
+        raise ValueError(f"--freeze-encoder on keeps the code of --init ({base.fsq_levels}): drop --fsq-levels")
+    return base
 
 
 def run_dynamics(args) -> dict:
@@ -134,15 +148,24 @@ def run_dynamics(args) -> dict:
 DYNAMICS_FLAGS = ("mask_revealed", "copy_gates", "context_noise", "snap_tolerance", "hide_behind_player")
 
 
+def judged_player(dynamics, clips) -> tuple[int, ...]:
+    """The pixels a critic or prior looks around: the player the dynamics model keeps in its draft
+    (--keep-followed on), else the one the camera follows in the data, measured as training does."""
+    followed = dynamics.config.followed_pixels or measure_followed(clips, "the dynamics model keeps none: "
+                                                                          "measured on the data")
+    if not followed:
+        raise ValueError("the camera follows no player in the data: there is no player to judge moves around")
+    return followed
+
+
 def run_critic(args) -> dict:
     device = pick_device(args.device)
     dynamics = load_component(os.path.join(args.dynamics, "dynamics"), "dynamics")
-    if not dynamics.config.motion_radius or not dynamics.config.followed_pixels:
-        raise ValueError(f"--dynamics {args.dynamics}: its dynamics model has no camera motion or no followed "
-                         f"player (train it with --keep-followed on); the critic judges moves around that player")
+    if not dynamics.config.motion_radius:
+        raise ValueError(f"--dynamics {args.dynamics}: its dynamics model has no camera motion for a critic to judge")
     size = load_component(os.path.join(args.dynamics, "tokenizer"), "tokenizer").config.image_size
     train_clips, val_clips = _samplers(args, size, f"the models in {args.dynamics}", "use the data they learned from")
-    config = CriticConfig.around(dynamics.config.followed_pixels, size, dynamics.config.motion_radius)
+    config = CriticConfig.around(judged_player(dynamics, train_clips), size, dynamics.config.motion_radius)
     if not args.fresh:
         check_resumable(args.out, {"critic": config})
     objective = CriticObjective(MoveCritic(config), train_clips, val_clips)
@@ -153,12 +176,12 @@ def run_prior(args) -> dict:
     device = pick_device(args.device)
     dynamics = load_component(os.path.join(args.dynamics, "dynamics"), "dynamics")
     lam = load_component(os.path.join(args.dynamics, "lam"), "lam").eval()
-    if not dynamics.config.motion_radius or not dynamics.config.followed_pixels or not lam.config.motion_codes:
+    if not dynamics.config.motion_radius or not lam.config.motion_codes:
         raise ValueError(f"--dynamics {args.dynamics}: the prior needs a dynamics model with camera motion and a "
-                         f"followed player (--keep-followed on) and a LAM whose codes are motion classes")
+                         f"LAM whose codes are motion classes")
     size = lam.config.image_size
     train_clips, val_clips = _samplers(args, size, f"the models in {args.dynamics}", "use the data they learned from")
-    around = CriticConfig.around(dynamics.config.followed_pixels, size, dynamics.config.motion_radius)
+    around = CriticConfig.around(judged_player(dynamics, train_clips), size, dynamics.config.motion_radius)
     sideways = sideways_of(lam.motion_centroids, lam.config.still_id, lam.config.num_actions)
     config = PriorConfig(size, lam.config.num_actions, dynamics.config.motion_radius, around.window, around.box,
                          sideways=sideways)

@@ -54,6 +54,9 @@ def parse_args(argv=None, description: str = "") -> argparse.Namespace:
     tok.add_argument("--decoder-depth", type=whole(1), default=None, metavar="N",
                      help="decoder blocks (default: the preset's); --init from a shallower decoder adds blocks that "
                           "start as the identity")
+    tok.add_argument("--freeze-encoder", type=on_off, default=False, metavar="on|off",
+                     help="with --init: train the decoder only, so every frame keeps its tokens and a dynamics model "
+                          "trained on them still fits the new tokenizer")
     _dynamics_flags(sub.add_parser("dynamics", help="phase 2: co-train the latent action model and the dynamics model"))
     _small_net_flags(sub)
     _export_flags(sub.add_parser("export", help="copy a finished phase-2 run into a self-contained checkpoint folder"))
@@ -110,11 +113,13 @@ def _small_net_flags(sub) -> None:
     crit = sub.add_parser("critic", help="train the move critic that makes walls block (models/critic.py)")
     _common(crit, batch_size=128, lr=1e-3)
     crit.add_argument("--dynamics", required=True, metavar="DIR",
-                      help="phase-2 run or checkpoint whose player (followed pixels) and motion radius the critic takes")
+                      help="phase-2 run or checkpoint whose player (followed pixels; measured on --data when its dynamics "
+                           "model keeps none) and motion radius the critic takes")
     pri = sub.add_parser("prior", help="train the action prior that gives keys the world's physics (models/prior.py)")
     _common(pri, batch_size=128, lr=1e-3)
     pri.add_argument("--dynamics", required=True, metavar="DIR",
-                     help="phase-2 run or checkpoint whose LAM labels the video and whose player the prior watches")
+                     help="phase-2 run or checkpoint whose LAM labels the video and whose player the prior watches "
+                          "(measured on --data when its dynamics model keeps none)")
 
 
 def _export_flags(exp: argparse.ArgumentParser) -> None:

@@ -44,10 +44,20 @@ def _restart(vq: VectorQuantizer, latents: torch.Tensor | None) -> int:
     return restarted
 
 
+def freeze_tokenizer_encoder(tokenizer: VideoTokenizer) -> None:
+    """Stop training everything that decides a frame's tokens (patch embedding, encoder, code projection,
+    codebook), so a decoder trained on can replace a tokenizer under a dynamics model that learned its tokens."""
+    for part in (tokenizer.patch_embed, tokenizer.encoder, tokenizer.to_code, tokenizer.vq):
+        part.requires_grad_(False)
+    tokenizer.encoder_pos_NC.requires_grad_(False)
+
+
 class TokenizerObjective(nn.Module):
-    def __init__(self, tokenizer: VideoTokenizer, train: ClipSampler, val: ClipSampler, val_windows: int = 64):
+    def __init__(self, tokenizer: VideoTokenizer, train: ClipSampler, val: ClipSampler, val_windows: int = 64,
+                 freeze_encoder: bool = False):
+        """freeze_encoder: train the decoder only; every frame keeps its tokens (freeze_tokenizer_encoder)."""
         super().__init__()
-        self.tokenizer = tokenizer
+        self.tokenizer, self.freeze_encoder = tokenizer, freeze_encoder
         self.train_clips, self.val_clips = train, val
         self.frames = tokenizer.config.train_frames
         self.val_batch = val.sample(val_windows, np.random.default_rng(1234)).frames
@@ -71,7 +81,7 @@ class TokenizerObjective(nn.Module):
         return out.loss, {"recon_mse": out.recon_loss.item(), "vq_loss": out.vq_loss.item()}
 
     def after_step(self, step: int) -> None:
-        if step % RESTART_EVERY == 0:
+        if step % RESTART_EVERY == 0 and not self.freeze_encoder:
             _restart(self.tokenizer.vq, self.last_latents)
 
     def validate(self) -> dict[str, float]:

@@ -15,11 +15,13 @@ from ..models.config import TRAINING_ONLY
 FOLLOWED_EPISODES = 64  # enough: CoinRun's player blob is the same from 30 episodes on
 
 
-def measure_followed(clips) -> tuple[int, ...]:
-    """DynamicsConfig.followed_pixels measured on the first training episodes (motion.followed_pixels)."""
-    episodes = (torch.from_numpy(np.array(clips._frames(i))) for i in range(min(FOLLOWED_EPISODES, len(clips.episodes))))
-    followed = followed_pixels(episodes)
-    print(f"followed pixels: {len(followed)} (the draft keeps them unmoved)")
+def measure_followed(clips, kept_by: str = "the draft keeps them unmoved") -> tuple[int, ...]:
+    """DynamicsConfig.followed_pixels measured on training episodes spread evenly over the data
+    (motion.followed_pixels): a folder of many games, in name order, starts with one game's."""
+    count = len(clips.episodes)
+    picks = np.unique(np.linspace(0, count - 1, min(FOLLOWED_EPISODES, count)).round().astype(int))
+    followed = followed_pixels(torch.from_numpy(np.array(clips._frames(int(i)))) for i in picks)
+    print(f"followed pixels: {len(followed)} ({kept_by})")
     return followed
 
 
