@@ -15,6 +15,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .tracking import label_blobs
+
 # Shifts tie on flat backgrounds; a tiny cost per pixel of shift picks the smallest of equal ones.
 TIE_BREAK = 1e-6
 SEARCH_RADIUS = 8  # what the tools measure within: CoinRun's camera moves up to ~7.4 px a frame
@@ -128,8 +130,6 @@ def followed_pixels(episodes, share: float = 0.2) -> tuple[int, ...]:
 def largest_blob(mask_HW: torch.Tensor) -> torch.Tensor:
     """The mask's largest 8-connected blob: the player, without stray pixels elsewhere (a video of many
     games keeps a few pixels of some game's scenery still, and a box around all of them would be the screen)."""
-    from .tracking import label_blobs
-
     if not mask_HW.any():
         return mask_HW
     labels = label_blobs(mask_HW[None])[0]
