@@ -11,8 +11,8 @@ import pytest
 from genie_core.checkpoint import build_genie, save_genie
 from genie_core.data.clips import write_episode
 from genie_core.decoding import DecodeSettings
-from genie_core.tools.free_play import (SKINS, bucket_summary, buckets_for, edges, frame_scores, is_flat, picture,
-                                        picture_every, player_seen, skin_of)
+from genie_core.tools.free_play import (SKINS, bucket_summary, buckets_for, edges, format_table, frame_scores, is_flat,
+                                        late_ratios, picture, picture_every, player_seen, skin_of, start_record)
 from genie_core.world import World
 
 
@@ -60,6 +60,22 @@ def test_a_minute_of_play_is_reported_to_its_end_in_buckets_of_150_ticks():
     assert minute[6:] == [(121, 270), (271, 420), (421, 570), (571, 720), (721, 896), (121, 896)]  # a short end joins
     assert buckets_for(300)[6:] == [(121, 300)] and buckets_for(200)[6:] == [(121, 200)]
     assert picture_every(120) == 10 and picture_every(896) == 40  # about 24 frames a row at most
+
+
+def test_each_start_says_how_many_of_its_late_frames_are_flat():
+    level = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    flat = np.full((64, 64, 3), 90, np.uint8)
+    real = frame_scores([level] * 121, "yellow")
+    fills = frame_scores([level] * 91 + [flat] * 30, "yellow")  # ticks 91-120 one colour: half of ticks 61-120
+    records = [start_record("a.npz", real, real), start_record("b.npz", fills, real)]
+    assert [r["model_flat_after_60"] for r in records] == [0.0, 0.5]
+    assert records[1]["model"]["91-120"]["flat"] == 1.0 and records[1]["real"]["91-120"]["flat"] == 0.0
+    model, real_buckets = bucket_summary([real, fills]), bucket_summary([real, real])
+    result = {"starts": 2, "plan": "noop*120", "model": model, "real": real_buckets, "per_start": records,
+              **late_ratios(model, real_buckets)}
+    table = format_table(result)
+    assert "by start: b.npz 50%" in table and "a.npz" not in table
+    json.dumps(result)  # the per-start records go into --json as they are
 
 
 def test_the_real_game_plays_the_named_keys_from_a_levels_start():

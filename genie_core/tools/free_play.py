@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 
 import numpy as np
@@ -117,6 +118,13 @@ def bucket_summary(runs: list[dict[str, np.ndarray]]) -> dict[str, dict]:
     return out
 
 
+def start_record(episode: str, model: dict[str, np.ndarray], real: dict[str, np.ndarray]) -> dict:
+    """One start's buckets, model and real, and its share of model frames one flat colour after tick 60 (the
+    issue-24 measure's late ticks): which starts a flat-frame share comes from."""
+    return {"episode": episode, "model": bucket_summary([model]), "real": bucket_summary([real]),
+            "model_flat_after_60": float(model["flat"][61:].mean()) if len(model["flat"]) > 61 else 0.0}
+
+
 def picture(pairs: list[tuple[list[np.ndarray], list[np.ndarray]]], every: int = 10, scale: int = 2) -> np.ndarray:
     """Per start, the real frames (upper row) above the model's (lower row), every `every`th tick."""
     rows = []
@@ -147,6 +155,10 @@ def format_table(result: dict) -> str:
     if restarts:
         lines.append(f"the real level restarted (coin or death) in {len(restarts)} of {result['starts']} starts, "
                      f"at ticks {min(restarts)}-{max(restarts)}: its camera stops there, its frames replay the level")
+    flat = [(r["episode"], r["model_flat_after_60"]) for r in result.get("per_start", []) if r["model_flat_after_60"]]
+    if flat:
+        lines.append("model frames one flat colour after tick 60, by start: "
+                     + ", ".join(f"{name} {share:.0%}" for name, share in flat))
     for name, late in (("61-120", result["ratio_61_120"]), (result.get("last_bucket"), result.get("ratio_last"))):
         if name is not None:
             lines.append(f"ticks {name}, model / real: edges across {late['edges_across']:.2f}x, edges down "
@@ -215,7 +227,9 @@ def main(argv=None) -> int:
         return 2
     result = {"model": bucket_summary(model_runs), "real": bucket_summary(real_runs), "starts": len(headers),
               "plan": args.actions, "checkpoint": args.checkpoint, "data": args.data,
-              "settings": dataclasses.asdict(world.settings), "real_restarts": restarts}
+              "settings": dataclasses.asdict(world.settings), "real_restarts": restarts,
+              "per_start": [start_record(os.path.basename(header.path), model_run, real_run)
+                            for header, model_run, real_run in zip(headers, model_runs, real_runs)]}
     result.update(late_ratios(result["model"], result["real"]))
     print_and_save(format_table(result), result, args.json)
     if args.picture:
