@@ -66,17 +66,26 @@ def save_component(model: torch.nn.Module, folder: str) -> None:
     atomic_write_text(os.path.join(folder, "config.json"), to_json(model.config))
 
 
+def load_config(folder: str, kind: str):
+    """A component's frozen config from folder/config.json, without its weights."""
+    config_cls = {**COMPONENTS, **OPTIONAL_COMPONENTS}[kind][1]
+    config_path = os.path.join(folder, "config.json")
+    if not os.path.isfile(config_path):
+        raise CheckpointError(f"{config_path}: missing ({kind} checkpoint incomplete)")
+    try:
+        return frozen_from_dict(config_cls, split_legacy_fields(read_json(config_path))[0])
+    except (ValueError, TypeError, OSError) as error:
+        raise CheckpointError(f"{config_path}: bad {kind} config ({error})") from None
+
+
 def load_component(folder: str, kind: str, device="cpu") -> torch.nn.Module:
     """Build a component from folder/config.json and fill it from folder/model.safetensors."""
-    model_cls, config_cls = {**COMPONENTS, **OPTIONAL_COMPONENTS}[kind]
+    model_cls = {**COMPONENTS, **OPTIONAL_COMPONENTS}[kind][0]
     config_path, weights_path = os.path.join(folder, "config.json"), os.path.join(folder, "model.safetensors")
     for path in (config_path, weights_path):
         if not os.path.isfile(path):
             raise CheckpointError(f"{path}: missing ({kind} checkpoint incomplete)")
-    try:
-        config = frozen_from_dict(config_cls, split_legacy_fields(read_json(config_path))[0])
-    except (ValueError, TypeError, OSError) as error:
-        raise CheckpointError(f"{config_path}: bad {kind} config ({error})") from None
+    config = load_config(folder, kind)
     try:  # a hand-edited config can hold values the layers refuse (a string, 0 heads, ...)
         model = model_cls(config)
     except (TypeError, ValueError, RuntimeError, ZeroDivisionError, OverflowError) as error:

@@ -19,7 +19,8 @@ import time
 
 import torch
 
-from ..checkpoint import CheckpointError, GenieModels, check_parts_agree, load_component, load_decode_settings, save_component
+from ..checkpoint import (CheckpointError, GenieModels, check_parts_agree, load_component, load_config, load_decode_settings,
+                          save_component)
 from ..data.clips import check_frame_size, list_episodes, split_episodes
 from ..data.sampler import ClipSampler
 from ..decoding import resolve_decode_settings, write_settings
@@ -88,7 +89,8 @@ def frozen_encoder_config(args) -> TokenizerConfig:
     if not args.init:
         raise ValueError("--freeze-encoder on needs --init: the tokenizer whose tokens to keep")
     folder = os.path.join(args.init, "tokenizer")
-    base = load_component(folder if os.path.isdir(folder) else args.init, "tokenizer").config
+    # The config only: load_initial_weights loads (and checks) the weights afterwards.
+    base = load_config(folder if os.path.isdir(folder) else args.init, "tokenizer")
     if args.fsq_levels and tuple(args.fsq_levels) != tuple(base.fsq_levels):
         raise ValueError(f"--freeze-encoder on keeps the code of --init ({base.fsq_levels}): drop --fsq-levels")
     return base
