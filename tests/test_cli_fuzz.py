@@ -144,7 +144,7 @@ def in_process_cases(ws: Path, rng: random.Random) -> list[tuple[str, object, li
         *file_cases(ws, [*dyn[:-2], "--tokenizer", ck], "--data", ("garbage", "dtype")),
         *flag_cases([*dyn[:-1], s(ws / "nowhere"), "--tokenizer", ck], {
             "--mask-mode": ["all"], "--mask-revealed": ["yes"], "--copy-gates": ["1"], "--context-noise": ["-0.1", "2"],
-            "--snap-tolerance": ["-1", "1.5"]}, rng)])
+            "--snap-tolerance": ["-1", "1.5"], "--own-context": ["-0.5", "1.5"]}, rng)])
     crit = ["critic", "--out", f"{out}/critic", "--device", "cpu", "--steps", "1", "--data", d16]
     cases["train critic"] = (train_main, [([*crit, "--dynamics", ck], "16 frames"),
                                           *checkpoint_cases(ws, crit, "--dynamics", {"ck_truncated": "truncated", "nowhere": "nowhere"})])

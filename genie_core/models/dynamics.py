@@ -234,13 +234,15 @@ class DynamicsModel(nn.Module):
 
     def masked_token_loss(self, tokens_BTN: torch.Tensor, actions_BA: torch.Tensor,
                           generator: torch.Generator | None = None, drafts_BTN: torch.Tensor | None = None,
-                          motions_BT: torch.Tensor | None = None, changed_weight: float = 1.0) -> DynamicsLoss:
+                          motions_BT: torch.Tensor | None = None, changed_weight: float = 1.0,
+                          context_BTN: torch.Tensor | None = None) -> DynamicsLoss:
         """MaskGIT training loss over frames 1..T-1 (frame 0 is always given); with motion, plus the
         cross-entropy of each frame's camera motion (drafts_BTN and motions_BT are then required:
         frame t's draft is frame t-1 moved by motion t, and frame 0's draft is mask_id).
         changed_weight: the weight of tokens that differ from their draft in the token loss (the rest
         weigh 1): the few a frame really changes (the level entering at an edge, the player) count
-        for little among the many the draft already holds."""
+        for little among the many the draft already holds. context_BTN: the clean past frames the masked ones
+        see, when not the targets themselves (the model's own frames, train/own_context.py)."""
         B, T, N = tokens_BTN.shape
         if self.config.mask_mode not in MASK_RATES:
             raise ValueError(f"unknown mask_mode {self.config.mask_mode!r}")
@@ -250,10 +252,10 @@ class DynamicsModel(nn.Module):
         masked = torch.rand(B, T, N, generator=generator).to(device) < rate
         masked[:, 0] = False
         inputs = tokens_BTN.masked_fill(masked, self.mask_id)
-        context, drafts_in = tokens_BTN, drafts_BTN
+        context, drafts_in = (tokens_BTN if context_BTN is None else context_BTN), drafts_BTN
         if self.training and self.config.context_noise > 0:
             rate = self.config.context_noise * torch.rand(B, 1, 1, generator=generator).to(device)
-            context = self.corrupt_context(tokens_BTN, rate, generator)
+            context = self.corrupt_context(context, rate, generator)
             drafts_in = None if drafts_BTN is None else self.corrupt_context(drafts_BTN, rate, generator)
         # Logits of the masked tokens only: the full (B, T, N, V) tensor is mostly thrown away.
         if self.config.motion_radius:

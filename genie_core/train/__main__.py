@@ -38,6 +38,7 @@ from .loop import LoopOptions, check_resumable, train
 from .flags import PRESET_SIZES, parse_args
 from .starting import initial_followed, load_initial_weights, measure_followed
 from .objectives import TokenizerObjective, WorldModelObjective, cached_pretokenize, freeze_tokenizer_encoder
+from .own_context import OwnContext
 
 
 def _samplers(args, size: int, model: str, other_fix: str):
@@ -108,6 +109,8 @@ def run_dynamics(args) -> dict:
                                        "train a tokenizer on this data first (phase 1)")
     if args.freeze_lam and not args.init:
         raise ValueError("--freeze-lam on needs --init: a fresh latent action model has nothing to keep")
+    if args.own_context and not args.freeze_lam:
+        raise ValueError("--own-context needs --freeze-lam on: the model plays the LAM's actions as fixed labels")
     followed = (initial_followed(args.init) or measure_followed(train_clips)) if args.keep_followed else ()
     dyn_config = dataclasses.replace(config.dynamics, followed_pixels=followed, num_codes=tokenizer.config.num_codes,
                                      tokens_per_frame=tokenizer.config.tokens_per_frame,
@@ -139,11 +142,23 @@ def run_dynamics(args) -> dict:
     save_component(tokenizer, os.path.join(args.out, "tokenizer"))  # the run folder is a whole checkpoint
     write_settings(os.path.join(args.out, "dynamics"), config.decoding)
     objective = WorldModelObjective(lam, dynamics, train_clips, val_clips, train_tokens, val_tokens,
-                                    changed_weight=args.changed_weight, freeze_lam=args.freeze_lam)
+                                    changed_weight=args.changed_weight, freeze_lam=args.freeze_lam,
+                                    own_context=_own_context(args, tokenizer, dyn_config))
     return train(objective, _options(args), device,
                  {"phase": "dynamics", "data": args.data, "preset": args.preset, "tokenizer": args.tokenizer,
                   "init": args.init, "changed_weight": args.changed_weight, "freeze_lam": args.freeze_lam,
+                  "own_context": args.own_context,
                   "pretokenize_s": round(time.time() - started, 1)})
+
+
+def _own_context(args, tokenizer, dyn_config) -> OwnContext | None:
+    """--own-context's share of windows played by the model, with the --init checkpoint's decoding."""
+    if not args.own_context:
+        return None
+    if not dyn_config.motion_radius:
+        raise ValueError("--own-context needs a dynamics model with camera motion (the model plays the real camera)")
+    settings = load_decode_settings(os.path.join(args.init, "dynamics"))
+    return OwnContext(tokenizer, settings, args.own_context, dyn_config.snap_tolerance, seed=args.seed)
 
 
 # DynamicsConfig fields that train dynamics' flags of the same name override.

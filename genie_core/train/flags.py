@@ -86,6 +86,10 @@ def _dynamics_flags(dyn: argparse.ArgumentParser) -> None:
                      help="per-token learned copy bonuses for the draft and the last frame (default: the preset's)")
     dyn.add_argument("--context-noise", type=number(0, 1), default=None, metavar="R",
                      help="training only: replace up to this share of context tokens by random ones (default: the preset's)")
+    dyn.add_argument("--own-context", type=number(0, 1), default=0.0, metavar="S",
+                     help="training only: this share of each batch's windows is first played by the model itself "
+                          "(the --init checkpoint's decoding, the real camera), and it learns the real next frames from "
+                          "its own past (train/own_context.py; needs --freeze-lam on and a motion model; default 0)")
     dyn.add_argument("--snap-tolerance", type=number(0, 1), default=None, metavar="E",
                      help="training only: targets take their copy source's token where its pixels are within this "
                           "RMS error, 0..1 (default: the preset's)")

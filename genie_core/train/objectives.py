@@ -196,9 +196,10 @@ def copy_unchanged_patches(tokens_TN: torch.Tensor, frames_THW3: torch.Tensor, p
 class WorldModelObjective(nn.Module):
     def __init__(self, lam: LatentActionModel, dynamics: DynamicsModel, train: ClipSampler, val: ClipSampler,
                  train_tokens: list[dict], val_tokens: list[dict], val_windows: int = 48, changed_weight: float = 1.0,
-                 freeze_lam: bool = False):
+                 freeze_lam: bool = False, own_context=None):
+        """own_context: an OwnContext (own_context.py) that gives training windows the model's own past, or None."""
         super().__init__()
-        self.lam, self.dynamics, self.changed_weight = lam, dynamics, changed_weight
+        self.lam, self.dynamics, self.changed_weight, self.own_context = lam, dynamics, changed_weight, own_context
         # A frozen LAM (--freeze-lam) keeps what each latent action means, so the parts trained on its
         # labels (the critic, the prior, actions.json) stay right for the fine-tuned dynamics model.
         self.freeze_lam = freeze_lam
@@ -245,10 +246,12 @@ class WorldModelObjective(nn.Module):
         motions = parts.get("motions")
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_lam):
             lam = self.lam(frames, motions, parts.get("moves"))
+        if self.own_context is not None and self.dynamics.training:  # a frozen LAM: its actions are fixed labels
+            parts = self.own_context.replace(self.dynamics, frames, parts, lam.actions.detach())
         motion_ids = None if motions is None else motion_to_id(motions, self.dynamics.config.motion_radius)
         # Stop-gradient: the dynamics model learns to follow the LAM's actions, not to shape them.
         dyn = self.dynamics.masked_token_loss(parts["tokens"], lam.actions.detach(), generator, parts.get("drafts"),
-                                              motion_ids, self.changed_weight)
+                                              motion_ids, self.changed_weight, parts.get("context"))
         return lam, dyn
 
     def forward(self, batch):

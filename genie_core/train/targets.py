@@ -32,14 +32,26 @@ def snap_to_copies(tokens_BTN: torch.Tensor, drafts_BTN: torch.Tensor, frames_BT
     Ties go to the unmoved frame, so a still frame keeps every token, as the still action does.
     kept_HW: pixels the draft keeps unmoved (DynamicsConfig.followed_pixels), or None."""
     B, T, H, W, _ = frames_BTHW3.shape
-    patch = H // int(tokens_BTN.shape[-1] ** 0.5)
-    before, after = frames_BTHW3[:, :-1], frames_BTHW3[:, 1:]
+    before = frames_BTHW3[:, :-1]
     moved = move_camera(before.reshape(-1, H, W, 3), motions_BT2[:, 1:].reshape(-1, 2), kept_HW).view(B, T - 1, H, W, 3)
-    moved_error, still_error = patch_errors(after, moved, patch), patch_errors(after, before, patch)  # (B, T-1, N)
+    return snap_to_sources(tokens_BTN, frames_BTHW3, drafts_BTN, moved, before, None, tolerance, mask_id)
+
+
+def snap_to_sources(tokens_BTN: torch.Tensor, frames_BTHW3: torch.Tensor, drafts_BTN: torch.Tensor,
+                    drafts_BTHW3: torch.Tensor, previous_BTHW3: torch.Tensor, previous_BTN: torch.Tensor | None,
+                    tolerance: float, mask_id: int) -> torch.Tensor:
+    """snap_to_copies with the copy sources given: for frame t (1..T-1), drafts_BTHW3[:, t-1] and
+    previous_BTHW3[:, t-1] are the draft's and the last frame's pixels, drafts_BTN[:, t] and
+    previous_BTN[:, t-1] their tokens (previous_BTN None: the snapped targets of frame t-1, as
+    the real video's own copies). train/own_context.py gives the model's own frames as the sources."""
+    patch = frames_BTHW3.shape[2] // int(tokens_BTN.shape[-1] ** 0.5)
+    after = frames_BTHW3[:, 1:]
+    moved_error, still_error = patch_errors(after, drafts_BTHW3, patch), patch_errors(after, previous_BTHW3, patch)
     take_draft = (drafts_BTN[:, 1:] != mask_id) & (moved_error < tolerance) & (moved_error < still_error)
     take_previous = (still_error < tolerance) & ~take_draft
     out = tokens_BTN.clone()
-    for t in range(1, T):  # frame t's "previous" is frame t-1's snapped token, as play shows it
+    for t in range(1, out.shape[1]):  # frame t's "previous" is frame t-1's token as play shows it
+        previous = out[:, t - 1] if previous_BTN is None else previous_BTN[:, t - 1]
         out[:, t] = torch.where(take_draft[:, t - 1], drafts_BTN[:, t],
-                                torch.where(take_previous[:, t - 1], out[:, t - 1], out[:, t]))
+                                torch.where(take_previous[:, t - 1], previous, out[:, t]))
     return out

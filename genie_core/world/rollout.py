@@ -61,6 +61,7 @@ class FrameRecord:
     motion_B: torch.Tensor | None = None
     draft_BN: torch.Tensor | None = None
     memory: GroundMemory | None = None  # with motion: the ground shown so far, this frame's included
+    moved_BHW3: torch.Tensor | None = None  # with motion: the draft's pixels (the last frame moved, ground recalled)
 
 
 class Rollout:
@@ -129,7 +130,7 @@ class Rollout:
         if memory is not None:
             memory = memory.written(shown_BHW3, self.followed_HW)
         self.history.append(FrameRecord(tokens_BN, dynamics_kv, decoder_kv, position, action_B, shown_BHW3,
-                                        features, motion_B, draft_BN, memory))
+                                        features, motion_B, draft_BN, memory, moved_BHW3))
         return shown_BHW3
 
     def _record(self, tokens_BN, action_B, position: int, draft_BN):
@@ -171,16 +172,20 @@ class Rollout:
 
     @torch.inference_mode()
     def next_frame(self, action_B: torch.Tensor, generator: torch.Generator | None,
-                   should_stop: Callable[[], bool] | None = None) -> torch.Tensor | None:
+                   should_stop: Callable[[], bool] | None = None, motion_B: torch.Tensor | None = None
+                   ) -> torch.Tensor | None:
         """Generate one frame per batch element for actions (B,); returns uint8 (B, H, W, 3).
         should_stop: asked at the start, before each MaskGIT round and before decoding; when it says yes
-        the frame is dropped unmade (None; nothing is recorded) and the time it would still cost is saved."""
+        the frame is dropped unmade (None; nothing is recorded) and the time it would still cost is saved.
+        motion_B: with motion, the camera's motion ids (B,) to play instead of the predicted ones (training
+        on the model's own rollouts keeps its camera on the real video's: train/own_context.py)."""
         try:
-            return self._next_frame(action_B.to(self.device), generator, should_stop or (lambda: False))
+            return self._next_frame(action_B.to(self.device), generator, should_stop or (lambda: False), motion_B)
         except FrameDropped:
             return None
 
-    def _next_frame(self, action_B: torch.Tensor, generator, should_stop: Callable[[], bool]) -> torch.Tensor:
+    def _next_frame(self, action_B: torch.Tensor, generator, should_stop: Callable[[], bool],
+                    forced_motion_B: torch.Tensor | None = None) -> torch.Tensor:
         if should_stop():  # a tick queued behind one for another key: dropped before its draft costs anything
             raise FrameDropped
         settings, position, motion, draft, moved, memory = self.settings, self.history[-1].position + 1, *[None] * 4
@@ -188,7 +193,8 @@ class Rollout:
             action_B = steer_actions(self.prior, self.history[-1].shown_BHW3, self._recent_moves(), action_B,
                                      settings.yield_below)
         if self.motion_radius:
-            motion = self._next_motion(action_B, settings.temperature, generator)
+            motion = (self._next_motion(action_B, settings.temperature, generator) if forced_motion_B is None
+                      else forced_motion_B.to(self.device))
             shift = id_to_motion(motion, self.motion_radius)
             moved = move_draft(self.dynamics.config, self.history[-1].shown_BHW3, shift)
             memory, new = self.history[-1].memory.moved(shift), None
