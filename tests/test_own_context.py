@@ -99,6 +99,10 @@ def test_a_fine_tune_on_its_own_frames_runs_in_training_only(tmp_path, moving_sq
     assert calls == [True] * 3  # once per training step, never in validation
     with open(out / "run.json") as f:
         assert json.load(f)["own_context"] == 0.5
+    names = json.dumps({"names": [f"a{i}" for i in range(8)]})
+    (source / "actions.json").write_text(names)
+    assert train_main(["export", "--run", str(out), "--out", str(tmp_path / "exported")]) == 0
+    assert (tmp_path / "exported" / "actions.json").read_text() == names  # the LAM was kept: its names still fit
     capsys.readouterr()
     assert train_main(["dynamics", *common(moving_squares, tmp_path / "unfrozen", 1), "--tokenizer", str(source),
                        "--init", str(source), "--own-context", "0.5"]) == 2

@@ -20,7 +20,7 @@ import time
 import torch
 
 from ..checkpoint import (CheckpointError, GenieModels, check_parts_agree, load_component, load_config, load_decode_settings,
-                          save_component)
+                          read_json, save_component)
 from ..data.clips import check_frame_size, list_episodes, split_episodes
 from ..data.sampler import ClipSampler
 from ..decoding import resolve_decode_settings, write_settings
@@ -226,9 +226,23 @@ def run_export(args) -> dict:
         atomic_copy(os.path.join(source, "model.safetensors"), os.path.join(folder, "model.safetensors"))
         atomic_write_text(os.path.join(folder, "config.json"), to_json(model.config))
     write_settings(os.path.join(args.out, "dynamics"), settings)
+    names = kept_action_names(args.run)
+    if names:
+        atomic_copy(names, os.path.join(args.out, "actions.json"))
     print(f"exported {args.run} -> {args.out}; decoding: " + ", ".join(
         f"{k}={v}" for k, v in dataclasses.asdict(settings).items()))
     return {}
+
+
+def kept_action_names(run: str) -> str | None:
+    """The path of the --init checkpoint's actions.json when the run kept that checkpoint's LAM (--freeze-lam
+    on), so the key names still fit the exported model; else None (name the actions anew: tools.action_names)."""
+    try:
+        info = read_json(os.path.join(run, "run.json"))
+    except (OSError, ValueError):
+        return None
+    path = os.path.join(info.get("init") or "", "actions.json")
+    return path if info.get("freeze_lam") and os.path.isfile(path) else None
 
 
 def main(argv=None) -> int:
