@@ -128,6 +128,7 @@ def run_dynamics(args) -> dict:
     if not args.fresh:
         check_resumable(args.out, {"lam": lam_config, "dynamics": dyn_config})
     lam, dynamics = LatentActionModel(lam_config), DynamicsModel(dyn_config)
+    own_context = _own_context(args, tokenizer, dyn_config)  # its errors before minutes of pretokenizing
     if args.init:  # checked before pretokenizing; a resumed run then overwrites these with its own latest weights
         load_initial_weights({"lam": lam, "dynamics": dynamics}, args.init)
     started = time.time()
@@ -143,7 +144,7 @@ def run_dynamics(args) -> dict:
     write_settings(os.path.join(args.out, "dynamics"), config.decoding)
     objective = WorldModelObjective(lam, dynamics, train_clips, val_clips, train_tokens, val_tokens,
                                     changed_weight=args.changed_weight, freeze_lam=args.freeze_lam,
-                                    own_context=_own_context(args, tokenizer, dyn_config))
+                                    own_context=own_context)
     return train(objective, _options(args), device,
                  {"phase": "dynamics", "data": args.data, "preset": args.preset, "tokenizer": args.tokenizer,
                   "init": args.init, "changed_weight": args.changed_weight, "freeze_lam": args.freeze_lam,
