@@ -83,6 +83,12 @@ class DecodeSettings:
     refuse_sideways: bool = field(default=False, metadata=flag(
         ("--refuse-sideways",), "with the critic: judge and cut only the sideways part of a move (walls), never "
                                 "a rise or a fall (off: both axes)", type=on_off, metavar="on|off"))
+    # With the critic and the ground memory: a move that reveals only ground the memory holds is never
+    # refused. The camera was there, so the player can go back; judged from the frame alone, the critic
+    # refused Left after a Right into a wall and froze most start rooms for the rest of the window minute.
+    allow_shown: bool = field(default=False, metadata=flag(
+        ("--allow-shown",), "with the critic and --remember: never refuse a move that reveals only ground shown "
+                            "before (the camera was there)", type=on_off, metavar="on|off"))
     # Ground the camera showed before comes back as it was when a move reveals it again (a memory of
     # the level in play, world/memory.py), instead of being drawn anew; only the new ground is drawn.
     remember: bool = field(default=False, metadata=flag(
@@ -96,6 +102,14 @@ class DecodeSettings:
         ("--yield-below",), "with the checkpoint's action prior: a key plays the likeliest action that goes its way "
                             "sideways when its own is rated below this share of that one, so jumps land (0: off)",
         type=number(0, 1), metavar="P"))
+
+    # With the action prior: a key whose latent action rises is never steered while the camera has not moved
+    # up or down for two ticks (standing on ground). The prior learned what the recording agents did next,
+    # not what the game allows: after a Right into a wall it steered Jump to no move in most start rooms,
+    # where the real game jumps. In the air it steers as before, so jumps still come down.
+    take_off: bool = field(default=False, metadata=flag(
+        ("--take-off",), "with the action prior: a rising key always takes off from level ground (the prior "
+                         "steers keys only in the air)", type=on_off, metavar="on|off"))
 
     def for_latent_actions(self) -> DecodeSettings:
         """These settings for playing latent actions as given: the LAM's labels of real video (Genie's

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from genie_core.blocks.motion import largest_blob
+from genie_core.blocks.motion import largest_blob, motion_to_id
 from genie_core.checkpoint import CheckpointError, build_genie, check_parts_agree, load_genie, save_genie
 from genie_core.data.clips import write_episode
 from genie_core.decoding import DecodeSettings
@@ -135,6 +135,37 @@ def test_play_moves_only_as_the_critic_allows_and_the_cache_still_equals_recompu
     assert results[0][0].equal(results[1][0]) and results[0][1].equal(results[1][1])
     free = results[2][1]  # the same seed with the critic off moves where the rule would not let it
     assert ((free[:, 0].abs() > 1) | (free[:, 1] < 0)).any(), free
+
+
+class WallsEverywhere(MoveCritic):
+    """A critic that refuses every move."""
+
+    def forward(self, frames_BHW3, shifts_B2):
+        return torch.full((len(shifts_B2),), -10.0)
+
+
+def test_with_allow_shown_the_critic_never_refuses_a_move_back_onto_ground_shown_before():
+    models = build_genie("tiny", seed=0)
+    radius = models.dynamics.config.motion_radius
+    critic = WallsEverywhere(CriticConfig.around(FOLLOWED, 16, radius))
+    image = torch.from_numpy(wall_frame(12, np.random.default_rng(0)))[None]
+    back, further = torch.tensor([[1, 0]]), torch.tensor([[-1, 0]])
+    moved = {}
+    for allow in (False, True):
+        settings = DecodeSettings(rounds=1, refuse_below=0.5, remember=True, allow_shown=allow)
+        rollout = Rollout(models.tokenizer, models.dynamics, settings, 8, critic)
+        rollout.start(image)
+        g = torch.Generator().manual_seed(0)
+        for _ in range(2):  # the camera goes right 2 px (forced: no critic asked), showing new ground
+            rollout.next_frame(torch.tensor([0]), g, motion_B=motion_to_id(further, radius))
+        assert rollout._reveals_only_shown(back).item() and not rollout._reveals_only_shown(further).item()
+        for wanted in (further, back):  # the dynamics model asks for this move (further first: still new ground)
+            rollout.dynamics.motion_logits = lambda *a, w=wanted: torch.nn.functional.one_hot(
+                motion_to_id(w, radius), models.dynamics.num_motions).float() * 10
+            rollout.next_frame(torch.tensor([0]), g)
+            moved[allow, tuple(wanted[0].tolist())] = rollout.last_motion()[0].tolist()
+    assert moved[False, (1, 0)] == [0, 0] and moved[True, (1, 0)] == [1, 0]  # back where the camera was
+    assert moved[False, (-1, 0)] == [0, 0] == moved[True, (-1, 0)]  # new ground: the critic still decides
 
 
 def test_a_critic_trained_around_another_player_does_not_fit():

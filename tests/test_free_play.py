@@ -119,3 +119,13 @@ def test_the_real_camera_stops_where_the_level_restarts():
     moving = frame_scores(frames, "yellow")["camera"]
     stopped = frame_scores(frames, "yellow", restart=3)["camera"]
     assert moving[4, 0] == -8 and np.array_equal(stopped[:3], moving[:3]) and (stopped[3:] == moving[2]).all()
+
+
+def test_frames_identical_to_the_one_before_count_as_still():
+    rng = np.random.default_rng(0)
+    moving = [rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(121)]
+    frozen = moving[:61] + [moving[60].copy() for _ in range(60)]  # nothing changes after tick 60
+    summary = bucket_summary([frame_scores(moving, "yellow"), frame_scores(frozen, "yellow")])
+    assert summary["1-20"]["still"] == 0.0
+    assert summary["61-120"]["still"] == 0.5  # one start of two frozen over these ticks
+    assert frame_scores(frozen, "yellow")["still"][0] == False  # the start frame has none before it

@@ -10,7 +10,8 @@ import torch
 from genie_core.checkpoint import CheckpointError, build_genie, check_parts_agree, load_genie, save_genie
 from genie_core.decoding import DecodeSettings
 from genie_core.loading import load_world
-from genie_core.models.prior import ActionPrior, PriorConfig, prior_loss, sideways_of, steer_actions
+from genie_core.blocks.motion import motion_to_id
+from genie_core.models.prior import ActionPrior, PriorConfig, prior_loss, rising_of, sideways_of, steer_actions
 from genie_core.train.__main__ import main as train_main
 from genie_core.world.reference import UncachedRollout
 from genie_core.world.rollout import Rollout
@@ -38,6 +39,30 @@ def test_sideways_comes_from_the_lams_motion_classes():
     assert sideways_of(centroids, 7, 8) == SIDEWAYS
 
 
+def test_the_rising_actions_come_from_the_lams_motion_classes():
+    centroids = torch.tensor([[-1.3, 0.1], [-1.2, 5.0], [-1.1, -4.2], [0.0, 0.0], [0.1, -5.0], [0.1, 5.2], [1.2, 0.0]])
+    assert rising_of(centroids, 7, 8) == (1, 5)
+
+
+def test_a_rising_key_takes_off_from_level_ground_and_is_steered_in_the_air():
+    models = build_genie("tiny", seed=0)
+    radius = models.dynamics.config.motion_radius
+    prior = RulePrior(torch.tensor([[0.0, 0.0, 0.0, 9.0, 0.0, 0.0, 0.0, 0.0]]))  # wants no move, always
+    image = torch.from_numpy(wall_frame(12, np.random.default_rng(0)))[None]
+    played = {}
+    for engine, take_off in ((Rollout, False), (Rollout, True), (UncachedRollout, True)):
+        settings = DecodeSettings(rounds=1, yield_below=0.5, take_off=take_off)
+        rollout = engine(models.tokenizer, models.dynamics, settings, 8, prior=prior, rising=(1, 5))
+        rollout.start(image)
+        g = torch.Generator().manual_seed(0)
+        rollout.next_frame(torch.tensor([5]), g)  # from level ground
+        rollout.next_frame(torch.tensor([3]), g, motion_B=motion_to_id(torch.tensor([[0, 1]]), radius))  # a rise
+        rollout.next_frame(torch.tensor([5]), g)  # in the air now
+        played[engine.__name__, take_off] = [int(r.action_B) for r in rollout.history[1:]]
+    assert played["Rollout", False] == [3, 3, 3]  # the prior steers every jump away
+    assert played["Rollout", True] == [5, 3, 3] == played["UncachedRollout", True]
+
+
 def test_a_key_keeps_its_action_unless_the_prior_finds_it_unlikely_and_never_leaves_its_way():
     p = torch.tensor([[0.2, 0.05, 0.6, 0.05, 0.02, 0.02, 0.05, 0.01],  # right key in the air: falls right
                       [0.5, 0.3, 0.1, 0.02, 0.02, 0.02, 0.03, 0.01],  # rise-right key on the ground: rises
@@ -49,6 +74,8 @@ def test_a_key_keeps_its_action_unless_the_prior_finds_it_unlikely_and_never_lea
     keys = torch.tensor([0, 1, 6, 7, 3])
     assert steer_actions(prior, frames, moves, keys, 0.5).tolist() == [2, 1, 6, 7, 4]
     assert torch.equal(steer_actions(prior, frames, moves, keys, 0.0), keys)  # 0: every key its own
+    kept = torch.tensor([True, False, False, False, False])
+    assert steer_actions(prior, frames, moves, keys, 0.5, kept).tolist() == [0, 1, 6, 7, 4]  # kept: never steered
 
 
 def test_the_prior_learns_what_follows_from_the_last_moves():
@@ -74,12 +101,13 @@ def test_trained_prior_ships_steers_play_and_the_cache_still_equals_recomputatio
     save_genie(genie, str(source))
     assert train_main(["prior", "--data", str(wall_video), "--dynamics", str(source), "--out", str(run),
                        "--steps", "20", "--val-every", "20", "--warmup-steps", "2", "--val-fraction", "0.2",
-                       "--device", "cpu"]) == 0
+                       "--history", "6", "--device", "cpu"]) == 0
     assert load_genie(str(source)).prior is None
     assert train_main(["export", "--run", str(source), "--prior", str(run), "--out", str(out),
                        "--yield-below", "0.3"]) == 0
     models = load_genie(str(out))
     assert models.prior is not None and models.decoding.yield_below == 0.3
+    assert models.prior.config.history == 6  # play hands it as many of its own camera moves
     world = load_world(str(out), device="cpu")
     world.reset(wall_frame(12, np.random.default_rng(0)))
     assert world.rollout.prior is not None

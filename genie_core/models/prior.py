@@ -24,6 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 SIDEWAYS_STEP = 0.5  # px: a motion class whose mean sideways move is smaller goes neither way
+RISE_STEP = 1.0  # px: a motion class whose content moves down by this much on average takes the camera up
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,13 @@ class PriorConfig:
     # for the still action, which is never steered to or from.
     sideways: tuple[int | None, ...] = ()
     width: int = 32
+
+
+def rising_of(motion_centroids_A2: torch.Tensor, still_id: int | None, num_actions: int) -> tuple[int, ...]:
+    """The latent actions whose motion class takes the camera up (the content moves down by RISE_STEP or
+    more): the take-offs (DecodeSettings.take_off)."""
+    return tuple(a for a in range(min(num_actions, len(motion_centroids_A2)))
+                 if a != still_id and float(motion_centroids_A2[a, 1]) >= RISE_STEP)
 
 
 def sideways_of(motion_centroids_A2: torch.Tensor, still_id: int | None, num_actions: int) -> tuple[int | None, ...]:
@@ -91,13 +99,16 @@ def prior_loss(prior: ActionPrior, frames_BHW3, moves_BK2, next_actions_B) -> tu
 
 @torch.inference_mode()
 def steer_actions(prior: ActionPrior, frames_BHW3: torch.Tensor, moves_BK2: torch.Tensor, actions_B: torch.Tensor,
-                  yield_below: float) -> torch.Tensor:
+                  yield_below: float, keep_B: torch.Tensor | None = None) -> torch.Tensor:
     """(B,) the actions to play for the keys' actions: each key's own, unless the prior rates it below
-    yield_below times the likeliest action that goes the same way sideways (then that one)."""
+    yield_below times the likeliest action that goes the same way sideways (then that one); keep_B (B,)
+    bool: keys played as they are whatever the prior says."""
     sideways = torch.tensor([9 if s is None else s for s in prior.config.sideways], device=actions_B.device)
     same_way = (sideways[None, :] == sideways[actions_B][:, None]) & (sideways[None, :] != 9)  # (B, A)
     probs = torch.softmax(prior(frames_BHW3, moves_BK2), -1).to(actions_B.device)
     best = probs.masked_fill(~same_way, -1.0).max(-1)
     own = probs.gather(1, actions_B[:, None])[:, 0]
     steer = (sideways[actions_B] != 9) & (own < yield_below * best.values)
+    if keep_B is not None:
+        steer = steer & ~keep_B.to(steer.device)
     return torch.where(steer, best.indices, actions_B)

@@ -9,6 +9,8 @@ and in the model, and every frame is measured, per bucket of ticks, model beside
   by more than 40 (summed over RGB) to the right neighbour / to the one below. Horizontal bands
   have no edges across, flat fill none at all;
 - flat: frames whose most common colour (in steps of 8) covers more than 85% of the pixels;
+- still: frames identical to the frame before, pixel for pixel: a world whose keys no longer move
+  anything (a move critic refusing every move, a key steered to no move) scores well on the rest;
 - player seen: at least 3 pixels within 4 of the start frame's player skin colours (CoinRun draws
   five skins; checked on real frames: seen in 100% of dev and held-out frames, and in 0-2% with
   the player's square blanked out);
@@ -82,12 +84,14 @@ def player_seen(frame: np.ndarray, skin: str) -> bool:
 
 
 def frame_scores(frames: list[np.ndarray], skin: str, restart: int | None = None) -> dict[str, np.ndarray]:
-    """Per frame (start frame first): edges (T, 2), flat (T,), player (T,), camera (T, 2) cumulative;
+    """Per frame (start frame first): edges (T, 2), flat (T,), still (T,), player (T,), camera (T, 2) cumulative;
     restart: the tick at which the level restarted (RealPlay), from which the camera stays where it was."""
     camera = np.concatenate((np.zeros((1, 2)), np.cumsum(frame_motions(frames).numpy(), axis=0)))
     if restart is not None:
         camera[restart:] = camera[restart - 1]
+    still = [False] + [np.array_equal(before, after) for before, after in zip(frames[:-1], frames[1:])]
     return {"edges": np.stack([edges(f) for f in frames]), "flat": np.array([is_flat(f) for f in frames]),
+            "still": np.array(still),
             "player": np.array([player_seen(f, skin) for f in frames]), "camera": camera}
 
 
@@ -112,6 +116,7 @@ def bucket_summary(runs: list[dict[str, np.ndarray]]) -> dict[str, dict]:
         out[f"{first}-{last}"] = {
             "edges_across": float(edge[0]), "edges_down": float(edge[1]),
             "flat": float(np.mean([r["flat"][ticks].mean() for r in runs])),
+            "still": float(np.mean([r["still"][ticks].mean() for r in runs])),
             "player": float(np.mean([r["player"][ticks].mean() for r in runs])),
             "camera_dx": float(np.median([r["camera"][last, 0] for r in runs])),
             "camera_dy": float(np.median([r["camera"][last, 1] for r in runs]))}
@@ -143,12 +148,13 @@ def picture_every(ticks: int) -> int:
 
 def format_table(result: dict) -> str:
     lines = [f"free play, {result['starts']} starts, keys {result['plan']}",
-             f"{'ticks':<8}{'edges across m/r':>18}{'edges down m/r':>18}{'flat m/r':>14}{'player m/r':>14}"
+             f"{'ticks':<8}{'edges across m/r':>18}{'edges down m/r':>18}{'flat m/r':>14}{'still m/r':>14}{'player m/r':>14}"
              f"{'camera dx m/r':>16}{'camera dy m/r':>16}"]
     for bucket, m in result["model"].items():
         r = result["real"][bucket]
         lines.append(f"{bucket:<8}{m['edges_across']:>9.3f} /{r['edges_across']:>6.3f}"
                      f"{m['edges_down']:>11.3f} /{r['edges_down']:>6.3f}{m['flat']:>8.1%} /{r['flat']:>5.1%}"
+                     f"{m['still']:>8.1%} /{r['still']:>5.1%}"
                      f"{m['player']:>8.0%} /{r['player']:>5.0%}{m['camera_dx']:>9.1f} /{r['camera_dx']:>6.1f}"
                      f"{m['camera_dy']:>9.1f} /{r['camera_dy']:>6.1f}")
     restarts = [t for t in result.get("real_restarts", []) if t is not None]

@@ -202,7 +202,7 @@ def run_prior(args) -> dict:
     around = CriticConfig.around(judged_player(dynamics, train_clips), size, dynamics.config.motion_radius)
     sideways = sideways_of(lam.motion_centroids, lam.config.still_id, lam.config.num_actions)
     config = PriorConfig(size, lam.config.num_actions, dynamics.config.motion_radius, around.window, around.box,
-                         sideways=sideways)
+                         history=args.history, sideways=sideways)
     if not args.fresh:
         check_resumable(args.out, {"prior": config})
     objective = PriorObjective(ActionPrior(config), lam, dynamics.config.max_frames, train_clips, val_clips)

@@ -124,6 +124,9 @@ def _small_net_flags(sub) -> None:
     pri.add_argument("--dynamics", required=True, metavar="DIR",
                      help="phase-2 run or checkpoint whose LAM labels the video and whose player the prior watches "
                           "(measured on --data when its dynamics model keeps none)")
+    pri.add_argument("--history", type=whole(1), default=4,
+                     help="camera moves into the frame the prior sees, the newest last (default 4; a longer one "
+                          "sees how far a jump has risen or a fall has gone)")
 
 
 def _export_flags(exp: argparse.ArgumentParser) -> None:

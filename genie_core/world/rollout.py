@@ -33,7 +33,7 @@ from ..decoding import DecodeSettings
 from ..models.critic import MoveCritic, allowed_moves
 from ..models.draft import hide_revealed, move_draft, new_ground
 from ..models.dynamics import DynamicsModel
-from ..models.prior import ActionPrior, steer_actions
+from ..models.prior import ActionPrior, rising_of, steer_actions
 from ..models.tokenizer import VideoTokenizer
 from .memory import GroundMemory, recall_revealed
 
@@ -69,13 +69,14 @@ class Rollout:
 
     def __init__(self, tokenizer: VideoTokenizer, dynamics: DynamicsModel, settings: DecodeSettings,
                  context: int = 16, critic: MoveCritic | None = None, prior: ActionPrior | None = None,
-                 undoable: bool = True):
+                 undoable: bool = True, rising: tuple[int, ...] = ()):
         """settings may be replaced between frames; context: past frames attended to; critic and prior:
         the checkpoint's move critic and action prior, if it has them (used when settings.refuse_below,
         settings.yield_below > 0); undoable: keep each frame's keys/values for `undo` (a copy of both
-        rings' new slots per frame: at 16 worlds 10 MB a frame, which callers that never undo skip)."""
+        rings' new slots per frame: at 16 worlds 10 MB a frame, which callers that never undo skip);
+        rising: the latent actions that take the camera up (models/prior.rising_of; settings.take_off)."""
         self.tokenizer, self.dynamics, self.context, self.undoable = tokenizer, dynamics, context, undoable
-        self.critic, self.prior = critic, prior
+        self.critic, self.prior, self.rising = critic, prior, rising
         self.settings = settings
         self.device = next(dynamics.parameters()).device
         self.history: list[FrameRecord] = []
@@ -91,7 +92,10 @@ class Rollout:
     @classmethod
     def of(cls, models: GenieModels, settings: DecodeSettings, context: int, undoable: bool = True) -> Rollout:
         """The engine over a checkpoint's parts (its critic and prior too, when it has them)."""
-        return cls(models.tokenizer, models.dynamics, settings, context, models.critic, models.prior, undoable)
+        lam = models.lam
+        rising = rising_of(lam.motion_centroids, lam.config.still_id, lam.config.num_actions) \
+            if lam.config.motion_codes else ()
+        return cls(models.tokenizer, models.dynamics, settings, context, models.critic, models.prior, undoable, rising)
 
     @torch.inference_mode()
     def start(self, frames_BHW3: torch.Tensor) -> torch.Tensor:
@@ -165,10 +169,19 @@ class Rollout:
             zero = self.dynamics.num_motions // 2  # (0, 0) sits at the centre of the grid of shifts
             motion = torch.where(action_B == still, torch.full_like(motion, zero), motion)
         if self.critic is not None and self.settings.refuse_below > 0:
-            shift = allowed_moves(self.critic, last.shown_BHW3, id_to_motion(motion, self.motion_radius),
-                                  self.settings.refuse_below, self.settings.refuse_sideways)
+            wanted = id_to_motion(motion, self.motion_radius)
+            shift = allowed_moves(self.critic, last.shown_BHW3, wanted, self.settings.refuse_below,
+                                  self.settings.refuse_sideways)
+            if self.settings.allow_shown and self.settings.remember:
+                shift = torch.where(self._reveals_only_shown(wanted)[:, None], wanted, shift)
             motion = motion_to_id(shift, self.motion_radius)
         return motion
+
+    def _reveals_only_shown(self, shift_B2: torch.Tensor) -> torch.Tensor:
+        """(B,) bool: the move reveals no pixel that the ground memory does not hold (no move reveals none)."""
+        _, known = self.history[-1].memory.moved(shift_B2).view()
+        revealed = new_ground(self.dynamics.config, shift_B2, known.shape[1])
+        return ~(revealed & ~known).flatten(1).any(1)
 
     @torch.inference_mode()
     def next_frame(self, action_B: torch.Tensor, generator: torch.Generator | None,
@@ -190,8 +203,9 @@ class Rollout:
             raise FrameDropped
         settings, position, motion, draft, moved, memory = self.settings, self.history[-1].position + 1, *[None] * 4
         if self.motion_radius and self.prior is not None and settings.yield_below > 0:
-            action_B = steer_actions(self.prior, self.history[-1].shown_BHW3, self._recent_moves(), action_B,
-                                     settings.yield_below)
+            moves = self._recent_moves()
+            action_B = steer_actions(self.prior, self.history[-1].shown_BHW3, moves, action_B, settings.yield_below,
+                                     self._taking_off(action_B, moves) if settings.take_off else None)
         if self.motion_radius:
             motion = (self._next_motion(action_B, settings.temperature, generator) if forced_motion_B is None
                       else forced_motion_B.to(self.device))
@@ -215,6 +229,11 @@ class Rollout:
         if should_stop():  # recording the frame and decoding it to pixels is half a 1-round tick
             raise FrameDropped
         return self._commit(tokens, action_B, None, motion, draft, moved, memory)
+
+    def _taking_off(self, action_B: torch.Tensor, moves_BK2: torch.Tensor) -> torch.Tensor:
+        """(B,) bool: the key's action rises and the camera has not moved up or down in the last two moves."""
+        level = (moves_BK2[:, -2:, 1] == 0).all(1)
+        return level & torch.isin(action_B, torch.tensor(self.rising, dtype=action_B.dtype, device=action_B.device))
 
     def _recent_moves(self) -> torch.Tensor:
         """(B, K, 2) the camera moves into the newest K frames, newest last (zeros before the start and for
