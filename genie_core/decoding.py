@@ -106,7 +106,8 @@ class DecodeSettings:
     # With the action prior: a key whose latent action rises is never steered while the camera has not moved
     # up or down for two ticks (standing on ground). The prior learned what the recording agents did next,
     # not what the game allows: after a Right into a wall it steered Jump to no move in most start rooms,
-    # where the real game jumps. In the air it steers as before, so jumps still come down.
+    # where the real game jumps. In the air it steers as before. Off in the shipped checkpoints: jumps then
+    # took off, but some views flew on or sank and flooded with one colour (docs/model.md, the action prior).
     take_off: bool = field(default=False, metadata=flag(
         ("--take-off",), "with the action prior: a rising key always takes off from level ground (the prior "
                          "steers keys only in the air)", type=on_off, metavar="on|off"))

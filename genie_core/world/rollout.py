@@ -172,7 +172,7 @@ class Rollout:
             wanted = id_to_motion(motion, self.motion_radius)
             shift = allowed_moves(self.critic, last.shown_BHW3, wanted, self.settings.refuse_below,
                                   self.settings.refuse_sideways)
-            if self.settings.allow_shown and self.settings.remember:
+            if self.settings.allow_shown and self.settings.remember and not torch.equal(shift, wanted):
                 shift = torch.where(self._reveals_only_shown(wanted)[:, None], wanted, shift)
             motion = motion_to_id(shift, self.motion_radius)
         return motion
