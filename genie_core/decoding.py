@@ -56,6 +56,13 @@ class DecodeSettings:
     unmoved_bias: float = field(default=0.0, metadata=flag(
         ("--unmoved-bias",), "with motion: bonus on keeping the unmoved last frame's token rather than the moved "
                              "draft's (below 0: the picture follows the camera more)", type=number(), metavar="B"))
+    # The unmoved bias only where the unmoved frame's token differs from the draft's. Where both copy
+    # sources hold the same token (no move, or plain ground that a move leaves as it was) there is no
+    # choice between them, and the bias would only take from the copy the model learned: at -10, the
+    # still-screen games' pictures fell apart under it. Off: every unmoved token, as before it existed.
+    unmoved_where_differs: bool = field(default=False, metadata=flag(
+        ("--unmoved-where-differs",), "with --unmoved-bias: bias only the tokens where the unmoved frame and the "
+                                      "moved draft differ (off: every token)", type=on_off, metavar="on|off"))
     # Show the previous (or moved) frame's pixels for every patch whose token equals its source's,
     # so the start image stays sharp instead of passing through the tokenizer.
     reuse_patches: bool = field(default=False, metadata=flag(
@@ -112,6 +119,13 @@ class DecodeSettings:
         ("--take-off",), "with the action prior: a rising key always takes off from level ground (the prior "
                          "steers keys only in the air)", type=on_off, metavar="on|off"))
 
+    def unmoved_bias_for(self, previous_BN, draft_BN):
+        """The unmoved bias the dynamics head adds to the unmoved frame's copy logits: the number, or with
+        unmoved_where_differs a (B, N) tensor of it where previous_BN and draft_BN differ and 0 elsewhere."""
+        if not self.unmoved_where_differs or draft_BN is None or previous_BN is None:
+            return self.unmoved_bias
+        return self.unmoved_bias * (previous_BN != draft_BN)
+
     def for_latent_actions(self) -> DecodeSettings:
         """These settings for playing latent actions as given: the LAM's labels of real video (Genie's
         teacher-forced case) or random draws. The action prior and the move critic interpret a player's
@@ -132,6 +146,9 @@ class DecodeSettings:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name.replace('_', ' ')} must be 0 (greedy) or more, got {value!r}")
+        for f in dataclasses.fields(self):  # a decode.json "off" or 0 must not pass as a truthy switch
+            if f.type == "bool" and not isinstance(getattr(self, f.name), bool):
+                raise ValueError(f"{f.name.replace('_', ' ')} must be true or false, got {getattr(self, f.name)!r}")
         if self.order not in ORDERS:
             raise ValueError(f"unknown unmask order {self.order!r}; use {' or '.join(ORDERS)}")
         for name in ("copy_bias", "unmoved_bias"):

@@ -151,7 +151,7 @@ def test_cached_world_equals_uncached_with_the_strip_hidden_held_and_gated():
     torch.nn.init.normal_(dynamics.copy_gate.weight, std=1.0)  # gates that matter
     dynamics.eval()
     settings = DecodeSettings(rounds=2, temperature=1.0, order="random", revealed_rounds=2, revealed_temperature=1.0,
-                              unmoved_bias=-1.5)
+                              unmoved_bias=-1.5, unmoved_where_differs=True)
     results = []
     for cached in (True, False):
         rollout = (Rollout if cached else UncachedRollout)(models.tokenizer, dynamics, settings, context=4)
@@ -179,3 +179,23 @@ def test_unmoved_bias_moves_only_the_unmoved_frames_copy_logit():
     assert torch.allclose(biased - plain, expected, atol=1e-5)
     with pytest.raises(ValueError, match="unmoved bias"):
         DecodeSettings(unmoved_bias=float("nan"))
+
+
+def test_unmoved_bias_where_differs_leaves_tokens_both_sources_agree_on():
+    models = build_genie("tiny", seed=2)
+    dynamics = models.dynamics.eval()
+    N, V = dynamics.config.tokens_per_frame, dynamics.config.num_codes
+    h = torch.randn(1, N // dynamics.config.token_merge ** 2, dynamics.config.dim)
+    previous = torch.randint(0, V, (1, N))
+    draft = previous.clone()
+    draft[:, : N // 2] = (previous[:, : N // 2] + 1) % V  # the first half moved, the second kept its tokens
+    action = torch.tensor([2])
+    settings = DecodeSettings(unmoved_bias=-2.0, unmoved_where_differs=True)
+    with torch.no_grad():
+        plain = dynamics.head(h, previous, action, drafts_BTN=draft)
+        biased = dynamics.head(h, previous, action, drafts_BTN=draft,
+                               unmoved_bias=settings.unmoved_bias_for(previous, draft))
+    expected = torch.zeros_like(plain).scatter_(-1, previous[..., None], -2.0)
+    expected[:, N // 2:] = 0.0
+    assert torch.allclose(biased - plain, expected, atol=1e-5)
+    assert DecodeSettings(unmoved_bias=-2.0).unmoved_bias_for(previous, draft) == -2.0  # off: every token

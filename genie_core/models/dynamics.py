@@ -107,13 +107,14 @@ class DynamicsModel(nn.Module):
 
     def head(self, h_BTPC: torch.Tensor, previous_BTN: torch.Tensor, frame_actions_BT: torch.Tensor,
              select_BTN: torch.Tensor | None = None, copy_bias: float = 0.0,
-             drafts_BTN: torch.Tensor | None = None, unmoved_bias: float = 0.0) -> torch.Tensor:
+             drafts_BTN: torch.Tensor | None = None, unmoved_bias: float | torch.Tensor = 0.0) -> torch.Tensor:
         """Logits (..., N, V) from transformer outputs (..., positions, C); previous_BTN: the previous
         frame's tokens (mask_id where there is none); frame_actions_BT: each frame's action;
         drafts_BTN: with motion, the moved previous frame's tokens (the main copy source).
         select_BTN: a boolean mask; then only the selected tokens' logits, (S, V), are computed.
         copy_bias: added to the copy logits (decoding only; see DecodeSettings.copy_bias); unmoved_bias:
-        added to the unmoved frame's copy logit only, with motion (decoding only; DecodeSettings.unmoved_bias)."""
+        added to the unmoved frame's copy logit only, with motion (decoding only; a number, or one per token
+        shaped like previous_BTN: DecodeSettings.unmoved_bias_for)."""
         if self.to_tokens is not None:
             h_BTPC = self.to_tokens(h_BTPC)
         h_BTNE = split_tokens(h_BTPC, self.config.grid, self.config.token_merge)
@@ -207,7 +208,7 @@ class DynamicsModel(nn.Module):
 
     def newest_logits(self, tokens_BTN: torch.Tensor, actions_BA: torch.Tensor, drafts_BTN: torch.Tensor | None = None,
                       positions_T: torch.Tensor | None = None, window: int | None = None,
-                      copy_bias: float = 0.0, unmoved_bias: float = 0.0) -> torch.Tensor:
+                      copy_bias: float = 0.0, unmoved_bias: float | torch.Tensor = 0.0) -> torch.Tensor:
         """Logits (B, N, V) of the newest frame (masked where unknown), recomputed over all the frames given."""
         h = self.newest_outputs(tokens_BTN, actions_BA, drafts_BTN, positions_T, window)
         return self.head(h, tokens_BTN[:, -2], actions_BA[:, -1], copy_bias=copy_bias,
@@ -224,7 +225,7 @@ class DynamicsModel(nn.Module):
 
     def step(self, tokens_BN: torch.Tensor, action_B: torch.Tensor, position: int, kv: KVBuffer,
              previous_BN: torch.Tensor | None = None, copy_bias: float = 0.0,
-             draft_BN: torch.Tensor | None = None, unmoved_bias: float = 0.0) -> torch.Tensor:
+             draft_BN: torch.Tensor | None = None, unmoved_bias: float | torch.Tensor = 0.0) -> torch.Tensor:
         """Logits (B, N, V) of one new frame (see step_outputs); previous_BN: the tokens of the frame
         before it (None for a first frame); copy_bias, unmoved_bias: see head."""
         h = self.step_outputs(tokens_BN, action_B, position, kv, draft_BN)
