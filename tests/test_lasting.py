@@ -165,14 +165,17 @@ def test_cached_world_equals_uncached_with_the_strip_hidden_held_and_gated():
     assert (results[0][2].int() - results[1][2].int()).abs().max() <= 1
 
 
-def test_unmoved_bias_moves_only_the_unmoved_frames_copy_logit():
-    models = build_genie("tiny", seed=2)
-    dynamics = models.dynamics.eval()
+def head_inputs(seed: int = 2):
+    """A tiny dynamics model, one frame's transformer outputs and random previous tokens for its head."""
+    dynamics = build_genie("tiny", seed=seed).dynamics.eval()
     N, V = dynamics.config.tokens_per_frame, dynamics.config.num_codes
     h = torch.randn(1, N // dynamics.config.token_merge ** 2, dynamics.config.dim)
-    previous = torch.randint(0, V, (1, N))
-    draft = (previous + 1) % V  # every token's two copy sources differ
-    action = torch.tensor([2])
+    return dynamics, h, torch.randint(0, V, (1, N)), torch.tensor([2])
+
+
+def test_unmoved_bias_moves_only_the_unmoved_frames_copy_logit():
+    dynamics, h, previous, action = head_inputs()
+    draft = (previous + 1) % dynamics.config.num_codes  # every token's two copy sources differ
     with torch.no_grad():
         plain, biased = (dynamics.head(h, previous, action, drafts_BTN=draft, unmoved_bias=b) for b in (0.0, -2.0))
     expected = torch.zeros_like(plain).scatter_(-1, previous[..., None], -2.0)
@@ -182,20 +185,16 @@ def test_unmoved_bias_moves_only_the_unmoved_frames_copy_logit():
 
 
 def test_unmoved_bias_where_differs_leaves_tokens_both_sources_agree_on():
-    models = build_genie("tiny", seed=2)
-    dynamics = models.dynamics.eval()
-    N, V = dynamics.config.tokens_per_frame, dynamics.config.num_codes
-    h = torch.randn(1, N // dynamics.config.token_merge ** 2, dynamics.config.dim)
-    previous = torch.randint(0, V, (1, N))
+    dynamics, h, previous, action = head_inputs()
+    half = dynamics.config.tokens_per_frame // 2
     draft = previous.clone()
-    draft[:, : N // 2] = (previous[:, : N // 2] + 1) % V  # the first half moved, the second kept its tokens
-    action = torch.tensor([2])
+    draft[:, :half] = (previous[:, :half] + 1) % dynamics.config.num_codes  # the first half moved, the rest kept
     settings = DecodeSettings(unmoved_bias=-2.0, unmoved_where_differs=True)
     with torch.no_grad():
         plain = dynamics.head(h, previous, action, drafts_BTN=draft)
         biased = dynamics.head(h, previous, action, drafts_BTN=draft,
                                unmoved_bias=settings.unmoved_bias_for(previous, draft))
     expected = torch.zeros_like(plain).scatter_(-1, previous[..., None], -2.0)
-    expected[:, N // 2:] = 0.0
+    expected[:, half:] = 0.0
     assert torch.allclose(biased - plain, expected, atol=1e-5)
     assert DecodeSettings(unmoved_bias=-2.0).unmoved_bias_for(previous, draft) == -2.0  # off: every token
