@@ -122,7 +122,7 @@ class DecodeSettings:
     def unmoved_bias_for(self, previous_BN, draft_BN):
         """The unmoved bias the dynamics head adds to the unmoved frame's copy logits: the number, or with
         unmoved_where_differs a (B, N) tensor of it where previous_BN and draft_BN differ and 0 elsewhere."""
-        if not self.unmoved_where_differs or draft_BN is None or previous_BN is None:
+        if not self.unmoved_where_differs or draft_BN is None:
             return self.unmoved_bias
         return self.unmoved_bias * (previous_BN != draft_BN)
 
