@@ -53,16 +53,12 @@ class DecodeSettings:
     # With motion, added to the unmoved last frame's copy logit only (on top of copy_bias), decoding
     # only: below 0 a token keeps the moved draft's rather than the unmoved frame's. A model whose
     # learned copy gates lean to the unmoved frame shows a still picture while its camera moves.
+    # Only where the two sources hold different tokens: where they agree (no move, or plain ground a
+    # move leaves as it was) there is no choice, and the bias would only take from the copy the model
+    # learned (at -10 the many-games checkpoint's still-screen games fell apart under it).
     unmoved_bias: float = field(default=0.0, metadata=flag(
         ("--unmoved-bias",), "with motion: bonus on keeping the unmoved last frame's token rather than the moved "
                              "draft's (below 0: the picture follows the camera more)", type=number(), metavar="B"))
-    # The unmoved bias only where the unmoved frame's token differs from the draft's. Where both copy
-    # sources hold the same token (no move, or plain ground that a move leaves as it was) there is no
-    # choice between them, and the bias would only take from the copy the model learned: at -10, the
-    # still-screen games' pictures fell apart under it. Off: every unmoved token, as before it existed.
-    unmoved_where_differs: bool = field(default=False, metadata=flag(
-        ("--unmoved-where-differs",), "with --unmoved-bias: bias only the tokens where the unmoved frame and the "
-                                      "moved draft differ (off: every token)", type=on_off, metavar="on|off"))
     # Show the previous (or moved) frame's pixels for every patch whose token equals its source's,
     # so the start image stays sharp instead of passing through the tokenizer.
     reuse_patches: bool = field(default=False, metadata=flag(
@@ -120,11 +116,9 @@ class DecodeSettings:
                          "steers keys only in the air)", type=on_off, metavar="on|off"))
 
     def unmoved_bias_for(self, previous_BN, draft_BN):
-        """The unmoved bias the dynamics head adds to the unmoved frame's copy logits: the number, or with
-        unmoved_where_differs a (B, N) tensor of it where previous_BN and draft_BN differ and 0 elsewhere."""
-        if not self.unmoved_where_differs or draft_BN is None:
-            return self.unmoved_bias
-        return self.unmoved_bias * (previous_BN != draft_BN)
+        """The unmoved bias the dynamics head adds to the unmoved frame's copy logits: a (B, N) tensor of it
+        where previous_BN and draft_BN differ and 0 where they agree (the number itself without a draft)."""
+        return self.unmoved_bias if draft_BN is None else self.unmoved_bias * (previous_BN != draft_BN)
 
     def for_latent_actions(self) -> DecodeSettings:
         """These settings for playing latent actions as given: the LAM's labels of real video (Genie's

@@ -473,8 +473,8 @@ def test_decode_json_round_trips_and_bad_values_fail_clearly(tmp_path, models):
     (tmp_path / "dynamics" / "decode.json").write_text('{"steps": 0}')
     with pytest.raises(CheckpointError, match="decode.json: bad decoding settings"):
         load_genie(str(tmp_path))
-    (tmp_path / "dynamics" / "decode.json").write_text('{"unmoved_where_differs": "off"}')  # a truthy string
-    with pytest.raises(CheckpointError, match="unmoved where differs must be true or false"):
+    (tmp_path / "dynamics" / "decode.json").write_text('{"remember": "off"}')  # a truthy string
+    with pytest.raises(CheckpointError, match="remember must be true or false"):
         load_genie(str(tmp_path))
 
 

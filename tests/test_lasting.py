@@ -151,7 +151,7 @@ def test_cached_world_equals_uncached_with_the_strip_hidden_held_and_gated():
     torch.nn.init.normal_(dynamics.copy_gate.weight, std=1.0)  # gates that matter
     dynamics.eval()
     settings = DecodeSettings(rounds=2, temperature=1.0, order="random", revealed_rounds=2, revealed_temperature=1.0,
-                              unmoved_bias=-1.5, unmoved_where_differs=True)
+                              unmoved_bias=-1.5)
     results = []
     for cached in (True, False):
         rollout = (Rollout if cached else UncachedRollout)(models.tokenizer, dynamics, settings, context=4)
@@ -184,12 +184,12 @@ def test_unmoved_bias_moves_only_the_unmoved_frames_copy_logit():
         DecodeSettings(unmoved_bias=float("nan"))
 
 
-def test_unmoved_bias_where_differs_leaves_tokens_both_sources_agree_on():
+def test_unmoved_bias_leaves_tokens_both_sources_agree_on():
     dynamics, h, previous, action = head_inputs()
     half = dynamics.config.tokens_per_frame // 2
     draft = previous.clone()
     draft[:, :half] = (previous[:, :half] + 1) % dynamics.config.num_codes  # the first half moved, the rest kept
-    settings = DecodeSettings(unmoved_bias=-2.0, unmoved_where_differs=True)
+    settings = DecodeSettings(unmoved_bias=-2.0)
     with torch.no_grad():
         plain = dynamics.head(h, previous, action, drafts_BTN=draft)
         biased = dynamics.head(h, previous, action, drafts_BTN=draft,
@@ -197,4 +197,4 @@ def test_unmoved_bias_where_differs_leaves_tokens_both_sources_agree_on():
     expected = torch.zeros_like(plain).scatter_(-1, previous[..., None], -2.0)
     expected[:, half:] = 0.0
     assert torch.allclose(biased - plain, expected, atol=1e-5)
-    assert DecodeSettings(unmoved_bias=-2.0).unmoved_bias_for(previous, draft) == -2.0  # off: every token
+    assert settings.unmoved_bias_for(previous, None) == -2.0  # no draft (a first frame): the number itself
