@@ -115,11 +115,6 @@ class DecodeSettings:
         ("--take-off",), "with the action prior: a rising key always takes off from level ground (the prior "
                          "steers keys only in the air)", type=on_off, metavar="on|off"))
 
-    def unmoved_bias_for(self, previous_BN, draft_BN):
-        """The unmoved bias the dynamics head adds to the unmoved frame's copy logits: a (B, N) tensor of it
-        where previous_BN and draft_BN differ and 0 where they agree (the number itself without a draft)."""
-        return self.unmoved_bias if draft_BN is None else self.unmoved_bias * (previous_BN != draft_BN)
-
     def for_latent_actions(self) -> DecodeSettings:
         """These settings for playing latent actions as given: the LAM's labels of real video (Genie's
         teacher-forced case) or random draws. The action prior and the move critic interpret a player's

@@ -189,12 +189,10 @@ def test_unmoved_bias_leaves_tokens_both_sources_agree_on():
     half = dynamics.config.tokens_per_frame // 2
     draft = previous.clone()
     draft[:, :half] = (previous[:, :half] + 1) % dynamics.config.num_codes  # the first half moved, the rest kept
-    settings = DecodeSettings(unmoved_bias=-2.0)
     with torch.no_grad():
-        plain = dynamics.head(h, previous, action, drafts_BTN=draft)
-        biased = dynamics.head(h, previous, action, drafts_BTN=draft,
-                               unmoved_bias=settings.unmoved_bias_for(previous, draft))
+        plain, biased = (dynamics.head(h, previous, action, drafts_BTN=draft, unmoved_bias=b) for b in (0.0, -2.0))
+        plain_alone, biased_alone = (dynamics.head(h, previous, action, unmoved_bias=b) for b in (0.0, -2.0))
     expected = torch.zeros_like(plain).scatter_(-1, previous[..., None], -2.0)
+    assert torch.allclose(biased_alone - plain_alone, expected, atol=1e-5)  # no draft: every unmoved token
     expected[:, half:] = 0.0
     assert torch.allclose(biased - plain, expected, atol=1e-5)
-    assert settings.unmoved_bias_for(previous, None) == -2.0  # no draft (a first frame): the number itself

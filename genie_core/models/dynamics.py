@@ -107,14 +107,14 @@ class DynamicsModel(nn.Module):
 
     def head(self, h_BTPC: torch.Tensor, previous_BTN: torch.Tensor, frame_actions_BT: torch.Tensor,
              select_BTN: torch.Tensor | None = None, copy_bias: float = 0.0,
-             drafts_BTN: torch.Tensor | None = None, unmoved_bias: float | torch.Tensor = 0.0) -> torch.Tensor:
+             drafts_BTN: torch.Tensor | None = None, unmoved_bias: float = 0.0) -> torch.Tensor:
         """Logits (..., N, V) from transformer outputs (..., positions, C); previous_BTN: the previous
         frame's tokens (mask_id where there is none); frame_actions_BT: each frame's action;
         drafts_BTN: with motion, the moved previous frame's tokens (the main copy source).
         select_BTN: a boolean mask; then only the selected tokens' logits, (S, V), are computed.
         copy_bias: added to the copy logits (decoding only; see DecodeSettings.copy_bias); unmoved_bias:
-        added to the unmoved frame's copy logit only, with motion (decoding only; a number, or one per token
-        shaped like previous_BTN: DecodeSettings.unmoved_bias_for)."""
+        added to the unmoved frame's copy logit only, with motion, where its token differs from the draft's
+        (decoding only; DecodeSettings.unmoved_bias)."""
         if self.to_tokens is not None:
             h_BTPC = self.to_tokens(h_BTPC)
         h_BTNE = split_tokens(h_BTPC, self.config.grid, self.config.token_merge)
@@ -128,7 +128,9 @@ class DynamicsModel(nn.Module):
         if self.config.motion_radius:
             if drafts_BTN is None:
                 drafts_BTN = torch.full_like(previous_BTN, self.mask_id)
-            draft_bonus, previous_bonus = copy, self.previous_copy_logit.float() + copy_bias + unmoved_bias + still
+            # Only where the two sources differ: where both hold the same token there is no choice to bias.
+            unmoved = unmoved_bias * (previous_BTN != drafts_BTN) if unmoved_bias else 0.0
+            draft_bonus, previous_bonus = copy, self.previous_copy_logit.float() + copy_bias + unmoved + still
             if self.copy_gate is not None:
                 gates = self.copy_gate(h_BTNE).float()  # (..., N, 2)
                 draft_bonus, previous_bonus = draft_bonus + gates[..., 0], previous_bonus + gates[..., 1]
@@ -208,7 +210,7 @@ class DynamicsModel(nn.Module):
 
     def newest_logits(self, tokens_BTN: torch.Tensor, actions_BA: torch.Tensor, drafts_BTN: torch.Tensor | None = None,
                       positions_T: torch.Tensor | None = None, window: int | None = None,
-                      copy_bias: float = 0.0, unmoved_bias: float | torch.Tensor = 0.0) -> torch.Tensor:
+                      copy_bias: float = 0.0, unmoved_bias: float = 0.0) -> torch.Tensor:
         """Logits (B, N, V) of the newest frame (masked where unknown), recomputed over all the frames given."""
         h = self.newest_outputs(tokens_BTN, actions_BA, drafts_BTN, positions_T, window)
         return self.head(h, tokens_BTN[:, -2], actions_BA[:, -1], copy_bias=copy_bias,
@@ -225,7 +227,7 @@ class DynamicsModel(nn.Module):
 
     def step(self, tokens_BN: torch.Tensor, action_B: torch.Tensor, position: int, kv: KVBuffer,
              previous_BN: torch.Tensor | None = None, copy_bias: float = 0.0,
-             draft_BN: torch.Tensor | None = None, unmoved_bias: float | torch.Tensor = 0.0) -> torch.Tensor:
+             draft_BN: torch.Tensor | None = None, unmoved_bias: float = 0.0) -> torch.Tensor:
         """Logits (B, N, V) of one new frame (see step_outputs); previous_BN: the tokens of the frame
         before it (None for a first frame); copy_bias, unmoved_bias: see head."""
         h = self.step_outputs(tokens_BN, action_B, position, kv, draft_BN)

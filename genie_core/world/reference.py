@@ -18,9 +18,8 @@ class UncachedRollout(Rollout):
 
     def _newest_logits(self, tokens_BN, action_B, position: int, draft_BN) -> torch.Tensor:
         inputs = full_inputs(self.history, tokens_BN, action_B, draft_BN)
-        previous = self.history[-1].tokens_BN
         return self.dynamics.newest_logits(*inputs, window=self.context, copy_bias=self.settings.copy_bias,
-                                           unmoved_bias=self.settings.unmoved_bias_for(previous, draft_BN))
+                                           unmoved_bias=self.settings.unmoved_bias)
 
     def _record(self, tokens_BN, action_B, position: int, draft_BN):
         tokens, actions, drafts, positions = full_inputs(self.history, tokens_BN, action_B, draft_BN)

@@ -247,10 +247,9 @@ class Rollout:
 
     def _newest_logits(self, tokens_BN, action_B, position: int, draft_BN) -> torch.Tensor:
         """The new frame's logits (B, N, V) for its tokens so far, attending to the rings."""
-        previous = self.history[-1].tokens_BN
-        return self.dynamics.step(tokens_BN, action_B, position, self.dyn_kv, previous,
+        return self.dynamics.step(tokens_BN, action_B, position, self.dyn_kv, self.history[-1].tokens_BN,
                                   copy_bias=self.settings.copy_bias, draft_BN=draft_BN,
-                                  unmoved_bias=self.settings.unmoved_bias_for(previous, draft_BN))
+                                  unmoved_bias=self.settings.unmoved_bias)
 
     def _encode_draft(self, moved_BHW3: torch.Tensor, shift_B2: torch.Tensor, new_BHW: torch.Tensor | None) -> torch.Tensor:
         """The moved frame's tokens, hidden where the move revealed new ground if the model says so
