@@ -12,7 +12,8 @@ from genie_core.checkpoint import build_genie, save_genie
 from genie_core.data.clips import write_episode
 from genie_core.decoding import DecodeSettings
 from genie_core.tools.free_play import (SKINS, bucket_summary, buckets_for, edges, format_table, frame_scores, is_flat,
-                                        late_ratios, picture, picture_every, player_seen, skin_of, start_record)
+                                        late_ratios, level_colours, colour_histogram, picture, picture_every, player_seen,
+                                        skin_of, start_record)
 from genie_core.world import World
 
 
@@ -45,13 +46,33 @@ def test_free_play_on_a_tiny_world_gives_every_bucket_and_a_picture():
     world = World(build_genie("tiny", seed=0), DecodeSettings(rounds=1, temperature=0.0), context=4)
     start = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
     frames = [world.reset(start)] + [world.step(a % world.num_actions) for a in range(25)]
-    scores = frame_scores(frames, skin_of(start))
+    scores = frame_scores(frames, skin_of(start), colour_histogram([start]))
     assert scores["edges"].shape == (26, 2) and scores["camera"].shape == (26, 2) and scores["player"].shape == (26,)
+    assert scores["colours"][0] == 1.0 and summary_keys_hold(scores)
     summary = bucket_summary([scores, scores])
     assert list(summary) == ["1-20"]  # only whole buckets
     assert 0 <= summary["1-20"]["edges_across"] <= 1
     sheet = picture([(frames, frames)], every=10, scale=2)
     assert sheet.shape == (2 * 2 * 16, 3 * 16 * 2, 3)
+
+
+def summary_keys_hold(scores) -> bool:
+    return set(bucket_summary([scores])["1-20"]) >= {"edges_across", "flat", "still", "player", "colours"}
+
+
+def test_level_colours_say_how_much_of_a_frame_has_the_levels_mix_of_colours():
+    level = np.zeros((64, 64, 3), np.uint8)
+    level[:, :32] = (48, 80, 112)  # a cave wall and sky, half and half
+    level[:, 32:] = (144, 208, 240)
+    mix = colour_histogram([level])
+    assert level_colours(level, mix) == 1.0
+    noisy = np.clip(level.astype(int) + np.random.default_rng(0).integers(-6, 7, level.shape), 0, 255)
+    assert level_colours(noisy.astype(np.uint8), mix) == 1.0  # small decoding errors stay in their colour
+    foreign = level.copy()
+    foreign[:16] = (230, 120, 30)  # another game's orange blocks over a quarter of the frame
+    assert level_colours(foreign, mix) == 0.75
+    assert level_colours(np.full_like(level, 90), mix) == 0.0  # flat fill in a colour the level never shows
+    assert level_colours(np.full_like(level, (48, 80, 112)), mix) == 0.5  # all wall: half the mix
 
 
 def test_a_minute_of_play_is_reported_to_its_end_in_buckets_of_150_ticks():
@@ -65,8 +86,9 @@ def test_a_minute_of_play_is_reported_to_its_end_in_buckets_of_150_ticks():
 def test_each_start_says_how_many_of_its_late_frames_are_flat():
     level = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     flat = np.full((64, 64, 3), 90, np.uint8)
-    real = frame_scores([level] * 121, "yellow")
-    fills = frame_scores([level] * 91 + [flat] * 30, "yellow")  # ticks 91-120 one colour: half of ticks 61-120
+    mix = colour_histogram([level])
+    real = frame_scores([level] * 121, "yellow", mix)
+    fills = frame_scores([level] * 91 + [flat] * 30, "yellow", mix)  # ticks 91-120 one colour: half of ticks 61-120
     records = [start_record("a.npz", real, real), start_record("b.npz", fills, real)]
     assert [r["model_flat_after_60"] for r in records] == [0.0, 0.5]
     assert records[1]["model"]["91-120"]["flat"] == 1.0 and records[1]["real"]["91-120"]["flat"] == 0.0
@@ -116,8 +138,9 @@ def test_the_real_camera_stops_where_the_level_restarts():
     rng = np.random.default_rng(0)
     frame = torch.from_numpy(rng.integers(0, 256, (1, 64, 64, 3), dtype=np.uint8))
     frames = [shift_frames(frame, torch.tensor([[-2 * t, 0]]))[0].numpy() for t in range(5)]
-    moving = frame_scores(frames, "yellow")["camera"]
-    stopped = frame_scores(frames, "yellow", restart=3)["camera"]
+    mix = colour_histogram(frames)
+    moving = frame_scores(frames, "yellow", mix)["camera"]
+    stopped = frame_scores(frames, "yellow", mix, restart=3)["camera"]
     assert moving[4, 0] == -8 and np.array_equal(stopped[:3], moving[:3]) and (stopped[3:] == moving[2]).all()
 
 
@@ -125,7 +148,8 @@ def test_frames_identical_to_the_one_before_count_as_still():
     rng = np.random.default_rng(0)
     moving = [rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(121)]
     frozen = moving[:61] + [moving[60].copy() for _ in range(60)]  # nothing changes after tick 60
-    summary = bucket_summary([frame_scores(moving, "yellow"), frame_scores(frozen, "yellow")])
+    mix = colour_histogram(moving)
+    summary = bucket_summary([frame_scores(moving, "yellow", mix), frame_scores(frozen, "yellow", mix)])
     assert summary["1-20"]["still"] == 0.0
     assert summary["61-120"]["still"] == 0.5  # one start of two frozen over these ticks
-    assert frame_scores(frozen, "yellow")["still"][0] == False  # the start frame has none before it
+    assert frame_scores(frozen, "yellow", mix)["still"][0] == False  # the start frame has none before it

@@ -11,6 +11,11 @@ and in the model, and every frame is measured, per bucket of ticks, model beside
 - flat: frames whose most common colour (in steps of 8) covers more than 85% of the pixels;
 - still: frames identical to the frame before, pixel for pixel: a world whose keys no longer move
   anything (a move critic refusing every move, a key steered to no move) scores well on the rest;
+- level colours: how much of the frame's mix of colours (in steps of 32) the level's mix holds, as its
+  recorded episode (the --data file) and the real game's first 60 ticks of the plan show it (histogram
+  intersection: 100% for the same mix). Procgen draws each level in colours of its own (two levels of a
+  game: 1-50%), so ground drawn from another level's or game's tiles, or flat fill, falls here where edges
+  do not; the real game's late ticks fall only as far as new parts of its level look different;
 - player seen: at least 3 pixels within 4 of the start frame's player skin colours (CoinRun draws
   five skins; checked on real frames: seen in 100% of dev and held-out frames, and in 0-2% with
   the player's square blanked out);
@@ -51,6 +56,8 @@ SKINS = {"beige": [(233, 223, 199), (230, 218, 191), (224, 209, 175)],
          "pink": [(245, 186, 204), (243, 175, 197), (241, 156, 183)],
          "yellow": [(255, 219, 77), (255, 214, 51)]}
 SKIN_TOLERANCE, SKIN_PIXELS = 4, 3
+# Colours are compared in steps of 32: coarse enough for the tokenizer's decoding (about 11 RMS at 27 dB).
+COLOUR_STEP, LEVEL_TICKS = 32, 60
 
 
 def edges(frame: np.ndarray) -> np.ndarray:
@@ -83,16 +90,32 @@ def player_seen(frame: np.ndarray, skin: str) -> bool:
     return skin_pixels(frame, skin) >= SKIN_PIXELS
 
 
-def frame_scores(frames: list[np.ndarray], skin: str, restart: int | None = None) -> dict[str, np.ndarray]:
-    """Per frame (start frame first): edges (T, 2), flat (T,), still (T,), player (T,), camera (T, 2) cumulative;
-    restart: the tick at which the level restarted (RealPlay), from which the camera stays where it was."""
+def colour_histogram(frames: list[np.ndarray]) -> np.ndarray:
+    """The frames' pixels' shares over colours in steps of COLOUR_STEP (a flat array)."""
+    n = 256 // COLOUR_STEP
+    bins = np.concatenate([f.reshape(-1, 3) for f in frames]).astype(np.int64) // COLOUR_STEP
+    counts = np.bincount(bins @ np.array([n * n, n, 1]), minlength=n ** 3)
+    return counts / counts.sum()
+
+
+def level_colours(frame: np.ndarray, level: np.ndarray) -> float:
+    """How much of the frame's colour mix the level's (colour_histogram) holds: 1 for the same mix."""
+    return float(np.minimum(colour_histogram([frame]), level).sum())
+
+
+def frame_scores(frames: list[np.ndarray], skin: str, level: np.ndarray, restart: int | None = None
+                 ) -> dict[str, np.ndarray]:
+    """Per frame (start frame first): edges (T, 2), flat (T,), still (T,), player (T,), level colours (T,),
+    camera (T, 2) cumulative. level: the level's colour_histogram; restart: the tick at which the level
+    restarted (RealPlay), from which the camera stays where it was."""
     camera = np.concatenate((np.zeros((1, 2)), np.cumsum(frame_motions(frames).numpy(), axis=0)))
     if restart is not None:
         camera[restart:] = camera[restart - 1]
     still = [False] + [np.array_equal(before, after) for before, after in zip(frames[:-1], frames[1:])]
     return {"edges": np.stack([edges(f) for f in frames]), "flat": np.array([is_flat(f) for f in frames]),
             "still": np.array(still),
-            "player": np.array([player_seen(f, skin) for f in frames]), "camera": camera}
+            "player": np.array([player_seen(f, skin) for f in frames]),
+            "colours": np.array([level_colours(f, level) for f in frames]), "camera": camera}
 
 
 def buckets_for(ticks: int) -> list[tuple[int, int]]:
@@ -118,6 +141,7 @@ def bucket_summary(runs: list[dict[str, np.ndarray]]) -> dict[str, dict]:
             "flat": float(np.mean([r["flat"][ticks].mean() for r in runs])),
             "still": float(np.mean([r["still"][ticks].mean() for r in runs])),
             "player": float(np.mean([r["player"][ticks].mean() for r in runs])),
+            "colours": float(np.mean([r["colours"][ticks].mean() for r in runs])),
             "camera_dx": float(np.median([r["camera"][last, 0] for r in runs])),
             "camera_dy": float(np.median([r["camera"][last, 1] for r in runs]))}
     return out
@@ -149,13 +173,14 @@ def picture_every(ticks: int) -> int:
 def format_table(result: dict) -> str:
     lines = [f"free play, {result['starts']} starts, keys {result['plan']}",
              f"{'ticks':<8}{'edges across m/r':>18}{'edges down m/r':>18}{'flat m/r':>14}{'still m/r':>14}{'player m/r':>14}"
-             f"{'camera dx m/r':>16}{'camera dy m/r':>16}"]
+             f"{'colours m/r':>14}{'camera dx m/r':>16}{'camera dy m/r':>16}"]
     for bucket, m in result["model"].items():
         r = result["real"][bucket]
         lines.append(f"{bucket:<8}{m['edges_across']:>9.3f} /{r['edges_across']:>6.3f}"
                      f"{m['edges_down']:>11.3f} /{r['edges_down']:>6.3f}{m['flat']:>8.1%} /{r['flat']:>5.1%}"
                      f"{m['still']:>8.1%} /{r['still']:>5.1%}"
-                     f"{m['player']:>8.0%} /{r['player']:>5.0%}{m['camera_dx']:>9.1f} /{r['camera_dx']:>6.1f}"
+                     f"{m['player']:>8.0%} /{r['player']:>5.0%}{m['colours']:>8.0%} /{r['colours']:>5.0%}"
+                     f"{m['camera_dx']:>9.1f} /{r['camera_dx']:>6.1f}"
                      f"{m['camera_dy']:>9.1f} /{r['camera_dy']:>6.1f}")
     restarts = [t for t in result.get("real_restarts", []) if t is not None]
     if restarts:
@@ -188,6 +213,16 @@ def late_ratios(model: dict, real: dict) -> dict:
     return ratios
 
 
+def play_start(world, header, plan: list, keys: list[str]) -> tuple[list[np.ndarray], list[np.ndarray], int | None]:
+    """The model's frames and the real game's under the same keys from the episode's first frame, and the
+    tick at which the real level restarted (None: it did not)."""
+    from play.session import run_session
+    model = run_session(world, np.array(read_frames(header)[0]), plan).frames
+    level, game = level_of(header.path)
+    real = play_real_keys(level, world.image_size, keys, game)
+    return model, real.frames, real.restart
+
+
 def main(argv=None) -> int:
     p = OneLineParser(prog="python -m genie_core.tools.free_play", description=__doc__,
                       formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -201,7 +236,7 @@ def main(argv=None) -> int:
     add_decode_flags(p)
     add_device_flags(p)
     args = p.parse_args(argv)
-    from play.session import parse_actions, run_session
+    from play.session import parse_actions
     try:
         for path in (args.json, args.picture):
             if path:
@@ -217,15 +252,12 @@ def main(argv=None) -> int:
         for header in headers:
             check_frame_size(header.path, (header.height, header.width), world.image_size,
                              f"the checkpoint {args.checkpoint}", "use a checkpoint trained on frames of that size")
-            image = np.array(read_frames(header)[0])
-            skin = skin_of(image)
-            model = run_session(world, image, plan).frames
-            level, game = level_of(header.path)
-            real = play_real_keys(level, world.image_size, keys, game)
-            restarts.append(real.restart)
-            real = real.frames
-            model_runs.append(frame_scores(model, skin))
-            real_runs.append(frame_scores(real, skin, restarts[-1]))
+            model, real, restart = play_start(world, header, plan, keys)
+            restarts.append(restart)
+            recorded = [np.asarray(frame) for frame in read_frames(header)]
+            level_mix = colour_histogram(recorded + real[:LEVEL_TICKS + 1])
+            model_runs.append(frame_scores(model, skin_of(recorded[0]), level_mix))
+            real_runs.append(frame_scores(real, skin_of(recorded[0]), level_mix, restart))
             if len(pairs) < args.picture_starts:
                 pairs.append((real, model))
     except (CheckpointError, ClipFormatError, ValueError, OSError, RuntimeError) as error:
