@@ -213,12 +213,13 @@ def late_ratios(model: dict, real: dict) -> dict:
     return ratios
 
 
-def play_start(world, header, plan: list, keys: list[str]) -> tuple[list[np.ndarray], list[np.ndarray], int | None]:
-    """The model's frames and the real game's under the same keys from the episode's first frame, and the
-    tick at which the real level restarted (None: it did not)."""
+def play_start(world, start: np.ndarray, path: str, plan: list, keys: list[str]
+               ) -> tuple[list[np.ndarray], list[np.ndarray], int | None]:
+    """The model's frames and the real game's under the same keys from the level start of the episode at
+    path, and the tick at which the real level restarted (None: it did not)."""
     from play.session import run_session
-    model = run_session(world, np.array(read_frames(header)[0]), plan).frames
-    level, game = level_of(header.path)
+    model = run_session(world, start, plan).frames
+    level, game = level_of(path)
     real = play_real_keys(level, world.image_size, keys, game)
     return model, real.frames, real.restart
 
@@ -252,9 +253,9 @@ def main(argv=None) -> int:
         for header in headers:
             check_frame_size(header.path, (header.height, header.width), world.image_size,
                              f"the checkpoint {args.checkpoint}", "use a checkpoint trained on frames of that size")
-            model, real, restart = play_start(world, header, plan, keys)
+            recorded = [np.array(frame) for frame in read_frames(header)]
+            model, real, restart = play_start(world, recorded[0], header.path, plan, keys)
             restarts.append(restart)
-            recorded = [np.asarray(frame) for frame in read_frames(header)]
             level_mix = colour_histogram(recorded + real[:LEVEL_TICKS + 1])
             model_runs.append(frame_scores(model, skin_of(recorded[0]), level_mix))
             real_runs.append(frame_scores(real, skin_of(recorded[0]), level_mix, restart))
