@@ -100,10 +100,13 @@ class DecodeSettings:
 
     # A checkpoint with an action prior (models/prior.py) plays, for a key, the likeliest latent action
     # that goes the key's way sideways whenever the prior rates the key's own below this share of that
-    # one: a jump comes down and a run off a ledge falls. 0: every key plays its own latent action.
+    # one: a jump comes down and a run off a ledge falls. A keyed prior sees the key and may steer it
+    # any way: the likeliest latent action given the key, this world and its last moves. 0: every key
+    # plays its own latent action.
     yield_below: float = field(default=0.0, metadata=flag(
         ("--yield-below",), "with the checkpoint's action prior: a key plays the likeliest action that goes its way "
-                            "sideways when its own is rated below this share of that one, so jumps land (0: off)",
+                            "sideways (a keyed prior: any way, given the key) when its own is rated below this "
+                            "share of that one, so jumps land (0: off)",
         type=number(0, 1), metavar="P"))
 
     # With the action prior: a key whose latent action rises is never steered while the camera has not moved

@@ -9,7 +9,8 @@ import torch
 from genie_core.checkpoint import build_genie, save_genie
 from genie_core.data.clips import write_episode
 from genie_core.data.coinrun import ACTION_NAMES
-from genie_core.tools.game_keys import main, procgen_to_latent, psnr_on, words_for
+from genie_core.data.procgen_keys import procgen_to_latent, words_for
+from genie_core.tools.game_keys import main, psnr_on
 
 COINRUN_NAMES = ["right", "right+jump", "right+down", "noop", "down", "jump", "left", "still"]
 
@@ -60,6 +61,7 @@ def test_game_keys_runs_per_folder_on_a_tiny_checkpoint(tmp_path):
     for scores in games.values():
         assert scores["windows"] == 6  # three 6-frame windows in each 23-frame episode
         assert scores["copy_psnr_changed"] < scores["copy_psnr"]  # noise: copying is worst where it changed
+        assert 0 < scores["labels_psnr"] < 100 and 0 < scores["labels_psnr_changed"] < 100  # the LAM's labels played
 
 
 def test_key_grid_plays_the_same_keys_on_every_picture(tmp_path):

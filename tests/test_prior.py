@@ -11,7 +11,8 @@ from genie_core.checkpoint import CheckpointError, build_genie, check_parts_agre
 from genie_core.decoding import DecodeSettings
 from genie_core.loading import load_world
 from genie_core.blocks.motion import motion_to_id
-from genie_core.models.prior import ActionPrior, PriorConfig, prior_loss, rising_of, sideways_of, steer_actions
+from genie_core.models.prior import (ActionPrior, PriorConfig, keys_before, prior_loss, rising_of, sideways_of,
+                                     steer_actions)
 from genie_core.train.__main__ import main as train_main
 from genie_core.world.reference import UncachedRollout
 from genie_core.world.rollout import Rollout
@@ -25,12 +26,13 @@ SIDEWAYS = (1, 1, 1, 0, 0, 0, -1, None)
 class RulePrior(ActionPrior):
     """A prior whose answer is fixed logits per batch row, given at construction."""
 
-    def __init__(self, logits_BA: torch.Tensor):
+    def __init__(self, logits_BA: torch.Tensor, keyed: bool = False):
         super().__init__(PriorConfig(image_size=16, motion_radius=2, window=(0, 0, 16), box=(6, 10, 5, 11),
-                                     sideways=SIDEWAYS))
+                                     sideways=SIDEWAYS, keyed=keyed))
         self.logits_BA = logits_BA
 
-    def forward(self, frames_BHW3, moves_BK2):
+    def forward(self, frames_BHW3, moves_BK2, keys_B=None):
+        assert (keys_B is not None) == self.config.keyed  # a keyed prior is asked with the keys, only it
         return self.logits_BA
 
 
@@ -76,6 +78,45 @@ def test_a_key_keeps_its_action_unless_the_prior_finds_it_unlikely_and_never_lea
     assert torch.equal(steer_actions(prior, frames, moves, keys, 0.0), keys)  # 0: every key its own
     kept = torch.tensor([True, False, False, False, False])
     assert steer_actions(prior, frames, moves, keys, 0.5, kept).tolist() == [0, 1, 6, 7, 4]  # kept: never steered
+
+
+def test_a_keyed_prior_may_steer_a_key_any_way_but_never_to_or_from_still():
+    p = torch.tensor([[0.1, 0.05, 0.05, 0.7, 0.02, 0.02, 0.05, 0.01],  # right key, a ship that turns: no move
+                      [0.6, 0.1, 0.1, 0.1, 0.02, 0.02, 0.05, 0.01],  # right key that runs: its own
+                      [0.5, 0.1, 0.1, 0.1, 0.02, 0.02, 0.15, 0.01],  # left key after a run right: still going right
+                      [0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.93]])  # likeliest is still: never chosen
+    prior = RulePrior(p.log(), keyed=True)
+    frames, moves = torch.zeros(4, 16, 16, 3, dtype=torch.uint8), torch.zeros(4, 4, 2, dtype=torch.long)
+    keys = torch.tensor([0, 0, 6, 3])
+    assert steer_actions(prior, frames, moves, keys, 1.0).tolist() == [3, 0, 0, 3]
+    assert steer_actions(prior, frames, moves, keys, 0.25).tolist() == [3, 0, 6, 3]  # 0.15 >= 0.25 * 0.5: kept
+
+
+def test_a_keyed_prior_learns_what_each_key_does_from_the_keys_before():
+    """A held key builds speed: the right key (0) moves right only when it was held the tick before too;
+    pressed once it plays no move (3). One key alone cannot tell the two apart."""
+    torch.manual_seed(0)
+    config = PriorConfig(image_size=16, motion_radius=2, window=(0, 0, 16), box=(6, 10, 5, 11), sideways=SIDEWAYS,
+                         keyed=True, key_history=2)
+    prior = ActionPrior(config)
+    optimizer = torch.optim.Adam(prior.parameters(), lr=3e-3)
+    for _ in range(200):
+        keys = torch.where(torch.rand(64, 2) < 0.5, 0, 6)
+        keys[:8, 0] = config.num_actions  # no key before the start
+        actions = torch.where((keys == 0).all(1), 0, 3)
+        frames = torch.randint(0, 255, (64, 16, 16, 3), dtype=torch.uint8)
+        moves = torch.zeros(64, 4, 2, dtype=torch.long)
+        loss, stats = prior_loss(prior, frames, moves, actions, keys)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert stats["prior_accuracy"] > 0.95, stats
+    with pytest.raises(ValueError, match="needs the last 2 keys"):
+        prior(frames, moves, keys[:, 1:])
+    held, once = keys_before([None, torch.tensor([0])], config, 1), keys_before([None], config, 1)
+    assert held.tolist() == [[0]] and once.tolist() == [[config.num_actions]]  # the start frame: no key
+    assert steer_actions(prior, frames[:1], moves[:1], torch.tensor([0]), 1.0, earlier_keys_BK=held).item() == 0
+    assert steer_actions(prior, frames[:1], moves[:1], torch.tensor([0]), 1.0, earlier_keys_BK=once).item() == 3
 
 
 def test_the_prior_learns_what_follows_from_the_last_moves():
@@ -138,6 +179,37 @@ def test_trained_prior_ships_steers_play_and_the_cache_still_equals_recomputatio
         expected.append(best if way and logits[key].exp() < 0.5 * logits[best].exp() else key)
     assert played[0][0] == expected
     assert played[0][0] == played[1][0] and played[0][1].equal(played[1][1])
+
+
+def test_a_keyed_prior_trains_on_recorded_keys_and_ships(tmp_path, wall_video):
+    import json
+
+    from genie_core.data.clips import read_episode, write_episode
+
+    genie = build_genie("tiny", seed=0)
+    genie.dynamics = type(genie.dynamics)(dataclasses.replace(genie.dynamics.config, followed_pixels=FOLLOWED))
+    source, keyed_video, run = tmp_path / "source", tmp_path / "keyed", tmp_path / "prior"
+    save_genie(genie, str(source))
+    args = ["prior", "--keyed", "on", "--key-history", "3", "--dynamics", str(source), "--out", str(run), "--steps", "10",
+            "--val-every", "10", "--warmup-steps", "2", "--val-fraction", "0.2", "--device", "cpu"]
+    assert train_main([*args, "--data", str(wall_video)]) == 2  # actions.json names no actions
+    (source / "actions.json").write_text(json.dumps({"names": ["right", "right+jump", "right+down", "noop", "down",
+                                                               "jump", "left", "still"]}))
+    assert train_main([*args, "--data", str(wall_video)]) == 2  # the video holds no recorded keys
+    keyed_video.mkdir()
+    rng = np.random.default_rng(0)
+    for path in sorted(wall_video.iterdir()):
+        frames = read_episode(str(path)).frames
+        write_episode(str(keyed_video / path.name), frames, rng.integers(0, 15, len(frames) - 1))
+    assert train_main([*args, "--data", str(keyed_video)]) == 0
+    assert train_main(["export", "--run", str(source), "--prior", str(run), "--out", str(tmp_path / "shipped"),
+                       "--yield-below", "1"]) == 0
+    world = load_world(str(tmp_path / "shipped"), device="cpu")
+    assert world.rollout.prior.config.keyed and world.rollout.prior.config.key_history == 3
+    world.reset(wall_frame(12, rng))
+    for action in range(8):
+        world.step(action)
+        assert 0 <= world.played_action < 8
 
 
 def test_a_prior_of_another_world_does_not_fit():

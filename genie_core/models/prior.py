@@ -14,6 +14,15 @@ prior rates it below yield_below times the likeliest latent action that goes the
 (PriorConfig.sideways, from the LAM's motion classes); then that one plays. Right stays right but
 falls after a jump; a held Jump rises, falls once video no longer rises there, lands and jumps again.
 The still action (nothing changes) is never chosen for a key nor replaced.
+
+A keyed prior (PriorConfig.keyed) also sees the latent action the key plays by name, and learns
+p(next latent action | the window, the last camera moves, the key) from video with the recording
+agents' keys: what a key does in this world. The LAM stays unsupervised; this is the paper's small
+labelled set that maps latent actions to a game's real ones (Bruce et al. 2024, section 3.3 and the
+behavioural-cloning study). A game's keys do not fix its moves: in the held-out video CoinRun's Right
+moves the camera right in 59% of the ticks, caveflyer's in 11% (its Right turns the ship), and ninja's
+player keeps going after a turn. So a key plays the likeliest latent action given the key, in any
+way, unless its own is rated at least yield_below times that one.
 """
 from __future__ import annotations
 
@@ -39,6 +48,8 @@ class PriorConfig:
     # for the still action, which is never steered to or from.
     sideways: tuple[int | None, ...] = ()
     width: int = 32
+    keyed: bool = False  # the key's own latent action is an input (learned from recorded keys)
+    key_history: int = 1  # keyed: keys seen, the newest (the one pressed now) last: a held key builds speed
 
 
 def rising_of(motion_centroids_A2: torch.Tensor, still_id: int | None, num_actions: int) -> tuple[int, ...]:
@@ -75,38 +86,78 @@ class ActionPrior(nn.Module):
             nn.Conv2d(w, 2 * w, 3, stride=2, padding=1), nn.GELU(),
             nn.Conv2d(2 * w, 2 * w, 3, stride=2, padding=1), nn.GELU(), nn.Flatten(),
             nn.Linear(2 * w * (side // 4) ** 2, 4 * w))
-        self.head = nn.Sequential(nn.GELU(), nn.Linear(4 * w + 2 * c.history, 4 * w), nn.GELU(),
+        keys = (c.num_actions + 1) * c.key_history if c.keyed else 0  # one slot more: no key (before the start)
+        self.head = nn.Sequential(nn.GELU(), nn.Linear(4 * w + 2 * c.history + keys, 4 * w), nn.GELU(),
                                   nn.Linear(4 * w, c.num_actions))
 
-    def forward(self, frames_BHW3: torch.Tensor, moves_BK2: torch.Tensor) -> torch.Tensor:
+    def forward(self, frames_BHW3: torch.Tensor, moves_BK2: torch.Tensor,
+                keys_BK: torch.Tensor | None = None) -> torch.Tensor:
         """Logits (B, A) of the latent action that follows each frame; moves_BK2: the camera moves
-        (dx, dy) into the frame and the ones before it, the newest last (zeros where unknown)."""
+        (dx, dy) into the frame and the ones before it, the newest last (zeros where unknown); keys_BK (a
+        keyed prior only): the latent actions the keys play by name, the one pressed now last and
+        num_actions where no key was (before the start)."""
         top, left, side = self.config.window
         b0, b1, c0, c1 = self.config.box
         x = frames_BHW3[:, top:top + side, left:left + side].permute(0, 3, 1, 2).float() / 255
         x[:, :, max(b0 - top, 0):max(b1 - top, 0), max(c0 - left, 0):max(c1 - left, 0)] = 0.5
         dtype = self.frame_net[0].weight.dtype
         moves = (moves_BK2.float() / self.config.motion_radius).flatten(1).to(x.device)
-        return self.head(torch.cat((self.frame_net(x.to(dtype)).float(), moves), -1).to(dtype)).float()
+        inputs = [self.frame_net(x.to(dtype)).float(), moves]
+        if self.config.keyed:
+            if keys_BK is None or keys_BK.shape[1:] != (self.config.key_history,):
+                raise ValueError(f"a keyed prior needs the last {self.config.key_history} keys' latent actions")
+            inputs.append(F.one_hot(keys_BK.to(x.device).long(), self.config.num_actions + 1).float().flatten(1))
+        return self.head(torch.cat(inputs, -1).to(dtype)).float()
 
 
-def prior_loss(prior: ActionPrior, frames_BHW3, moves_BK2, next_actions_B) -> tuple[torch.Tensor, dict[str, float]]:
-    logits = prior(frames_BHW3, moves_BK2)
+def prior_loss(prior: ActionPrior, frames_BHW3, moves_BK2, next_actions_B,
+               keys_BK=None) -> tuple[torch.Tensor, dict[str, float]]:
+    logits = prior(frames_BHW3, moves_BK2, keys_BK)
     loss = F.cross_entropy(logits, next_actions_B)
     accuracy = (logits.argmax(-1) == next_actions_B).float().mean()
     return loss, {"prior_loss": loss.item(), "prior_accuracy": accuracy.item()}
 
 
+def keys_before(asked: list[torch.Tensor | None], config: PriorConfig, batch: int) -> torch.Tensor | None:
+    """(B, K-1) the newest K-1 actions asked for (None: the start frame's, no key), newest last, for a
+    keyed prior that sees K keys; None for any other."""
+    if not config.keyed or config.key_history < 2:
+        return None
+    known = [k for k in asked[-(config.key_history - 1):] if k is not None]
+    none = torch.full((batch, config.key_history - 1 - len(known)), config.num_actions, dtype=torch.long)
+    return torch.cat([none.to(known[0].device) if known else none, *[k.long()[:, None] for k in known]], 1)
+
+
+def recent_keys(earlier_BK: torch.Tensor | None, now_B: torch.Tensor, config: PriorConfig) -> torch.Tensor:
+    """(B, key_history) the keys a keyed prior sees: the newest earlier ones, then now_B; num_actions
+    (no key) where there were fewer."""
+    keys = now_B[:, None].long()
+    if earlier_BK is not None:
+        keys = torch.cat((earlier_BK.to(keys.device).long(), keys), 1)
+    missing = config.key_history - keys.shape[1]
+    if missing > 0:
+        keys = torch.cat((torch.full((len(keys), missing), config.num_actions, device=keys.device), keys), 1)
+    return keys[:, keys.shape[1] - config.key_history:]
+
+
 @torch.inference_mode()
 def steer_actions(prior: ActionPrior, frames_BHW3: torch.Tensor, moves_BK2: torch.Tensor, actions_B: torch.Tensor,
-                  yield_below: float, keep_B: torch.Tensor | None = None) -> torch.Tensor:
+                  yield_below: float, keep_B: torch.Tensor | None = None,
+                  earlier_keys_BK: torch.Tensor | None = None) -> torch.Tensor:
     """(B,) the actions to play for the keys' actions: each key's own, unless the prior rates it below
-    yield_below times the likeliest action that goes the same way sideways (then that one); keep_B (B,)
-    bool: keys played as they are whatever the prior says."""
+    yield_below times the likeliest action that goes the same way sideways (a keyed prior: the
+    likeliest of all, given the keys) and then that one; keep_B (B,) bool: keys played as they are
+    whatever the prior says; earlier_keys_BK (a keyed prior): the keys' actions before this one,
+    newest last (none given: no key before)."""
     sideways = torch.tensor([9 if s is None else s for s in prior.config.sideways], device=actions_B.device)
-    same_way = (sideways[None, :] == sideways[actions_B][:, None]) & (sideways[None, :] != 9)  # (B, A)
-    probs = torch.softmax(prior(frames_BHW3, moves_BK2), -1).to(actions_B.device)
-    best = probs.masked_fill(~same_way, -1.0).max(-1)
+    if prior.config.keyed:
+        candidates = (sideways[None, :] != 9).expand(len(actions_B), -1)
+        logits = prior(frames_BHW3, moves_BK2, recent_keys(earlier_keys_BK, actions_B, prior.config))
+    else:
+        candidates = (sideways[None, :] == sideways[actions_B][:, None]) & (sideways[None, :] != 9)  # (B, A)
+        logits = prior(frames_BHW3, moves_BK2)
+    probs = torch.softmax(logits, -1).to(actions_B.device)
+    best = probs.masked_fill(~candidates, -1.0).max(-1)
     own = probs.gather(1, actions_B[:, None])[:, 0]
     steer = (sideways[actions_B] != 9) & (own < yield_below * best.values)
     if keep_B is not None:

@@ -10,6 +10,10 @@ steers them as in play. Each frame is scored against the real one, beside copyin
   by more than evaluate.CHANGED_LEVEL); a model that holds still scores there as copying does.
 Both are means over the frames (frames where nothing changed are left out of psnr_changed). One
 row per --data folder, one game each: the game its files name (CoinRun for files without one).
+Beside them, the same from the same first frames with the LAM's labels of the real window played as
+given (labels_psnr, labels_psnr_changed): the moves the game made, so the gap between the two rows is
+what turning the game's keys into latent actions costs, and the labels' gap to copying is the world
+model's own.
 """
 from __future__ import annotations
 
@@ -22,38 +26,15 @@ import torch
 from ..checkpoint import CheckpointError
 from ..cli import OneLineParser, seed, whole
 from ..data.clips import ClipFormatError, list_episodes
-from ..data.coinrun import ACTION_NAMES
+from ..data.procgen_keys import checkpoint_keys
 from ..decoding import add_decode_flags, resolve_decode_settings
 from ..device import add_device_flags
 from ..files import check_writable
-from ..loading import load_models, read_action_labels
+from ..loading import load_models
 from ..world.rollout import Rollout
 from . import print_and_save
 from .evaluate import changed_mask, held_out_clips
 from .key_motion import level_of
-
-WORDS = {"LEFT": "left", "RIGHT": "right", "UP": "jump", "DOWN": "down", "NOOP": "noop"}  # procgen's -> the keys'
-
-
-def words_for(procgen_name: str) -> list[str]:
-    """The key words that may play a procgen action, best first: 'RIGHT+UP' -> right+jump, right, jump, noop."""
-    parts = [WORDS[part] for part in procgen_name.split("+") if part in WORDS]
-    combined = ["+".join(parts)] if len(parts) > 1 else []
-    return combined + parts + ["noop", "still"]
-
-
-def procgen_to_latent(ids_by_name: dict[str, int]) -> torch.Tensor:
-    """(15,) the latent action that plays each procgen action id, by the first of its words the
-    checkpoint names; raises ValueError when it names none of them."""
-    latent = []
-    for name in ACTION_NAMES:
-        known = [ids_by_name[w] for w in words_for(name) if w in ids_by_name]
-        if not known:
-            raise ValueError(f"the checkpoint names no action that plays procgen's {name} "
-                             f"(tried {', '.join(words_for(name))})")
-        latent.append(known[0])
-    return torch.tensor(latent)
-
 
 def psnr_on(mask_BTHW: torch.Tensor, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """(B, T) PSNR (dB) over each frame's masked pixels only (NaN where none is)."""
@@ -63,13 +44,21 @@ def psnr_on(mask_BTHW: torch.Tensor, prediction: torch.Tensor, target: torch.Ten
     return torch.where(count > 0, 10 * torch.log10(1.0 / mse.clamp(min=1e-10)), torch.nan).clamp(max=100.0)
 
 
+def played(models, settings, first_BHW3: torch.Tensor, actions_BT: torch.Tensor, generator) -> torch.Tensor:
+    """(B, T, H, W, 3) the frames generated from first_BHW3 with one action a frame."""
+    rollout = Rollout.of(models, settings, models.dynamics.config.max_frames, undoable=False)
+    rollout.start(first_BHW3)
+    return torch.stack([rollout.next_frame(actions_BT[:, t], generator) for t in range(actions_BT.shape[1])], 1)
+
+
 @torch.inference_mode()
 def game_scores(models, clips, latent_of: torch.Tensor, settings, frames: int, max_windows: int,
                 seed: int = 0, batch: int = 16) -> dict:
-    """Model and copy PSNR, whole frames and changed pixels only, over windows with recorded keys."""
+    """Model (keys and the LAM's labels) and copy PSNR, whole frames and changed pixels only, over
+    windows with recorded keys."""
     device = next(models.dynamics.parameters()).device
     generator = torch.Generator().manual_seed(seed)
-    rows = {"model": [], "copy": [], "model_changed": [], "copy_changed": []}
+    rows = {}
     windows = 0
     for clip in clips.iter_windows(window=frames + 1, stride=frames + 1, batch_size=batch):
         keep = (clip.actions >= 0).all(1)[: max_windows - windows]  # windows whose keys were recorded
@@ -78,22 +67,19 @@ def game_scores(models, clips, latent_of: torch.Tensor, settings, frames: int, m
         real = torch.from_numpy(clip.frames[: len(keep)][keep]).to(device)
         keys = latent_of[torch.from_numpy(clip.actions[: len(keep)][keep])].to(device)
         windows += len(real)
-        rollout = Rollout.of(models, settings, models.dynamics.config.max_frames, undoable=False)
-        rollout.start(real[:, 0])
-        made = torch.stack([rollout.next_frame(keys[:, t], generator) for t in range(frames)], 1)
-        context = real[:, :1].expand(-1, frames, -1, -1, -1)
-        changed = changed_mask(context, real[:, 1:])
-        everywhere = torch.ones_like(changed)
-        for name, shown, mask in (("model", made, everywhere), ("copy", context, everywhere),
-                                  ("model_changed", made, changed), ("copy_changed", context, changed)):
-            rows[name].append(psnr_on(mask, shown, real[:, 1:]).cpu())
+        shown = {"": played(models, settings, real[:, 0], keys, generator),
+                 "labels_": played(models, settings.for_latent_actions(), real[:, 0],
+                                   models.lam.infer_actions(real), generator),  # the moves the game made
+                 "copy_": real[:, :1].expand(-1, frames, -1, -1, -1)}
+        changed = changed_mask(shown["copy_"], real[:, 1:])
+        for prefix, made in shown.items():
+            for suffix, mask in (("", torch.ones_like(changed)), ("_changed", changed)):
+                rows.setdefault(f"{prefix}psnr{suffix}", []).append(psnr_on(mask, made, real[:, 1:]).cpu())
         if windows >= max_windows:
             break
     if not windows:
         raise ValueError("no window with recorded keys: the files hold no actions")
-    means = {name: float(torch.cat(r).nanmean()) for name, r in rows.items()}
-    return {"psnr": means["model"], "copy_psnr": means["copy"], "psnr_changed": means["model_changed"],
-            "copy_psnr_changed": means["copy_changed"], "windows": windows}
+    return {**{name: float(torch.cat(r).nanmean()) for name, r in rows.items()}, "windows": windows}
 
 
 def game_of(folder: str) -> str:
@@ -105,12 +91,18 @@ def game_of(folder: str) -> str:
 
 
 def format_table(result: dict) -> str:
-    lines = [f"{result['frames']} frames from 1 with each game's recorded keys: PSNR (dB), model / copy",
-             f"{'game':<12}{'windows':>8}{'whole frame':>16}{'gap':>8}{'changed pixels':>18}{'gap':>8}"]
+    lines = [f"{result['frames']} frames from 1, played with each game's recorded keys and with the LAM's labels of the "
+             "real frames (the moves the game made): PSNR (dB) and its gap to copying the first frame",
+             f"{'':<12}{'copy':>16}{'keys':>32}{'labels':>32}",
+             f"{'game':<12}{'whole':>8}{'changed':>8}" + f"{'whole':>16}{'changed':>16}" * 2]
     for game, s in result["games"].items():
-        lines.append(f"{game:<12}{s['windows']:>8}{s['psnr']:>8.2f} / {s['copy_psnr']:<5.2f}"
-                     f"{s['psnr'] - s['copy_psnr']:>+8.2f}{s['psnr_changed']:>10.2f} / {s['copy_psnr_changed']:<5.2f}"
-                     f"{s['psnr_changed'] - s['copy_psnr_changed']:>+8.2f}")
+        row = f"{game:<12}{s['copy_psnr']:>8.2f}{s['copy_psnr_changed']:>8.2f}"
+        for prefix in ("", "labels_"):
+            for suffix in ("", "_changed"):
+                model, copy = s[f"{prefix}psnr{suffix}"], s[f"copy_psnr{suffix}"]
+                row += f"{model:>9.2f}{model - copy:>+7.2f}"
+        lines.append(row)
+    lines.append("windows per game: " + ", ".join(f"{game} {s['windows']}" for game, s in result["games"].items()))
     return "\n".join(lines)
 
 
@@ -133,12 +125,7 @@ def main(argv=None) -> int:
         size = models.tokenizer.config.image_size
         clips = {folder: held_out_clips(folder, args.frames + 1, size, args.checkpoint) for folder in args.data}
         settings = resolve_decode_settings(args, models.decoding)
-        names, direction_keys = read_action_labels(args.checkpoint, models.lam.config.num_actions)
-        if not names and not direction_keys:
-            raise ValueError(f"{args.checkpoint}: actions.json names no actions; name them first "
-                             f"(python -m genie_core.tools.action_names)")
-        from play.keymap import action_ids_by_name  # the words the play window's keys and --actions read
-        latent_of = procgen_to_latent({**(direction_keys or {}), **action_ids_by_name(names or [])})
+        latent_of = checkpoint_keys(args.checkpoint, models.lam.config.num_actions)
         games = {game_of(folder): game_scores(models, windows, latent_of, settings, args.frames, args.max_windows,
                                               args.seed) for folder, windows in clips.items()}
     except (CheckpointError, ClipFormatError, ValueError, OSError) as error:

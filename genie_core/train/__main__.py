@@ -22,6 +22,7 @@ import torch
 from ..checkpoint import (CheckpointError, GenieModels, check_parts_agree, load_component, load_config, load_decode_settings,
                           read_json, save_component)
 from ..data.clips import check_frame_size, list_episodes, split_episodes
+from ..data.procgen_keys import checkpoint_keys
 from ..data.sampler import ClipSampler
 from ..decoding import resolve_decode_settings, write_settings
 from ..device import pick_device
@@ -202,10 +203,12 @@ def run_prior(args) -> dict:
     around = CriticConfig.around(judged_player(dynamics, train_clips), size, dynamics.config.motion_radius)
     sideways = sideways_of(lam.motion_centroids, lam.config.still_id, lam.config.num_actions)
     config = PriorConfig(size, lam.config.num_actions, dynamics.config.motion_radius, around.window, around.box,
-                         history=args.history, sideways=sideways)
+                         history=args.history, sideways=sideways, keyed=args.keyed,
+                         key_history=args.key_history if args.keyed else 1)
+    key_latents = checkpoint_keys(args.dynamics, lam.config.num_actions) if args.keyed else None
     if not args.fresh:
         check_resumable(args.out, {"prior": config})
-    objective = PriorObjective(ActionPrior(config), lam, dynamics.config.max_frames, train_clips, val_clips)
+    objective = PriorObjective(ActionPrior(config), lam, dynamics.config.max_frames, train_clips, val_clips, key_latents)
     return train(objective, _options(args), device, {"phase": "prior", "data": args.data, "dynamics": args.dynamics})
 
 

@@ -127,6 +127,13 @@ def _small_net_flags(sub) -> None:
     pri.add_argument("--history", type=whole(1), default=4,
                      help="camera moves into the frame the prior sees, the newest last (default 4; a longer one "
                           "sees how far a jump has risen or a fall has gone)")
+    pri.add_argument("--keyed", type=on_off, default=False, metavar="on|off",
+                     help="also see the key pressed, and learn what each key does in each world from the recorded "
+                          "keys in --data (procgen's actions, played as the --dynamics checkpoint's actions.json "
+                          "names them); a key then plays the likeliest latent action given it (default off)")
+    pri.add_argument("--key-history", type=whole(1), default=1,
+                     help="with --keyed on: keys the prior sees, the one pressed now last (default 1; more see a "
+                          "held key build up speed)")
 
 
 def _export_flags(exp: argparse.ArgumentParser) -> None:

@@ -33,7 +33,7 @@ from ..decoding import DecodeSettings
 from ..models.critic import MoveCritic, allowed_moves
 from ..models.draft import hide_revealed, move_draft, new_ground
 from ..models.dynamics import DynamicsModel
-from ..models.prior import ActionPrior, rising_of, steer_actions
+from ..models.prior import ActionPrior, keys_before, rising_of, steer_actions
 from ..models.tokenizer import VideoTokenizer
 from .memory import GroundMemory, recall_revealed
 
@@ -62,6 +62,7 @@ class FrameRecord:
     draft_BN: torch.Tensor | None = None
     memory: GroundMemory | None = None  # with motion: the ground shown so far, this frame's included
     moved_BHW3: torch.Tensor | None = None  # with motion: the draft's pixels (the last frame moved, ground recalled)
+    key_B: torch.Tensor | None = None  # the action asked for, before the action prior steered it (None: the start)
 
 
 class Rollout:
@@ -202,10 +203,12 @@ class Rollout:
         if should_stop():  # a tick queued behind one for another key: dropped before its draft costs anything
             raise FrameDropped
         settings, position, motion, draft, moved, memory = self.settings, self.history[-1].position + 1, *[None] * 4
+        key_B = action_B
         if self.motion_radius and self.prior is not None and settings.yield_below > 0:
             moves = self._recent_moves()
             action_B = steer_actions(self.prior, self.history[-1].shown_BHW3, moves, action_B, settings.yield_below,
-                                     self._taking_off(action_B, moves) if settings.take_off else None)
+                                     self._taking_off(action_B, moves) if settings.take_off else None,
+                                     keys_before([r.key_B for r in self.history], self.prior.config, self.batch))
         if self.motion_radius:
             motion = (self._next_motion(action_B, settings.temperature, generator) if forced_motion_B is None
                       else forced_motion_B.to(self.device))
@@ -228,7 +231,9 @@ class Rollout:
                                 self.dynamics.mask_id, settings, generator, self.device, held)
         if should_stop():  # recording the frame and decoding it to pixels is half a 1-round tick
             raise FrameDropped
-        return self._commit(tokens, action_B, None, motion, draft, moved, memory)
+        shown = self._commit(tokens, action_B, None, motion, draft, moved, memory)
+        self.history[-1].key_B = key_B
+        return shown
 
     def _taking_off(self, action_B: torch.Tensor, moves_BK2: torch.Tensor) -> torch.Tensor:
         """(B,) bool: the key's action rises and the camera has not moved up or down in the last two moves."""
