@@ -11,7 +11,7 @@ from genie_core.checkpoint import CheckpointError, build_genie, check_parts_agre
 from genie_core.decoding import DecodeSettings
 from genie_core.loading import load_world
 from genie_core.blocks.motion import motion_to_id
-from genie_core.models.prior import (ActionPrior, PriorConfig, keys_before, prior_loss, rising_of, sideways_of,
+from genie_core.models.prior import (ActionPrior, PriorConfig, prior_loss, recent_keys, rising_of, sideways_of,
                                      steer_actions)
 from genie_core.train.__main__ import main as train_main
 from genie_core.world.reference import UncachedRollout
@@ -113,10 +113,12 @@ def test_a_keyed_prior_learns_what_each_key_does_from_the_keys_before():
     assert stats["prior_accuracy"] > 0.95, stats
     with pytest.raises(ValueError, match="needs the last 2 keys"):
         prior(frames, moves, keys[:, 1:])
-    held, once = keys_before([None, torch.tensor([0])], config, 1), keys_before([None], config, 1)
-    assert held.tolist() == [[0]] and once.tolist() == [[config.num_actions]]  # the start frame: no key
-    assert steer_actions(prior, frames[:1], moves[:1], torch.tensor([0]), 1.0, earlier_keys_BK=held).item() == 0
-    assert steer_actions(prior, frames[:1], moves[:1], torch.tensor([0]), 1.0, earlier_keys_BK=once).item() == 3
+    right = torch.tensor([0])
+    held, once = recent_keys([None, right], right, config), recent_keys([None], right, config)
+    assert held.tolist() == [[0, 0]] and once.tolist() == [[config.num_actions, 0]]  # the start frame: no key
+    assert steer_actions(prior, frames[:1], moves[:1], right, 1.0, keys_BK=held).item() == 0
+    assert steer_actions(prior, frames[:1], moves[:1], right, 1.0, keys_BK=once).item() == 3
+    assert steer_actions(prior, frames[:1], moves[:1], right, 1.0).item() == 3  # no keys given: none before
 
 
 def test_the_prior_learns_what_follows_from_the_last_moves():

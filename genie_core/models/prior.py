@@ -118,41 +118,28 @@ def prior_loss(prior: ActionPrior, frames_BHW3, moves_BK2, next_actions_B,
     return loss, {"prior_loss": loss.item(), "prior_accuracy": accuracy.item()}
 
 
-def keys_before(asked: list[torch.Tensor | None], config: PriorConfig, batch: int) -> torch.Tensor | None:
-    """(B, K-1) the newest K-1 actions asked for (None: the start frame's, no key), newest last, for a
-    keyed prior that sees K keys; None for any other."""
-    if not config.keyed or config.key_history < 2:
-        return None
-    known = [k for k in asked[-(config.key_history - 1):] if k is not None]
-    none = torch.full((batch, config.key_history - 1 - len(known)), config.num_actions, dtype=torch.long)
-    return torch.cat([none.to(known[0].device) if known else none, *[k.long()[:, None] for k in known]], 1)
-
-
-def recent_keys(earlier_BK: torch.Tensor | None, now_B: torch.Tensor, config: PriorConfig) -> torch.Tensor:
-    """(B, key_history) the keys a keyed prior sees: the newest earlier ones, then now_B; num_actions
-    (no key) where there were fewer."""
-    keys = now_B[:, None].long()
-    if earlier_BK is not None:
-        keys = torch.cat((earlier_BK.to(keys.device).long(), keys), 1)
-    missing = config.key_history - keys.shape[1]
-    if missing > 0:
-        keys = torch.cat((torch.full((len(keys), missing), config.num_actions, device=keys.device), keys), 1)
-    return keys[:, keys.shape[1] - config.key_history:]
+def recent_keys(asked: list[torch.Tensor | None], now_B: torch.Tensor, config: PriorConfig) -> torch.Tensor:
+    """(B, key_history) the keys a keyed prior sees: the newest actions asked for before (None: the start
+    frame's, no key), then now_B, newest last; num_actions (no key) where there were fewer."""
+    earlier = asked[len(asked) - (config.key_history - 1):] if config.key_history > 1 else []
+    known = [k.to(now_B.device).long()[:, None] for k in earlier if k is not None]
+    none = torch.full((len(now_B), config.key_history - 1 - len(known)), config.num_actions, device=now_B.device)
+    return torch.cat([none, *known, now_B.long()[:, None]], 1)
 
 
 @torch.inference_mode()
 def steer_actions(prior: ActionPrior, frames_BHW3: torch.Tensor, moves_BK2: torch.Tensor, actions_B: torch.Tensor,
                   yield_below: float, keep_B: torch.Tensor | None = None,
-                  earlier_keys_BK: torch.Tensor | None = None) -> torch.Tensor:
+                  keys_BK: torch.Tensor | None = None) -> torch.Tensor:
     """(B,) the actions to play for the keys' actions: each key's own, unless the prior rates it below
     yield_below times the likeliest action that goes the same way sideways (a keyed prior: the
     likeliest of all, given the keys) and then that one; keep_B (B,) bool: keys played as they are
-    whatever the prior says; earlier_keys_BK (a keyed prior): the keys' actions before this one,
-    newest last (none given: no key before)."""
+    whatever the prior says; keys_BK (a keyed prior): recent_keys, this one's last (none given: no
+    key before it)."""
     sideways = torch.tensor([9 if s is None else s for s in prior.config.sideways], device=actions_B.device)
     if prior.config.keyed:
         candidates = (sideways[None, :] != 9).expand(len(actions_B), -1)
-        logits = prior(frames_BHW3, moves_BK2, recent_keys(earlier_keys_BK, actions_B, prior.config))
+        logits = prior(frames_BHW3, moves_BK2, recent_keys([], actions_B, prior.config) if keys_BK is None else keys_BK)
     else:
         candidates = (sideways[None, :] == sideways[actions_B][:, None]) & (sideways[None, :] != 9)  # (B, A)
         logits = prior(frames_BHW3, moves_BK2)

@@ -33,7 +33,7 @@ from ..decoding import DecodeSettings
 from ..models.critic import MoveCritic, allowed_moves
 from ..models.draft import hide_revealed, move_draft, new_ground
 from ..models.dynamics import DynamicsModel
-from ..models.prior import ActionPrior, keys_before, rising_of, steer_actions
+from ..models.prior import ActionPrior, recent_keys, rising_of, steer_actions
 from ..models.tokenizer import VideoTokenizer
 from .memory import GroundMemory, recall_revealed
 
@@ -208,7 +208,8 @@ class Rollout:
             moves = self._recent_moves()
             action_B = steer_actions(self.prior, self.history[-1].shown_BHW3, moves, action_B, settings.yield_below,
                                      self._taking_off(action_B, moves) if settings.take_off else None,
-                                     keys_before([r.key_B for r in self.history], self.prior.config, self.batch))
+                                     recent_keys([r.key_B for r in self.history], action_B, self.prior.config)
+                                     if self.prior.config.keyed else None)
         if self.motion_radius:
             motion = (self._next_motion(action_B, settings.temperature, generator) if forced_motion_B is None
                       else forced_motion_B.to(self.device))
