@@ -116,6 +116,10 @@ def test_a_keyed_prior_learns_what_each_key_does_from_the_keys_before():
     right = torch.tensor([0])
     held, once = recent_keys([None, right], right, config), recent_keys([None], right, config)
     assert held.tolist() == [[0, 0]] and once.tolist() == [[config.num_actions, 0]]  # the start frame: no key
+    left = torch.tensor([6])
+    wide = dataclasses.replace(config, key_history=4)
+    assert recent_keys([left, right], right, wide).tolist() == [[config.num_actions, 6, 0, 0]]  # fewer than it sees
+    assert recent_keys([left, left, right, left], right, wide).tolist() == [[6, 0, 6, 0]]  # the newest three, then now
     assert steer_actions(prior, frames[:1], moves[:1], right, 1.0, keys_BK=held).item() == 0
     assert steer_actions(prior, frames[:1], moves[:1], right, 1.0, keys_BK=once).item() == 3
     assert steer_actions(prior, frames[:1], moves[:1], right, 1.0).item() == 3  # no keys given: none before

@@ -15,13 +15,13 @@ prior rates it below yield_below times the likeliest latent action that goes the
 falls after a jump; a held Jump rises, falls once video no longer rises there, lands and jumps again.
 The still action (nothing changes) is never chosen for a key nor replaced.
 
-A keyed prior (PriorConfig.keyed) also sees the latent action the key plays by name, and learns
-p(next latent action | the window, the last camera moves, the key) from video with the recording
+A keyed prior (PriorConfig.keyed) also sees the latent actions the last keys play by name, and learns
+p(next latent action | the window, the last camera moves, the keys) from video with the recording
 agents' keys: what a key does in this world. The LAM stays unsupervised; this is the paper's small
 labelled set that maps latent actions to a game's real ones (Bruce et al. 2024, section 3.3 and the
 behavioural-cloning study). A game's keys do not fix its moves: in the held-out video CoinRun's Right
 moves the camera right in 59% of the ticks, caveflyer's in 11% (its Right turns the ship), and ninja's
-player keeps going after a turn. So a key plays the likeliest latent action given the key, in any
+player keeps going after a turn. So a key plays the likeliest latent action given the keys, in any
 way, unless its own is rated at least yield_below times that one.
 """
 from __future__ import annotations
@@ -121,7 +121,7 @@ def prior_loss(prior: ActionPrior, frames_BHW3, moves_BK2, next_actions_B,
 def recent_keys(asked: list[torch.Tensor | None], now_B: torch.Tensor, config: PriorConfig) -> torch.Tensor:
     """(B, key_history) the keys a keyed prior sees: the newest actions asked for before (None: the start
     frame's, no key), then now_B, newest last; num_actions (no key) where there were fewer."""
-    earlier = asked[len(asked) - (config.key_history - 1):] if config.key_history > 1 else []
+    earlier = asked[max(0, len(asked) - (config.key_history - 1)):] if config.key_history > 1 else []
     known = [k.to(now_B.device).long()[:, None] for k in earlier if k is not None]
     none = torch.full((len(now_B), config.key_history - 1 - len(known)), config.num_actions, device=now_B.device)
     return torch.cat([none, *known, now_B.long()[:, None]], 1)
